@@ -1,0 +1,57 @@
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+
+use crate::cli::exit;
+use crate::cli::printer::Printer;
+use crate::model::Digest;
+use crate::ops::show::{self, ShowOptions, ShowPart};
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    #[command(subcommand)]
+    pub part: ShowCommand,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowTarget {
+    /// Package directory or NAME-VERSION.tgz archive.
+    #[arg(value_name = "PKG")]
+    pub package: PathBuf,
+    /// Require an archive to have this digest (`sha256:…`).
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Option<Digest>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ShowCommand {
+    /// The package manifest (package.yaml), normalised.
+    Package(ShowTarget),
+    /// The default values (values.yaml), with its comments.
+    Values(ShowTarget),
+    /// The package README.
+    Readme(ShowTarget),
+    /// The values schema (values.schema.json).
+    Schema(ShowTarget),
+}
+
+pub fn run(args: ShowArgs, _printer: &Printer) -> anyhow::Result<u8> {
+    let (part, target) = match args.part {
+        ShowCommand::Package(t) => (ShowPart::Package, t),
+        ShowCommand::Values(t) => (ShowPart::Values, t),
+        ShowCommand::Readme(t) => (ShowPart::Readme, t),
+        ShowCommand::Schema(t) => (ShowPart::Schema, t),
+    };
+    let text = show::show(&ShowOptions {
+        source: target.package,
+        digest: target.digest,
+        part,
+    })?;
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())?;
+    if !text.ends_with('\n') {
+        out.write_all(b"\n")?;
+    }
+    Ok(exit::OK)
+}

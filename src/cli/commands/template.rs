@@ -1,0 +1,105 @@
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::{Args, ValueEnum};
+use semver::Version;
+
+use crate::cli::ValuesArgs;
+use crate::cli::printer::Printer;
+use crate::model::{Digest, ReleaseName, ServiceMapName};
+use crate::ops::template::{self, TemplateOptions};
+use crate::package::parse_kube_version;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ManifestFormat {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Package directory or NAME-VERSION.tgz archive.
+    #[arg(value_name = "PKG")]
+    pub package: PathBuf,
+    #[command(flatten)]
+    pub values: ValuesArgs,
+    /// Release name seen by templates (default: the package name).
+    #[arg(long, value_name = "NAME")]
+    pub release_name: Option<ReleaseName>,
+    /// Service map (namespace) the objects belong to.
+    #[arg(short = 'n', long, value_name = "NAME", env = "COCKTAIL_PKG_SERVICE_MAP", default_value = "default")]
+    pub service_map: ServiceMapName,
+    /// Kubernetes version to render for (default: 1.31.0).
+    #[arg(long, value_name = "VERSION", value_parser = parse_kube_version)]
+    pub kube_version: Option<Version>,
+    /// Extra API versions templates may rely on (`monitoring.coreos.com/v1`).
+    #[arg(long = "api-versions", value_name = "GROUP/VERSION")]
+    pub api_versions: Vec<String>,
+    /// Require an archive to have this digest (`sha256:…`).
+    #[arg(long, value_name = "DIGEST")]
+    pub digest: Option<Digest>,
+    /// Write one file per template under DIR/<package>/ instead of printing.
+    #[arg(long, value_name = "DIR")]
+    pub output_dir: Option<PathBuf>,
+    /// Output format for the objects.
+    #[arg(short, long, value_enum, default_value = "yaml")]
+    pub output: ManifestFormat,
+}
+
+pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let probe = crate::source::load(&args.package, args.digest.as_ref());
+    // The release name defaults to the package name, which needs the manifest first.
+    let release_name = match (&args.release_name, &probe) {
+        (Some(n), _) => n.clone(),
+        (None, Ok(l)) => ReleaseName::new(l.package.manifest.name.as_str())?,
+        (None, Err(_)) => ReleaseName::new("release")?,
+    };
+    if let Ok(l) = &probe {
+        for w in &l.package.warnings {
+            printer.warning(w);
+        }
+    }
+    drop(probe);
+    let opts = TemplateOptions {
+        source: args.package.clone(),
+        digest: args.digest.clone(),
+        values: args.values.sources(),
+        release_name,
+        service_map: args.service_map.clone(),
+        kube_version: args.kube_version.clone(),
+        api_versions: args.api_versions.clone(),
+    };
+    let outcome = template::template(&opts)?;
+    if let Some(dir) = &args.output_dir {
+        let written = template::write_output_dir(&outcome, dir)?;
+        printer.status(
+            "Wrote",
+            &format!(
+                "{} objects in {} files under {}",
+                outcome.rendered.objects.len(),
+                written.len(),
+                dir.join(outcome.package.manifest.name.as_str()).display()
+            ),
+        );
+        return Ok(crate::cli::exit::OK);
+    }
+    let text = match args.output {
+        ManifestFormat::Yaml => outcome
+            .rendered
+            .to_yaml_stream(outcome.package.manifest.name.as_str())?,
+        ManifestFormat::Json => {
+            let list = serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "List",
+                "items": outcome.rendered.objects.iter().map(|o| &o.object).collect::<Vec<_>>(),
+            });
+            serde_json::to_string_pretty(&list)? + "\n"
+        }
+    };
+    std::io::stdout()
+        .lock()
+        .write_all(text.as_bytes())
+        .context("failed to write to stdout")?;
+    Ok(crate::cli::exit::OK)
+}

@@ -1,0 +1,174 @@
+//! The command line: clap arguments, the printer, and one thin handler per command.
+//!
+//! A handler resolves settings, calls one operation in `ops`, and prints its outcome: data to
+//! stdout, messages to stderr through [`printer::Printer`]. Errors become `error:` + causes +
+//! `hint:` and an exit code from `docs/reference/exit-codes.md`.
+
+pub mod commands;
+pub mod printer;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::ops::{OpError, ValuesSources};
+use printer::{ColorChoice, Printer};
+
+/// Exit codes (documented in docs/reference/exit-codes.md).
+pub mod exit {
+    /// Success.
+    pub const OK: u8 = 0;
+    /// The command failed (bad input, failed render, lint errors, IO failure).
+    pub const FAILURE: u8 = 1;
+    /// Reserved: `diff` found changes.
+    pub const CHANGES: u8 = 2;
+    /// Invalid command-line usage.
+    pub const USAGE: u8 = 64;
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "cocktail-pkg",
+    version,
+    about = "Package manager for Kubernetes service maps",
+    long_about = "cocktail-pkg renders versioned packages (workloads, service exposure, volumes and \
+                  configuration) with values, and installs them into service maps.\n\n\
+                  Start with `cocktail-pkg template catalog/nginx` to see what a package renders.",
+    propagate_version = true
+)]
+pub struct Cli {
+    /// When to colour messages on stderr.
+    #[arg(long, global = true, value_enum, env = "COCKTAIL_PKG_COLOR", default_value = "auto")]
+    pub color: ColorChoice,
+    /// Print only data and errors (no warnings or status lines).
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Render a package locally and print its Kubernetes objects.
+    #[command(
+        long_about = "Render a package locally and print its Kubernetes objects as YAML (or JSON).\n\n\
+                      PKG is a package directory or a NAME-VERSION.tgz archive. Values layer as: \
+                      package defaults <- each -f file <- --set <- --set-string <- --set-file <- \
+                      --set-json. Nothing touches a cluster.",
+        after_help = "Examples:\n  cocktail-pkg template catalog/nginx\n  cocktail-pkg template catalog/nginx -f prod.yaml --set replicas=3\n  cocktail-pkg template nginx-1.0.0.tgz --digest sha256:... -o json"
+    )]
+    Template(commands::template::TemplateArgs),
+    /// Check a package: manifest, schema, renders, and best practices.
+    #[command(
+        long_about = "Check a package: the manifest and schema are valid, it renders with its defaults and with \
+                      each tests/*.values.yaml, objects have required fields, and workloads follow good practice \
+                      (pinned images, resource requests and limits, probes, labels).\n\n\
+                      Exits 1 when there are errors; warnings are advice."
+    )]
+    Lint(commands::lint::LintArgs),
+    /// Build a reproducible NAME-VERSION.tgz archive from a package directory.
+    #[command(
+        long_about = "Build a reproducible NAME-VERSION.tgz archive from a package directory and print its \
+                      sha256 digest. The same files always give the same bytes and digest."
+    )]
+    Package(commands::package::PackageArgs),
+    /// Show a package's manifest, default values, README or schema.
+    Show(commands::show::ShowArgs),
+    /// Print a shell completion script.
+    #[command(
+        after_help = "Examples:\n  cocktail-pkg completions bash > /etc/bash_completion.d/cocktail-pkg\n  cocktail-pkg completions zsh > \"${fpath[1]}/_cocktail-pkg\"\n  cocktail-pkg completions fish > ~/.config/fish/completions/cocktail-pkg.fish"
+    )]
+    Completions(commands::completions::CompletionsArgs),
+}
+
+/// The values flags shared by every command that renders.
+#[derive(Debug, Clone, Args, Default)]
+pub struct ValuesArgs {
+    /// A values YAML file (repeatable; later files win; `-` reads stdin).
+    #[arg(short = 'f', long = "values", value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// Set a value: `a.b=c`, `list[0]=x`, `a={x,y}`; true/false/null/integers are typed.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set: Vec<String>,
+    /// Set a string value, never typed: `tag=1.20`.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set_string: Vec<String>,
+    /// Set a value to a file's content: `config=./app.conf`.
+    #[arg(long, value_name = "KEY=PATH")]
+    pub set_file: Vec<String>,
+    /// Set a value from JSON: `resources={"limits":{"cpu":"1"}}`.
+    #[arg(long, value_name = "KEY=JSON")]
+    pub set_json: Vec<String>,
+}
+
+impl ValuesArgs {
+    pub fn sources(&self) -> ValuesSources {
+        ValuesSources {
+            files: self.values.clone(),
+            set: self.set.clone(),
+            set_string: self.set_string.clone(),
+            set_file: self.set_file.clone(),
+            set_json: self.set_json.clone(),
+        }
+    }
+}
+
+/// `-o` for read commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Table,
+    Json,
+    Yaml,
+}
+
+/// Runs the binary: parse, dispatch, report. Returns the process exit code.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp
+                | clap::error::ErrorKind::DisplayVersion
+                | clap::error::ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => exit::OK,
+                _ => exit::USAGE,
+            };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let printer = Printer::new(cli.color, cli.quiet);
+    match run(cli.command, &printer) {
+        Ok(code) => ExitCode::from(code),
+        Err(err) => {
+            report(&printer, &err);
+            ExitCode::from(exit::FAILURE)
+        }
+    }
+}
+
+fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
+    match command {
+        Command::Template(args) => commands::template::run(args, printer),
+        Command::Lint(args) => commands::lint::run(args, printer),
+        Command::Package(args) => commands::package::run(args, printer),
+        Command::Show(args) => commands::show::run(args, printer),
+        Command::Completions(args) => commands::completions::run(args),
+    }
+}
+
+/// Prints an error as `error:`, each distinct cause as `caused by:`, then a hint if any.
+pub fn report(printer: &Printer, err: &anyhow::Error) {
+    let mut chain = err.chain().map(|e| e.to_string());
+    let head = chain.next().unwrap_or_default();
+    let mut causes: Vec<String> = Vec::new();
+    for c in chain {
+        if c != head && !causes.contains(&c) {
+            causes.push(c);
+        }
+    }
+    let hint = err
+        .chain()
+        .find_map(|e| e.downcast_ref::<OpError>().and_then(OpError::hint));
+    printer.error(&head, &causes, hint.as_deref());
+}

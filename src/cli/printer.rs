@@ -1,0 +1,81 @@
+//! The one place that writes human messages to stderr: errors, warnings, notes, with colour when
+//! stderr is a terminal (or `--color always`), never when `NO_COLOR` is set. Data goes to stdout
+//! through the commands, never here.
+
+use std::io::{IsTerminal, Write};
+
+/// `--color` choices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Printer {
+    color: bool,
+    quiet: bool,
+}
+
+const RED: &str = "\x1b[1;31m";
+const YELLOW: &str = "\x1b[1;33m";
+const CYAN: &str = "\x1b[1;36m";
+const GREEN: &str = "\x1b[1;32m";
+const RESET: &str = "\x1b[0m";
+
+impl Printer {
+    pub fn new(choice: ColorChoice, quiet: bool) -> Self {
+        let color = match choice {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os(crate::env::NO_COLOR).is_none_or(|v| v.is_empty())
+                    && std::io::stderr().is_terminal()
+            }
+        };
+        Self { color, quiet }
+    }
+
+    fn label(&self, style: &str, label: &str) -> String {
+        if self.color {
+            format!("{style}{label}{RESET}")
+        } else {
+            label.to_string()
+        }
+    }
+
+    fn emit(&self, text: &str) {
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(err, "{text}");
+    }
+
+    /// `error: …` with its causes and hint. Always printed, even with `--quiet`.
+    pub fn error(&self, message: &str, causes: &[String], hint: Option<&str>) {
+        let mut text = format!("{}: {message}", self.label(RED, "error"));
+        for c in causes {
+            text.push_str(&format!("\n  caused by: {}", c.replace('\n', "\n  ")));
+        }
+        if let Some(h) = hint {
+            text.push_str(&format!("\n{}: {h}", self.label(CYAN, "hint")));
+        }
+        self.emit(&text);
+    }
+
+    pub fn warning(&self, message: &str) {
+        if !self.quiet {
+            self.emit(&format!("{}: {message}", self.label(YELLOW, "warning")));
+        }
+    }
+
+    /// A status line (`Packaged redis 1.2.3`), suppressed by `--quiet`.
+    pub fn status(&self, verb: &str, message: &str) {
+        if !self.quiet {
+            self.emit(&format!("{} {message}", self.label(GREEN, verb)));
+        }
+    }
+
+    pub fn colored(&self) -> bool {
+        self.color
+    }
+}

@@ -1,0 +1,149 @@
+//! Operations: one file per verb, `XOptions` in, `XOutcome` out. Operations do the IO a verb
+//! needs (read files, write archives) and call the pure modules; they never print.
+
+pub mod lint;
+pub mod package;
+pub mod show;
+pub mod template;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::archive::ArchiveError;
+use crate::package::{Package, PackageError};
+use crate::render::RenderError;
+use crate::source::SourceError;
+use crate::values::{self, ValuesError, ValuesInput};
+use crate::yaml::YamlError;
+
+/// An operation that failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OpError {
+    #[error(transparent)]
+    Source(#[from] SourceError),
+    #[error(transparent)]
+    Package(#[from] PackageError),
+    #[error(transparent)]
+    Values(#[from] ValuesError),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Archive(#[from] ArchiveError),
+    #[error(transparent)]
+    Yaml(#[from] YamlError),
+    #[error("failed to read {what} {}", .path.display())]
+    Read {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("failed to write {}", .path.display())]
+    Write {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
+
+impl OpError {
+    /// A hint for the user, from the innermost error that has one.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            OpError::Source(e) => e.hint().or_else(|| match e {
+                SourceError::Package { source, .. } => source.hint(),
+                SourceError::Archive { source, .. } => source.hint(),
+                _ => None,
+            }),
+            OpError::Package(e) => e.hint(),
+            OpError::Values(e) => e.hint(),
+            OpError::Render(e) => e.hint(),
+            OpError::Archive(e) => e.hint(),
+            OpError::Yaml(e) => e.hint(),
+            OpError::Read { .. } => Some("check the path and its permissions".into()),
+            OpError::Write { .. } => {
+                Some("check that the folder exists and is writable".into())
+            }
+            OpError::Invalid(_) => None,
+        }
+    }
+}
+
+/// Where the user's values come from, as given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct ValuesSources {
+    /// `-f/--values` files, in order; `-` reads standard input.
+    pub files: Vec<PathBuf>,
+    pub set: Vec<String>,
+    pub set_string: Vec<String>,
+    /// `key=path` pairs.
+    pub set_file: Vec<String>,
+    pub set_json: Vec<String>,
+}
+
+/// Largest values file read from disk.
+const MAX_VALUES_FILE: u64 = 8 * 1024 * 1024;
+
+fn read_text(what: &'static str, path: &Path) -> Result<String, OpError> {
+    let read_err = |source| OpError::Read {
+        what,
+        path: path.to_path_buf(),
+        source,
+    };
+    if path == Path::new("-") {
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin().lock(), &mut s).map_err(read_err)?;
+        return Ok(s);
+    }
+    let len = std::fs::metadata(path).map_err(read_err)?.len();
+    if len > MAX_VALUES_FILE {
+        return Err(OpError::Invalid(format!(
+            "{what} {} is {len} bytes, over the {MAX_VALUES_FILE}-byte limit",
+            path.display()
+        )));
+    }
+    std::fs::read_to_string(path).map_err(read_err)
+}
+
+impl ValuesSources {
+    /// Reads the files named by `-f` and `--set-file`.
+    pub fn read(&self) -> Result<ValuesInput, OpError> {
+        let mut input = ValuesInput {
+            set: self.set.clone(),
+            set_string: self.set_string.clone(),
+            set_json: self.set_json.clone(),
+            ..Default::default()
+        };
+        for f in &self.files {
+            input
+                .files
+                .push((f.display().to_string(), read_text("values file", f)?));
+        }
+        for pair in &self.set_file {
+            let Some((key, path)) = pair.split_once('=') else {
+                return Err(ValuesError::Set {
+                    flag: "--set-file",
+                    expr: pair.clone(),
+                    reason: "expected `key=path`".into(),
+                }
+                .into());
+            };
+            input
+                .set_file
+                .push((key.to_string(), read_text("--set-file", Path::new(path))?));
+        }
+        Ok(input)
+    }
+}
+
+/// Resolves values for `pkg` (defaults + user layers) and checks them against the schema.
+pub fn resolve_values(pkg: &Package, input: &ValuesInput) -> Result<Value, OpError> {
+    let values = values::resolve(&pkg.values, input)?;
+    if let Some(schema) = &pkg.schema {
+        schema.validate(&values)?;
+    }
+    Ok(values)
+}

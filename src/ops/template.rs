@@ -1,0 +1,84 @@
+//! `template`: render a package locally, no cluster involved.
+
+use std::path::{Path, PathBuf};
+
+use semver::Version;
+use serde_json::Value;
+
+use super::{OpError, ValuesSources, resolve_values};
+use crate::fsutil::write_atomic;
+use crate::model::{Digest, ReleaseName, ServiceMapName};
+use crate::package::Package;
+use crate::render::{self, Capabilities, ReleaseInfo, RenderContext, Rendered};
+use crate::source;
+
+#[derive(Debug, Clone)]
+pub struct TemplateOptions {
+    /// A package directory or archive.
+    pub source: PathBuf,
+    /// When set, an archive must have this digest.
+    pub digest: Option<Digest>,
+    pub values: ValuesSources,
+    pub release_name: ReleaseName,
+    pub service_map: ServiceMapName,
+    pub kube_version: Option<Version>,
+    /// Extra API versions to advertise in `capabilities.apiVersions`.
+    pub api_versions: Vec<String>,
+}
+
+#[derive(Debug)]
+pub struct TemplateOutcome {
+    pub package: Package,
+    pub values: Value,
+    pub rendered: Rendered,
+}
+
+pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
+    let loaded = source::load(&opts.source, opts.digest.as_ref())?;
+    let input = opts.values.read()?;
+    let package = loaded.package;
+    let values = resolve_values(&package, &input)?;
+    let mut capabilities = Capabilities::default();
+    if let Some(v) = &opts.kube_version {
+        capabilities.kube_version = v.clone();
+    }
+    capabilities.api_versions.extend(opts.api_versions.iter().cloned());
+    let ctx = RenderContext {
+        release: ReleaseInfo {
+            name: opts.release_name.clone(),
+            service_map: opts.service_map.clone(),
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+        },
+        capabilities,
+    };
+    let rendered = render::render(&package, &values, &ctx)?;
+    Ok(TemplateOutcome {
+        package,
+        values,
+        rendered,
+    })
+}
+
+/// Writes the rendered objects under `dir/<package>/<template path>`, one file per template,
+/// each written atomically. Returns the files written.
+pub fn write_output_dir(outcome: &TemplateOutcome, dir: &Path) -> Result<Vec<PathBuf>, OpError> {
+    let name = outcome.package.manifest.name.to_string();
+    let mut by_template: std::collections::BTreeMap<&str, String> = Default::default();
+    for o in &outcome.rendered.objects {
+        let text = by_template.entry(o.template.as_str()).or_default();
+        text.push_str("---\n");
+        text.push_str(&crate::yaml::to_string(&o.object)?);
+    }
+    let mut written = Vec::new();
+    for (template, text) in by_template {
+        let path = dir.join(&name).join(template);
+        write_atomic(&path, text.as_bytes()).map_err(|source| OpError::Write {
+            path: path.clone(),
+            source,
+        })?;
+        written.push(path);
+    }
+    Ok(written)
+}
