@@ -28,7 +28,12 @@ pub struct Finding {
     pub message: String,
 }
 
-fn finding(severity: Severity, rule: &'static str, subject: impl Into<String>, message: impl Into<String>) -> Finding {
+fn finding(
+    severity: Severity,
+    rule: &'static str,
+    subject: impl Into<String>,
+    message: impl Into<String>,
+) -> Finding {
     Finding {
         severity,
         rule,
@@ -47,22 +52,52 @@ pub fn lint_package(pkg: &Package) -> Vec<Finding> {
         .collect();
     let m = &pkg.manifest;
     if m.description.as_deref().is_none_or(str::is_empty) {
-        out.push(finding(Warning, "manifest", "package.yaml", "`description` is missing: the catalog shows it"));
+        out.push(finding(
+            Warning,
+            "manifest",
+            "package.yaml",
+            "`description` is missing: the catalog shows it",
+        ));
     }
     if m.app_version.is_none() {
-        out.push(finding(Warning, "manifest", "package.yaml", "`appVersion` is missing: the version of the software the package deploys"));
+        out.push(finding(
+            Warning,
+            "manifest",
+            "package.yaml",
+            "`appVersion` is missing: the version of the software the package deploys",
+        ));
     }
     if m.kube_version.is_none() {
-        out.push(finding(Warning, "manifest", "package.yaml", "`kubeVersion` is missing: say which Kubernetes versions the package supports"));
+        out.push(finding(
+            Warning,
+            "manifest",
+            "package.yaml",
+            "`kubeVersion` is missing: say which Kubernetes versions the package supports",
+        ));
     }
     if pkg.schema.is_none() {
-        out.push(finding(Warning, "schema", "values.schema.json", "the package has no values.schema.json: wrong values are caught only when rendering"));
+        out.push(finding(
+            Warning,
+            "schema",
+            "values.schema.json",
+            "the package has no values.schema.json: wrong values are caught only when rendering",
+        ));
     }
     if pkg.readme.is_none() {
-        out.push(finding(Warning, "files", "README.md", "the package has no README.md"));
+        out.push(finding(
+            Warning,
+            "files",
+            "README.md",
+            "the package has no README.md",
+        ));
     }
     if pkg.notes.is_none() {
-        out.push(finding(Warning, "files", "NOTES.txt", "the package has no NOTES.txt telling users how to reach the software"));
+        out.push(finding(
+            Warning,
+            "files",
+            "NOTES.txt",
+            "the package has no NOTES.txt telling users how to reach the software",
+        ));
     }
     out
 }
@@ -79,7 +114,10 @@ pub fn pod_template(obj: &RenderedObject) -> Option<(&Value, &Value)> {
         "Pod" => return Some((obj.object.get("metadata")?, spec)),
         _ => return None,
     };
-    Some((template.get("metadata").unwrap_or(&Value::Null), template.get("spec")?))
+    Some((
+        template.get("metadata").unwrap_or(&Value::Null),
+        template.get("spec")?,
+    ))
 }
 
 /// Rules on rendered objects. `variant` names the values used (`defaults`, `tests/tls.values.yaml`).
@@ -90,7 +128,10 @@ pub fn lint_objects(objects: &[RenderedObject], variant: &str) -> Vec<Finding> {
         let subject = if variant == "defaults" {
             format!("{}/{} ({})", o.id.kind, o.id.name, o.template)
         } else {
-            format!("{}/{} ({}, with {variant})", o.id.kind, o.id.name, o.template)
+            format!(
+                "{}/{} ({}, with {variant})",
+                o.id.kind, o.id.name, o.template
+            )
         };
         if !is_dns_subdomain(&o.id.name) {
             out.push(finding(Error, "object-name", &subject, format!("`{}` is not a valid object name (lowercase letters, digits, `-` and `.`, at most 253)", o.id.name)));
@@ -103,7 +144,15 @@ pub fn lint_objects(objects: &[RenderedObject], variant: &str) -> Vec<Finding> {
                 .and_then(|l| l.get(labels::WORKLOAD_GROUP))
                 .is_some();
             if !has_group {
-                out.push(finding(Warning, "workload-group", &subject, format!("workloads should carry the `{}` label so the service map can group them", labels::WORKLOAD_GROUP)));
+                out.push(finding(
+                    Warning,
+                    "workload-group",
+                    &subject,
+                    format!(
+                        "workloads should carry the `{}` label so the service map can group them",
+                        labels::WORKLOAD_GROUP
+                    ),
+                ));
             }
         }
         let Some((meta, spec)) = pod_template(o) else {
@@ -111,8 +160,16 @@ pub fn lint_objects(objects: &[RenderedObject], variant: &str) -> Vec<Finding> {
         };
         if WORKLOADS.contains(&kind) {
             for l in [labels::NAME, labels::INSTANCE] {
-                if meta.pointer(&format!("/labels/{}", l.replace('/', "~1"))).is_none() {
-                    out.push(finding(Warning, "labels", &subject, format!("the pod template should carry the `{l}` label")));
+                if meta
+                    .pointer(&format!("/labels/{}", l.replace('/', "~1")))
+                    .is_none()
+                {
+                    out.push(finding(
+                        Warning,
+                        "labels",
+                        &subject,
+                        format!("the pod template should carry the `{l}` label"),
+                    ));
                 }
             }
         }
@@ -124,20 +181,43 @@ pub fn lint_objects(objects: &[RenderedObject], variant: &str) -> Vec<Finding> {
                 let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
                 let image = c.get("image").and_then(Value::as_str).unwrap_or("");
                 if let Some(problem) = image_problem(image) {
-                    out.push(finding(Error, "image-tag", &subject, format!("container `{cname}` {problem}")));
+                    out.push(finding(
+                        Error,
+                        "image-tag",
+                        &subject,
+                        format!("container `{cname}` {problem}"),
+                    ));
                 }
                 let res = c.get("resources");
-                let has = |k: &str| res.and_then(|r| r.get(k)).is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()));
+                let has = |k: &str| {
+                    res.and_then(|r| r.get(k))
+                        .is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+                };
                 if !has("requests") {
-                    out.push(finding(Warning, "resources", &subject, format!("container `{cname}` has no resource requests")));
+                    out.push(finding(
+                        Warning,
+                        "resources",
+                        &subject,
+                        format!("container `{cname}` has no resource requests"),
+                    ));
                 }
                 if !has("limits") {
-                    out.push(finding(Warning, "resources", &subject, format!("container `{cname}` has no resource limits")));
+                    out.push(finding(
+                        Warning,
+                        "resources",
+                        &subject,
+                        format!("container `{cname}` has no resource limits"),
+                    ));
                 }
                 if !is_init && LONG_RUNNING.contains(&kind) {
                     for probe in ["readinessProbe", "livenessProbe"] {
                         if c.get(probe).is_none() {
-                            out.push(finding(Warning, "probes", &subject, format!("container `{cname}` has no {probe}")));
+                            out.push(finding(
+                                Warning,
+                                "probes",
+                                &subject,
+                                format!("container `{cname}` has no {probe}"),
+                            ));
                         }
                     }
                 }
@@ -158,7 +238,9 @@ pub fn image_problem(image: &str) -> Option<String> {
     let last = image.rsplit('/').next().unwrap_or(image);
     match last.split_once(':') {
         None => Some(format!("uses image `{image}` without a tag; pin a version")),
-        Some((_, "latest")) => Some(format!("uses image `{image}`; pin a version instead of `latest`")),
+        Some((_, "latest")) => Some(format!(
+            "uses image `{image}`; pin a version instead of `latest`"
+        )),
         Some((_, "")) => Some(format!("uses image `{image}` with an empty tag")),
         Some(_) => None,
     }
@@ -167,7 +249,9 @@ pub fn image_problem(image: &str) -> Option<String> {
 fn is_dns_subdomain(name: &str) -> bool {
     !name.is_empty()
         && name.len() <= 253
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'.')
         && name.as_bytes()[0].is_ascii_alphanumeric()
         && name.as_bytes()[name.len() - 1].is_ascii_alphanumeric()
 }
@@ -182,7 +266,11 @@ mod tests {
         assert!(image_problem("registry:5000/team/app:1.0").is_none());
         assert!(image_problem("nginx@sha256:abc").is_none());
         assert!(image_problem("nginx").unwrap().contains("without a tag"));
-        assert!(image_problem("registry:5000/app").unwrap().contains("without a tag"));
+        assert!(
+            image_problem("registry:5000/app")
+                .unwrap()
+                .contains("without a tag")
+        );
         assert!(image_problem("nginx:latest").unwrap().contains("latest"));
     }
 

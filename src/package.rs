@@ -143,7 +143,8 @@ impl Manifest {
                 format!("must be `{API_VERSION}`, found `{api_version}`"),
             ));
         }
-        let name = PackageName::new(f.req_str("name")?).map_err(|e| field("name", e.reason.to_string()))?;
+        let name = PackageName::new(f.req_str("name")?)
+            .map_err(|e| field("name", e.reason.to_string()))?;
         let version_text = f.req_str("version")?;
         let version = Version::parse(&version_text).map_err(|e| {
             field(
@@ -183,7 +184,10 @@ impl Manifest {
                 .iter()
                 .map(|(k, v)| match v {
                     Value::String(s) => Ok((k.clone(), s.clone())),
-                    _ => Err(field(&format!("annotations.{k}"), "must be a string".into())),
+                    _ => Err(field(
+                        &format!("annotations.{k}"),
+                        "must be a string".into(),
+                    )),
                 })
                 .collect::<Result<_, _>>()?,
             Some(_) => return Err(field("annotations", "must be a map of strings".into())),
@@ -291,6 +295,13 @@ pub fn parse_kube_version(text: &str) -> Result<Version, String> {
 
 /// The closest candidate within two edits, for "did you mean" hints.
 pub fn suggest<'a>(word: &str, candidates: &[&'a str]) -> Option<&'a str> {
+    let lower = word.to_lowercase();
+    if let Some(c) = candidates.iter().find(|c| {
+        let c = c.to_lowercase();
+        c.len() >= 4 && (lower.starts_with(&c) || c.starts_with(&lower))
+    }) {
+        return Some(c);
+    }
     candidates
         .iter()
         .map(|c| (edit_distance(&word.to_lowercase(), &c.to_lowercase()), *c))
@@ -396,7 +407,9 @@ impl Package {
 
     /// Templates that produce objects: `.yaml`/`.yml` files whose name does not start with `_`.
     pub fn rendered_templates(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.templates.iter().filter(|(p, _)| is_rendered_template(p))
+        self.templates
+            .iter()
+            .filter(|(p, _)| is_rendered_template(p))
     }
 }
 
@@ -439,17 +452,38 @@ mod tests {
     #[test]
     fn field_errors_name_the_field() {
         let cases = [
-            ("name: redis\nversion: 1.0.0\n", "field `apiVersion` is required"),
+            (
+                "name: redis\nversion: 1.0.0\n",
+                "field `apiVersion` is required",
+            ),
             (
                 "apiVersion: v2\nname: redis\nversion: 1.0.0\n",
                 "field `apiVersion` must be `cocktail-pkg/v1`",
             ),
-            ("apiVersion: cocktail-pkg/v1\nversion: 1.0.0\n", "field `name` is required"),
-            ("apiVersion: cocktail-pkg/v1\nname: Redis\nversion: 1.0.0\n", "field `name` may contain only"),
-            ("apiVersion: cocktail-pkg/v1\nname: redis\nversion: '1.0'\n", "field `version` `1.0` is not a semantic version"),
-            ("apiVersion: cocktail-pkg/v1\nname: redis\nversion: 1.0.0\nkubeVersion: '>>1'\n", "field `kubeVersion`"),
-            ("apiVersion: cocktail-pkg/v1\nname: redis\nversion: 1.0.0\nkeywords: x\n", "field `keywords` must be a list"),
-            ("apiVersion: cocktail-pkg/v1\nname: redis\nversion: 1.0.0\nmaintainers: [{email: a}]\n", "field `maintainers[0].name` is required"),
+            (
+                "apiVersion: cocktail-pkg/v1\nversion: 1.0.0\n",
+                "field `name` is required",
+            ),
+            (
+                "apiVersion: cocktail-pkg/v1\nname: Redis\nversion: 1.0.0\n",
+                "field `name` may contain only",
+            ),
+            (
+                "apiVersion: cocktail-pkg/v1\nname: redis\nversion: '1.0'\n",
+                "field `version` `1.0` is not a semantic version",
+            ),
+            (
+                "apiVersion: cocktail-pkg/v1\nname: redis\nversion: 1.0.0\nkubeVersion: '>>1'\n",
+                "field `kubeVersion`",
+            ),
+            (
+                "apiVersion: cocktail-pkg/v1\nname: redis\nversion: 1.0.0\nkeywords: x\n",
+                "field `keywords` must be a list",
+            ),
+            (
+                "apiVersion: cocktail-pkg/v1\nname: redis\nversion: 1.0.0\nmaintainers: [{email: a}]\n",
+                "field `maintainers[0].name` is required",
+            ),
         ];
         for (text, want) in cases {
             let err = manifest(text).unwrap_err().to_string();
@@ -459,7 +493,10 @@ mod tests {
 
     #[test]
     fn kube_versions() {
-        assert_eq!(parse_kube_version("v1.30.2").unwrap(), Version::new(1, 30, 2));
+        assert_eq!(
+            parse_kube_version("v1.30.2").unwrap(),
+            Version::new(1, 30, 2)
+        );
         assert_eq!(parse_kube_version("1.29").unwrap(), Version::new(1, 29, 0));
         assert_eq!(
             parse_kube_version("v1.28.3-eks-4f4795d").unwrap(),

@@ -93,7 +93,9 @@ pub enum RenderError {
         kind: TemplateFailure,
         message: String,
     },
-    #[error("{template} of package `{package}` produced invalid YAML (document {document}, starting at line {line})")]
+    #[error(
+        "{template} of package `{package}` produced invalid YAML (document {document}, starting at line {line})"
+    )]
     Yaml {
         package: String,
         template: String,
@@ -111,11 +113,13 @@ pub enum RenderError {
     },
     #[error("{id} is rendered twice: by {first} and by {second}")]
     Duplicate {
-        id: ObjectId,
+        id: Box<ObjectId>,
         first: String,
         second: String,
     },
-    #[error("package `{package}` requires Kubernetes {constraint}, but the target runs {kube_version}")]
+    #[error(
+        "package `{package}` requires Kubernetes {constraint}, but the target runs {kube_version}"
+    )]
     KubeVersion {
         package: String,
         constraint: String,
@@ -245,11 +249,7 @@ impl Rendered {
 }
 
 /// Renders `pkg` with fully resolved `values`.
-pub fn render(
-    pkg: &Package,
-    values: &Value,
-    ctx: &RenderContext,
-) -> Result<Rendered, RenderError> {
+pub fn render(pkg: &Package, values: &Value, ctx: &RenderContext) -> Result<Rendered, RenderError> {
     check_kube_version(pkg, &ctx.capabilities.kube_version)?;
     // Deep recursion in hostile templates needs more stack than a test or worker thread has.
     std::thread::scope(|s| {
@@ -322,7 +322,7 @@ fn render_on_this_thread(
             let (id, object) = finish_object(value, pkg, ctx).map_err(obj_err)?;
             if let Some(first) = seen.get(&id) {
                 return Err(RenderError::Duplicate {
-                    id,
+                    id: Box::new(id),
                     first: first.clone(),
                     second: path.clone(),
                 });
@@ -373,9 +373,7 @@ fn template_error(package: &str, template: Option<&str>, e: &JError) -> RenderEr
         ErrorKind::InvalidOperation if e.detail() == Some("recursion limit exceeded") => {
             TemplateFailure::Recursion
         }
-        ErrorKind::InvalidOperation
-            if e.detail().is_some_and(|d| d.starts_with(FAIL_PREFIX)) =>
-        {
+        ErrorKind::InvalidOperation if e.detail().is_some_and(|d| d.starts_with(FAIL_PREFIX)) => {
             TemplateFailure::Failed
         }
         _ => TemplateFailure::Other,
@@ -547,6 +545,19 @@ fn environment(pkg: &Package) -> Result<Environment<'_>, JError> {
         }
         parts.join("/").into()
     });
+    // Print values the way YAML reads them back: `true`/`false`, `null` for none.
+    env.set_formatter(|out, state, value| {
+        if value.is_none() {
+            return out.write_str("null").map_err(JError::from);
+        }
+        if value.kind() == minijinja::value::ValueKind::Bool {
+            let b = value.is_true();
+            return out
+                .write_str(if b { "true" } else { "false" })
+                .map_err(JError::from);
+        }
+        minijinja::escape_formatter(out, state, value)
+    });
     for (path, src) in &pkg.templates {
         env.add_template(path.as_str(), src.as_str())?;
     }
@@ -556,7 +567,10 @@ fn environment(pkg: &Package) -> Result<Environment<'_>, JError> {
 
 fn to_json_value(v: &JValue) -> Result<Value, JError> {
     if v.is_undefined() {
-        return Err(JError::new(ErrorKind::UndefinedError, "cannot serialize an undefined value"));
+        return Err(JError::new(
+            ErrorKind::UndefinedError,
+            "cannot serialize an undefined value",
+        ));
     }
     serde_json::to_value(v).map_err(|e| JError::new(ErrorKind::BadSerialization, e.to_string()))
 }
@@ -567,6 +581,10 @@ fn str_of(v: &JValue, what: &str) -> Result<String, JError> {
             ErrorKind::UndefinedError,
             format!("{what} got an undefined value"),
         ));
+    }
+    if v.kind() == minijinja::value::ValueKind::Bool {
+        let b = v.is_true();
+        return Ok(if b { "true" } else { "false" }.to_string());
     }
     Ok(match v.as_str() {
         Some(s) => s.to_string(),
@@ -598,7 +616,8 @@ fn add_filters(env: &mut Environment<'_>) {
     });
     env.add_filter("to_json", |v: JValue| -> Result<String, JError> {
         let json = to_json_value(&v)?;
-        serde_json::to_string(&json).map_err(|e| JError::new(ErrorKind::BadSerialization, e.to_string()))
+        serde_json::to_string(&json)
+            .map_err(|e| JError::new(ErrorKind::BadSerialization, e.to_string()))
     });
     env.add_filter("indent", |v: JValue, n: usize| -> Result<String, JError> {
         Ok(indent_lines(&str_of(&v, "indent")?, n))
@@ -613,8 +632,12 @@ fn add_filters(env: &mut Environment<'_>) {
         let bytes = base64::engine::general_purpose::STANDARD
             .decode(str_of(&v, "b64decode")?.trim())
             .map_err(|e| JError::new(ErrorKind::InvalidOperation, format!("b64decode: {e}")))?;
-        String::from_utf8(bytes)
-            .map_err(|_| JError::new(ErrorKind::InvalidOperation, "b64decode: result is not UTF-8 text"))
+        String::from_utf8(bytes).map_err(|_| {
+            JError::new(
+                ErrorKind::InvalidOperation,
+                "b64decode: result is not UTF-8 text",
+            )
+        })
     });
     env.add_filter("sha256", |v: JValue| -> Result<String, JError> {
         Ok(hex(&Sha256::digest(str_of(&v, "sha256")?.as_bytes())))
@@ -658,20 +681,26 @@ fn add_filters(env: &mut Environment<'_>) {
     env.add_function(
         "semver_compare",
         |constraint: String, version: JValue| -> Result<bool, JError> {
-            let req = package::parse_kube_constraint(&constraint)
-                .map_err(|e| JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}")))?;
-            let v = package::parse_kube_version(&str_of(&version, "semver_compare")?)
-                .map_err(|e| JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}")))?;
+            let req = package::parse_kube_constraint(&constraint).map_err(|e| {
+                JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}"))
+            })?;
+            let v =
+                package::parse_kube_version(&str_of(&version, "semver_compare")?).map_err(|e| {
+                    JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}"))
+                })?;
             Ok(req.matches(&v))
         },
     );
     env.add_filter(
         "semver_compare",
         |version: JValue, constraint: String| -> Result<bool, JError> {
-            let req = package::parse_kube_constraint(&constraint)
-                .map_err(|e| JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}")))?;
-            let v = package::parse_kube_version(&str_of(&version, "semver_compare")?)
-                .map_err(|e| JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}")))?;
+            let req = package::parse_kube_constraint(&constraint).map_err(|e| {
+                JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}"))
+            })?;
+            let v =
+                package::parse_kube_version(&str_of(&version, "semver_compare")?).map_err(|e| {
+                    JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}"))
+                })?;
             Ok(req.matches(&v))
         },
     );

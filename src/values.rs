@@ -496,6 +496,178 @@ fn as_list(v: &mut Value) -> &mut Vec<Value> {
     }
 }
 
+/// Schema keyword marking a value the install generates once when the user leaves it unset.
+pub const GENERATE_KEYWORD: &str = "x-cocktail-generate";
+/// Schema keyword marking a value as secret: masked wherever values are shown.
+pub const SECRET_KEYWORD: &str = "x-cocktail-secret";
+
+/// What kind of value to generate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Generate {
+    /// 24 random letters and digits.
+    Password,
+    /// 48 random lowercase hex digits.
+    Token,
+}
+
+impl Generate {
+    pub fn length(self) -> usize {
+        match self {
+            Generate::Password => 24,
+            Generate::Token => 48,
+        }
+    }
+    /// The characters a generated value is drawn from.
+    pub fn alphabet(self) -> &'static [u8] {
+        match self {
+            Generate::Password => b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789",
+            Generate::Token => b"0123456789abcdef",
+        }
+    }
+}
+
+/// A schema-annotated value path (`["auth", "password"]`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Annotated<T> {
+    pub path: Vec<String>,
+    pub what: T,
+}
+
+/// Called for every schema node with its value path.
+type SchemaVisitor<'a> = dyn FnMut(&[String], &Map<String, Value>) + 'a;
+
+fn walk_schema(schema: &Value, path: &mut Vec<String>, visit: &mut SchemaVisitor<'_>) {
+    let Value::Object(m) = schema else {
+        return;
+    };
+    visit(path, m);
+    if let Some(Value::Object(props)) = m.get("properties") {
+        for (k, sub) in props {
+            path.push(k.clone());
+            walk_schema(sub, path, visit);
+            path.pop();
+        }
+    }
+}
+
+/// Paths the schema marks with `x-cocktail-generate` (`"password"` or `"token"`).
+pub fn generated_paths(schema: &Value) -> Result<Vec<Annotated<Generate>>, ValuesError> {
+    let mut out = Vec::new();
+    let mut bad = None;
+    walk_schema(schema, &mut Vec::new(), &mut |path, m| {
+        if let Some(g) = m.get(GENERATE_KEYWORD) {
+            match g.as_str() {
+                Some("password") => out.push(Annotated {
+                    path: path.to_vec(),
+                    what: Generate::Password,
+                }),
+                Some("token") => out.push(Annotated {
+                    path: path.to_vec(),
+                    what: Generate::Token,
+                }),
+                _ => {
+                    bad = Some(format!(
+                        "`{GENERATE_KEYWORD}` at {} must be \"password\" or \"token\", found {g}",
+                        dotted(path)
+                    ))
+                }
+            }
+        }
+    });
+    match bad {
+        Some(b) => Err(ValuesError::BadSchema(b)),
+        None => Ok(out),
+    }
+}
+
+/// Paths the schema marks with `x-cocktail-secret: true`.
+pub fn secret_paths(schema: &Value) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    walk_schema(schema, &mut Vec::new(), &mut |path, m| {
+        if m.get(SECRET_KEYWORD) == Some(&Value::Bool(true)) {
+            out.push(path.to_vec());
+        }
+    });
+    out
+}
+
+/// `$.a.b` for a key path.
+pub fn dotted(path: &[String]) -> String {
+    let segs: Vec<Seg> = path.iter().map(|k| Seg::Key(k.clone())).collect();
+    seg_path(&segs)
+}
+
+fn seg_path(segs: &[Seg]) -> String {
+    let mut p = String::new();
+    for s in segs {
+        match s {
+            Seg::Key(k) => p.push_str(&format!("/{}", k.replace('~', "~0").replace('/', "~1"))),
+            Seg::Index(i) => p.push_str(&format!("/{i}")),
+        }
+    }
+    pointer_to_path(&p)
+}
+
+/// Fills every generated path the values leave unset (missing, `null` or `""`) using `make`.
+/// Returns the paths filled. Pure: the caller supplies the randomness.
+pub fn fill_generated(
+    values: &mut Value,
+    paths: &[Annotated<Generate>],
+    make: &mut dyn FnMut(Generate) -> String,
+) -> Vec<String> {
+    let mut filled = Vec::new();
+    for a in paths {
+        let unset = match values.pointer(&pointer(&a.path)) {
+            None | Some(Value::Null) => true,
+            Some(Value::String(s)) => s.is_empty(),
+            Some(_) => false,
+        };
+        if unset {
+            let segs: Vec<Seg> = a.path.iter().map(|k| Seg::Key(k.clone())).collect();
+            // Building a path of map keys cannot fail.
+            let _ = set_path(values, &segs, Value::String(make(a.what)), "generate", "");
+            filled.push(dotted(&a.path));
+        }
+    }
+    filled
+}
+
+fn pointer(path: &[String]) -> String {
+    path.iter()
+        .map(|k| format!("/{}", k.replace('~', "~0").replace('/', "~1")))
+        .collect()
+}
+
+/// Replaces every secret value present in `values` with `"*****"`.
+pub fn mask_secrets(values: &mut Value, secret_paths: &[Vec<String>]) {
+    for p in secret_paths {
+        if let Some(v) = values.pointer_mut(&pointer(p))
+            && !v.is_null()
+        {
+            *v = Value::String("*****".into());
+        }
+    }
+}
+
+/// A random value of the given kind from the operating system's generator.
+pub fn random_value(kind: Generate) -> Result<String, getrandom::Error> {
+    let alphabet = kind.alphabet();
+    // Rejection sampling keeps every character equally likely.
+    let limit = 256 - (256 % alphabet.len());
+    let mut out = String::with_capacity(kind.length());
+    let mut buf = [0u8; 64];
+    while out.len() < kind.length() {
+        getrandom::fill(&mut buf)?;
+        for b in buf {
+            if (b as usize) < limit && out.len() < kind.length() {
+                out.push(alphabet[b as usize % alphabet.len()] as char);
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// A compiled `values.schema.json`.
 pub struct Schema {
     validator: jsonschema::Validator,
@@ -588,11 +760,17 @@ mod tests {
             ("a=0", json!({"a": 0})),
             ("a=-12", json!({"a": -12})),
             ("a=1.5", json!({"a": "1.5"})),
-            ("a=99999999999999999999", json!({"a": "99999999999999999999"})),
+            (
+                "a=99999999999999999999",
+                json!({"a": "99999999999999999999"}),
+            ),
             ("a={x,y,3}", json!({"a": ["x", "y", 3]})),
             ("a={}", json!({"a": []})),
             ("a\\.b=c", json!({"a.b": "c"})),
-            ("anno.kubernetes\\.io/x=y", json!({"anno": {"kubernetes.io/x": "y"}})),
+            (
+                "anno.kubernetes\\.io/x=y",
+                json!({"anno": {"kubernetes.io/x": "y"}}),
+            ),
             ("a=b\\,c", json!({"a": "b,c"})),
             ("a=x=y", json!({"a": "x=y"})),
             ("l[0]=x", json!({"l": ["x"]})),
@@ -613,13 +791,16 @@ mod tests {
             ..Default::default()
         })
         .unwrap();
-        assert_eq!(v, json!({"a": "true", "b": "1", "c": "null", "d": ["1", "2"]}));
+        assert_eq!(
+            v,
+            json!({"a": "true", "b": "1", "c": "null", "d": ["1", "2"]})
+        );
     }
 
     #[test]
     fn set_errors_name_the_problem() {
         let cases = [
-            ("novalue", "expected `key=value`"),
+            ("novalue", "is not a `key=value` assignment"),
             ("a..b=1", "empty key segment"),
             ("a[x]=1", "list index must be `[N]`"),
             ("a[99999]=1", "over the limit"),
@@ -649,7 +830,10 @@ mod tests {
         });
         let input = ValuesInput {
             files: vec![
-                ("one.yaml".into(), "replicas: 2\nimage:\n  tag: '7.4'\nlist: [9]\n".into()),
+                (
+                    "one.yaml".into(),
+                    "replicas: 2\nimage:\n  tag: '7.4'\nlist: [9]\n".into(),
+                ),
                 ("two.yaml".into(), "replicas: 3\nremove: null\n".into()),
             ],
             set: vec!["replicas=4".into(), "extra.a=1".into()],
@@ -701,7 +885,11 @@ mod tests {
             err.to_string(),
             "list.yaml must be a map of values at the top level, found a list"
         );
-        assert!(parse_values("empty.yaml", "# nothing\n").unwrap().is_empty());
+        assert!(
+            parse_values("empty.yaml", "# nothing\n")
+                .unwrap()
+                .is_empty()
+        );
     }
 
     #[test]
@@ -729,7 +917,13 @@ mod tests {
         paths.sort();
         assert_eq!(
             paths,
-            ["$", "$.ports[1]", "$.replicas", "$.service.nodePort", "$.service.type"]
+            [
+                "$",
+                "$.ports[1]",
+                "$.replicas",
+                "$.service.nodePort",
+                "$.service.type"
+            ]
         );
         assert!(schema.validate(&json!({"replicas": 2})).is_ok());
     }
@@ -747,5 +941,43 @@ mod tests {
         assert_eq!(pointer_to_path(""), "$");
         assert_eq!(pointer_to_path("/a/0/b"), "$.a[0].b");
         assert_eq!(pointer_to_path("/x~1y"), "$[\"x/y\"]");
+    }
+
+    #[test]
+    fn generated_values_fill_only_unset_paths() {
+        let schema = json!({"type": "object", "properties": {
+            "auth": {"type": "object", "properties": {
+                "password": {"type": ["string", "null"], "x-cocktail-generate": "password", "x-cocktail-secret": true},
+                "cookie": {"type": "string", "x-cocktail-generate": "token"}
+            }},
+            "other": {"type": "string", "x-cocktail-generate": "password"}
+        }});
+        let paths = generated_paths(&schema).unwrap();
+        assert_eq!(paths.len(), 3);
+        let mut v = json!({"auth": {"password": null, "cookie": "keep"}, "other": ""});
+        let filled = fill_generated(&mut v, &paths, &mut |k| format!("gen-{k:?}"));
+        assert_eq!(filled, ["$.auth.password", "$.other"]);
+        assert_eq!(
+            v,
+            json!({"auth": {"password": "gen-Password", "cookie": "keep"}, "other": "gen-Password"})
+        );
+        assert_eq!(
+            secret_paths(&schema),
+            vec![vec!["auth".to_string(), "password".to_string()]]
+        );
+        mask_secrets(&mut v, &secret_paths(&schema));
+        assert_eq!(v["auth"]["password"], "*****");
+        assert!(generated_paths(&json!({"x-cocktail-generate": 1})).is_err());
+    }
+
+    #[test]
+    fn random_values_have_the_right_shape() {
+        let p = random_value(Generate::Password).unwrap();
+        assert_eq!(p.len(), 24);
+        assert!(p.bytes().all(|b| b.is_ascii_alphanumeric()));
+        let t = random_value(Generate::Token).unwrap();
+        assert_eq!(t.len(), 48);
+        assert!(t.bytes().all(|b| b.is_ascii_hexdigit()));
+        assert_ne!(random_value(Generate::Password).unwrap(), p);
     }
 }

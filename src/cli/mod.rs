@@ -39,7 +39,13 @@ pub mod exit {
 )]
 pub struct Cli {
     /// When to colour messages on stderr.
-    #[arg(long, global = true, value_enum, env = "COCKTAIL_PKG_COLOR", default_value = "auto")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        env = "COCKTAIL_PKG_COLOR",
+        default_value = "auto"
+    )]
     pub color: ColorChoice,
     /// Print only data and errors (no warnings or status lines).
     #[arg(short, long, global = true)]

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use super::{OpError, ValuesSources, resolve_values};
+use super::{Generation, OpError, ValuesSources, resolve_values};
 use crate::lint::{self, Finding, Severity};
 use crate::model::{ReleaseName, ServiceMapName};
 use crate::render::{self, Capabilities, ReleaseInfo, RenderContext};
@@ -59,7 +59,8 @@ pub fn lint(opts: &LintOptions) -> Result<LintOutcome, OpError> {
     let ctx = RenderContext {
         release: ReleaseInfo {
             name: ReleaseName::new("lint").map_err(|e| OpError::Invalid(e.to_string()))?,
-            service_map: ServiceMapName::new("lint").map_err(|e| OpError::Invalid(e.to_string()))?,
+            service_map: ServiceMapName::new("lint")
+                .map_err(|e| OpError::Invalid(e.to_string()))?,
             revision: 1,
             is_install: true,
             is_upgrade: false,
@@ -67,8 +68,8 @@ pub fn lint(opts: &LintOptions) -> Result<LintOutcome, OpError> {
         capabilities: Capabilities::default(),
     };
     for (name, input) in &variants {
-        let result = resolve_values(&pkg, input)
-            .and_then(|values| Ok(render::render(&pkg, &values, &ctx)?));
+        let result = resolve_values(&pkg, input, Generation::Placeholder)
+            .and_then(|r| Ok(render::render(&pkg, &r.values, &ctx)?));
         match result {
             Ok(rendered) => findings.extend(lint::lint_objects(&rendered.objects, name)),
             Err(OpError::Values(values::ValuesError::Schema(violations))) => {
@@ -89,7 +90,7 @@ pub fn lint(opts: &LintOptions) -> Result<LintOutcome, OpError> {
             }),
         }
     }
-    findings.sort_by(|a, b| a.severity.cmp(&b.severity));
+    findings.sort_by_key(|f| f.severity);
     Ok(LintOutcome {
         package: pkg.manifest.name.to_string(),
         version: pkg.manifest.version.to_string(),

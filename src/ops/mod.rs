@@ -64,9 +64,7 @@ impl OpError {
             OpError::Archive(e) => e.hint(),
             OpError::Yaml(e) => e.hint(),
             OpError::Read { .. } => Some("check the path and its permissions".into()),
-            OpError::Write { .. } => {
-                Some("check that the folder exists and is writable".into())
-            }
+            OpError::Write { .. } => Some("check that the folder exists and is writable".into()),
             OpError::Invalid(_) => None,
         }
     }
@@ -139,11 +137,58 @@ impl ValuesSources {
     }
 }
 
-/// Resolves values for `pkg` (defaults + user layers) and checks them against the schema.
-pub fn resolve_values(pkg: &Package, input: &ValuesInput) -> Result<Value, OpError> {
-    let values = values::resolve(&pkg.values, input)?;
+/// How values marked `x-cocktail-generate` are filled when the user leaves them unset.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Generation {
+    /// Fresh random values from the operating system (install, `template`).
+    Random,
+    /// Fixed placeholders, for reproducible output (`lint`, tests, snapshots).
+    Placeholder,
+}
+
+/// The placeholder used by [`Generation::Placeholder`].
+pub fn placeholder(kind: values::Generate) -> String {
+    match kind {
+        values::Generate::Password => "GeneratedPlaceholder0000".into(),
+        values::Generate::Token => "ab".repeat(24),
+    }
+}
+
+/// Values ready to render.
+#[derive(Debug, Clone)]
+pub struct Resolved {
+    pub values: Value,
+    /// Paths (`$.auth.password`) whose values were generated.
+    pub generated: Vec<String>,
+}
+
+/// Resolves values for `pkg` (defaults + user layers), fills generated values, and checks the
+/// result against the schema.
+pub fn resolve_values(
+    pkg: &Package,
+    input: &ValuesInput,
+    generation: Generation,
+) -> Result<Resolved, OpError> {
+    let mut values = values::resolve(&pkg.values, input)?;
+    let mut generated = Vec::new();
+    if let Some(schema_json) = &pkg.schema_json {
+        let paths = values::generated_paths(schema_json)?;
+        let mut failure = None;
+        generated = values::fill_generated(&mut values, &paths, &mut |kind| match generation {
+            Generation::Placeholder => placeholder(kind),
+            Generation::Random => values::random_value(kind).unwrap_or_else(|e| {
+                failure = Some(e.to_string());
+                String::new()
+            }),
+        });
+        if let Some(e) = failure {
+            return Err(OpError::Invalid(format!(
+                "failed to generate a random value: {e}"
+            )));
+        }
+    }
     if let Some(schema) = &pkg.schema {
         schema.validate(&values)?;
     }
-    Ok(values)
+    Ok(Resolved { values, generated })
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use semver::Version;
 use serde_json::Value;
 
-use super::{OpError, ValuesSources, resolve_values};
+use super::{Generation, OpError, ValuesSources, resolve_values};
 use crate::fsutil::write_atomic;
 use crate::model::{Digest, ReleaseName, ServiceMapName};
 use crate::package::Package;
@@ -24,12 +24,15 @@ pub struct TemplateOptions {
     pub kube_version: Option<Version>,
     /// Extra API versions to advertise in `capabilities.apiVersions`.
     pub api_versions: Vec<String>,
+    pub generation: Generation,
 }
 
 #[derive(Debug)]
 pub struct TemplateOutcome {
     pub package: Package,
     pub values: Value,
+    /// Paths of values that were generated (`$.auth.password`).
+    pub generated: Vec<String>,
     pub rendered: Rendered,
 }
 
@@ -37,12 +40,15 @@ pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
     let loaded = source::load(&opts.source, opts.digest.as_ref())?;
     let input = opts.values.read()?;
     let package = loaded.package;
-    let values = resolve_values(&package, &input)?;
+    let resolved = resolve_values(&package, &input, opts.generation)?;
+    let values = resolved.values;
     let mut capabilities = Capabilities::default();
     if let Some(v) = &opts.kube_version {
         capabilities.kube_version = v.clone();
     }
-    capabilities.api_versions.extend(opts.api_versions.iter().cloned());
+    capabilities
+        .api_versions
+        .extend(opts.api_versions.iter().cloned());
     let ctx = RenderContext {
         release: ReleaseInfo {
             name: opts.release_name.clone(),
@@ -57,6 +63,7 @@ pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
     Ok(TemplateOutcome {
         package,
         values,
+        generated: resolved.generated,
         rendered,
     })
 }

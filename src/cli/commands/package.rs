@@ -19,7 +19,12 @@ pub struct PackageArgs {
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
     /// Folder to write NAME-VERSION.tgz into.
-    #[arg(short = 'd', long = "destination", value_name = "OUT", default_value = ".")]
+    #[arg(
+        short = 'd',
+        long = "destination",
+        value_name = "OUT",
+        default_value = "."
+    )]
     pub destination: PathBuf,
     /// `text` prints the digest; `json` prints name, version, path, digest and size.
     #[arg(short, long, value_enum, default_value = "text")]

@@ -8,6 +8,7 @@ use semver::Version;
 use crate::cli::ValuesArgs;
 use crate::cli::printer::Printer;
 use crate::model::{Digest, ReleaseName, ServiceMapName};
+use crate::ops::Generation;
 use crate::ops::template::{self, TemplateOptions};
 use crate::package::parse_kube_version;
 
@@ -28,7 +29,13 @@ pub struct TemplateArgs {
     #[arg(long, value_name = "NAME")]
     pub release_name: Option<ReleaseName>,
     /// Service map (namespace) the objects belong to.
-    #[arg(short = 'n', long, value_name = "NAME", env = "COCKTAIL_PKG_SERVICE_MAP", default_value = "default")]
+    #[arg(
+        short = 'n',
+        long,
+        value_name = "NAME",
+        env = "COCKTAIL_PKG_SERVICE_MAP",
+        default_value = "default"
+    )]
     pub service_map: ServiceMapName,
     /// Kubernetes version to render for (default: 1.31.0).
     #[arg(long, value_name = "VERSION", value_parser = parse_kube_version)]
@@ -69,8 +76,15 @@ pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
         service_map: args.service_map.clone(),
         kube_version: args.kube_version.clone(),
         api_versions: args.api_versions.clone(),
+        generation: Generation::Random,
     };
     let outcome = template::template(&opts)?;
+    if !outcome.generated.is_empty() {
+        printer.warning(&format!(
+            "generated random values for {} (install generates them once and keeps them across upgrades; set them with --set to render the same output twice)",
+            outcome.generated.join(", ")
+        ));
+    }
     if let Some(dir) = &args.output_dir {
         let written = template::write_output_dir(&outcome, dir)?;
         printer.status(
