@@ -11,6 +11,10 @@ use cocktail_pkg::package::Package;
 use cocktail_pkg::render::{self, Capabilities, ReleaseInfo, RenderContext};
 use cocktail_pkg::values::{self, ValuesInput};
 
+/// The same allocator as the binary (src/main.rs).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     divan::main();
 }
@@ -191,4 +195,28 @@ fn unpack_40_templates(bencher: divan::Bencher) {
     let bytes = archive::write("big", &big_package()).unwrap();
     let digest = cocktail_pkg::model::Digest::of(&bytes);
     bencher.bench(|| archive::read(divan::black_box(&bytes), Some(&digest)).unwrap());
+}
+
+/// Phase: parse the package files (manifest, defaults, templates).
+#[divan::bench]
+fn phase_load_package(bencher: divan::Bencher) {
+    let files = big_package();
+    bencher.bench(|| Package::from_files(divan::black_box(files.clone())).unwrap());
+}
+
+/// Phase: layer the three values files onto the defaults.
+#[divan::bench]
+fn phase_resolve_3_values_files(bencher: divan::Bencher) {
+    let pkg = Package::from_files(big_package()).unwrap();
+    let input = layers();
+    bencher.bench(|| values::resolve(&pkg.values, divan::black_box(&input)).unwrap());
+}
+
+/// Phase: render templates and parse the 200 objects, values already resolved.
+#[divan::bench]
+fn phase_render_resolved(bencher: divan::Bencher) {
+    let pkg = Package::from_files(big_package()).unwrap();
+    let v = values::resolve(&pkg.values, &layers()).unwrap();
+    let ctx = ctx();
+    bencher.bench(|| render::render(&pkg, divan::black_box(&v), &ctx).unwrap());
 }

@@ -290,53 +290,36 @@ fn render_on_this_thread(
     let pkg_name = pkg.manifest.name.to_string();
     let env = environment(pkg).map_err(|e| template_error(&pkg_name, None, &e))?;
     let context = template_context(pkg, values, ctx);
-    let mut objects: Vec<RenderedObject> = Vec::new();
+    // 1. Run the templates on this thread while worker threads parse the YAML documents they
+    //    produce (parsing is most of the cost of a render).
+    let (docs, parsed) = render_and_parse(&env, pkg, &context, &pkg_name)?;
+    // 3. Check, label and de-duplicate in document order.
+    let mut objects: Vec<RenderedObject> = Vec::with_capacity(parsed.len());
     let mut seen: HashMap<ObjectId, String> = HashMap::new();
-    for (path, _) in pkg.rendered_templates() {
-        let text = env
-            .get_template(path)
-            .and_then(|t| t.render(context.clone()))
-            .map_err(|e| template_error(&pkg_name, Some(path), &e))?;
-        for (document, (line, doc)) in yaml::split_documents(&text).into_iter().enumerate() {
-            let document = document + 1;
-            if yaml::is_blank(&doc) {
-                continue;
-            }
-            let what = format!("{path} (rendered)");
-            let value: Value = yaml::from_str(&what, &doc).map_err(|source| RenderError::Yaml {
-                package: pkg_name.clone(),
-                template: path.clone(),
-                document,
-                line,
-                source,
-            })?;
-            if value.is_null() {
-                continue;
-            }
-            let obj_err = |message: String| RenderError::Object {
-                package: pkg_name.clone(),
-                template: path.clone(),
-                document,
-                message,
-            };
-            let (id, object) = finish_object(value, pkg, ctx).map_err(obj_err)?;
-            if let Some(first) = seen.get(&id) {
-                return Err(RenderError::Duplicate {
-                    id: Box::new(id),
-                    first: first.clone(),
-                    second: path.clone(),
-                });
-            }
-            seen.insert(id.clone(), path.clone());
-            objects.push(RenderedObject {
-                template: path.clone(),
-                id,
-                object,
-            });
-            if objects.len() > MAX_OBJECTS {
-                return Err(RenderError::TooManyObjects { package: pkg_name });
-            }
+    for (doc, value) in docs.iter().zip(parsed) {
+        if value.is_null() {
+            continue;
         }
+        let (id, object) =
+            finish_object(value, pkg, ctx).map_err(|message| RenderError::Object {
+                package: pkg_name.clone(),
+                template: doc.template.clone(),
+                document: doc.document,
+                message,
+            })?;
+        if let Some(first) = seen.get(&id) {
+            return Err(RenderError::Duplicate {
+                id: Box::new(id),
+                first: first.clone(),
+                second: doc.template.clone(),
+            });
+        }
+        seen.insert(id.clone(), doc.template.clone());
+        objects.push(RenderedObject {
+            template: doc.template.clone(),
+            id,
+            object,
+        });
     }
     let notes = match &pkg.notes {
         Some(src) => Some(
@@ -346,6 +329,121 @@ fn render_on_this_thread(
         None => None,
     };
     Ok(Rendered { objects, notes })
+}
+
+/// One YAML document of rendered output, before parsing.
+#[derive(Clone)]
+struct Doc {
+    template: String,
+    document: usize,
+    line: usize,
+    text: String,
+}
+
+/// Renders every template and parses its documents. Parsing runs on worker threads fed through a
+/// channel while templates are still rendering; the results come back in document order, and
+/// the first failure in document order is the one reported, so errors are deterministic.
+fn render_and_parse(
+    env: &Environment<'_>,
+    pkg: &Package,
+    context: &JValue,
+    package: &str,
+) -> Result<(Vec<Doc>, Vec<Value>), RenderError> {
+    use std::sync::{Arc, Mutex, mpsc};
+
+    let parse = |doc: &Doc| -> Result<Value, RenderError> {
+        yaml::from_str(&format!("{} (rendered)", doc.template), &doc.text).map_err(|source| {
+            RenderError::Yaml {
+                package: package.to_string(),
+                template: doc.template.clone(),
+                document: doc.document,
+                line: doc.line,
+                source,
+            }
+        })
+    };
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 8);
+    let (work_tx, work_rx) = mpsc::channel::<(usize, Arc<Doc>)>();
+    let work_rx = Arc::new(Mutex::new(work_rx));
+    let (done_tx, done_rx) = mpsc::channel::<(usize, Result<Value, RenderError>)>();
+    // Takes the next queued document, if any; `None` once the queue is closed and empty.
+    let next = |rx: &Mutex<mpsc::Receiver<(usize, Arc<Doc>)>>, block: bool| {
+        let guard = rx.lock().ok()?;
+        if block {
+            guard.recv().ok()
+        } else {
+            guard.try_recv().ok()
+        }
+    };
+    std::thread::scope(|s| {
+        for _ in 0..workers {
+            let rx = Arc::clone(&work_rx);
+            let tx = done_tx.clone();
+            s.spawn(move || {
+                while let Some((i, doc)) = next(&rx, true) {
+                    if tx.send((i, parse(&doc))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        let mut docs: Vec<Arc<Doc>> = Vec::new();
+        let mut produce = || -> Result<(), RenderError> {
+            for (path, _) in pkg.rendered_templates() {
+                let text = env
+                    .get_template(path)
+                    .and_then(|t| t.render(context.clone()))
+                    .map_err(|e| template_error(package, Some(path), &e))?;
+                for (document, (line, text)) in yaml::split_documents(&text).into_iter().enumerate()
+                {
+                    if yaml::is_blank(&text) {
+                        continue;
+                    }
+                    if docs.len() >= MAX_OBJECTS {
+                        return Err(RenderError::TooManyObjects {
+                            package: package.to_string(),
+                        });
+                    }
+                    let doc = Arc::new(Doc {
+                        template: path.clone(),
+                        document: document + 1,
+                        line,
+                        text,
+                    });
+                    // The receiver lives until the scope ends, so sending cannot fail.
+                    let _ = work_tx.send((docs.len(), Arc::clone(&doc)));
+                    docs.push(doc);
+                }
+            }
+            Ok(())
+        };
+        let produced = produce();
+        drop(work_tx);
+        drop(done_tx);
+        // Help with the remaining documents instead of waiting idle.
+        let mut results: Vec<Option<Result<Value, RenderError>>> =
+            (0..docs.len()).map(|_| None).collect();
+        while let Some((i, doc)) = next(&work_rx, false) {
+            results[i] = Some(parse(&doc));
+        }
+        for (i, r) in done_rx {
+            results[i] = Some(r);
+        }
+        produced?;
+        let mut values = Vec::with_capacity(results.len());
+        for r in results {
+            values.push(
+                r.ok_or_else(|| RenderError::Thread("a YAML document was not parsed".into()))??,
+            );
+        }
+        let docs = docs
+            .into_iter()
+            .map(|d| Arc::try_unwrap(d).unwrap_or_else(|d| (*d).clone()))
+            .collect();
+        Ok((docs, values))
+    })
 }
 
 fn template_context(pkg: &Package, values: &Value, ctx: &RenderContext) -> JValue {

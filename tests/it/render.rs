@@ -243,3 +243,31 @@ fn values_resolution_rejects_schema_violations_with_all_paths() {
     );
     assert!(text.contains("$.service.type"), "{text}");
 }
+
+#[test]
+fn the_first_bad_document_is_reported_whatever_the_thread_timing() {
+    let mut b = PackageBuilder::new("many");
+    for i in 0..60 {
+        let body = if i == 17 || i == 45 {
+            "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: [unclosed\n".to_string()
+        } else {
+            format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n")
+        };
+        b = b.file(&format!("templates/t{i:02}.yaml"), &body);
+    }
+    let p = pkg(b);
+    for _ in 0..20 {
+        let err = render::render(&p, &p.values, &ctx("rel", "shop")).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "templates/t17.yaml of package `many` produced invalid YAML (document 1, starting at line 1)"
+        );
+    }
+    let good = pkg(PackageBuilder::new("many").file(
+        "templates/a.yaml",
+        &(0..100).map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n")).collect::<String>(),
+    ));
+    let r = render::render(&good, &good.values, &ctx("rel", "shop")).unwrap();
+    let names: Vec<String> = r.objects.iter().map(|o| o.id.name.clone()).collect();
+    assert_eq!(names, (0..100).map(|i| format!("cm{i}")).collect::<Vec<_>>());
+}
