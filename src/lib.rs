@@ -21,6 +21,7 @@
 
 pub mod archive;
 pub mod cli;
+pub mod docs;
 pub mod env;
 pub mod fsutil;
 pub mod lint;

@@ -30,7 +30,7 @@ pub const MAX_OBJECTS: usize = 10_000;
 /// Stack of the render thread: ample for `RECURSION_LIMIT`.
 const RENDER_STACK_BYTES: usize = 64 * 1024 * 1024;
 /// The Kubernetes version assumed when no cluster is asked (`template`, `lint`).
-pub const DEFAULT_KUBE_VERSION: &str = "1.31.0";
+pub const DEFAULT_KUBE_VERSION: &str = "1.33.0";
 /// API versions assumed available when no cluster is asked.
 pub const DEFAULT_API_VERSIONS: &[&str] = &[
     "v1",
@@ -163,7 +163,7 @@ impl RenderError {
                 _ => None,
             },
             RenderError::Yaml { .. } => Some(
-                "render with `cocktail-pkg template --debug-yaml` is not needed: check the template's indentation (use `| nindent(N)` for nested YAML)".into(),
+                "the template's output is not valid YAML: check its indentation, and insert nested YAML with `| to_yaml | nindent(N)` or inline JSON with `| to_json`".into(),
             ),
             RenderError::Object { .. } => {
                 Some("every object needs `apiVersion`, `kind` and `metadata.name`".into())
@@ -200,7 +200,7 @@ pub struct Capabilities {
 impl Default for Capabilities {
     fn default() -> Self {
         Self {
-            kube_version: Version::parse(DEFAULT_KUBE_VERSION).unwrap_or(Version::new(1, 31, 0)),
+            kube_version: Version::parse(DEFAULT_KUBE_VERSION).unwrap_or(Version::new(1, 33, 0)),
             api_versions: DEFAULT_API_VERSIONS.iter().map(|s| s.to_string()).collect(),
         }
     }

@@ -79,6 +79,13 @@ pub enum Command {
                       sha256 digest. The same files always give the same bytes and digest."
     )]
     Package(commands::package::PackageArgs),
+    /// Write the values table of a package's README from its schema and defaults.
+    #[command(
+        long_about = "Write the values table of a package's README.md (between `<!-- values:start -->` and \
+                      `<!-- values:end -->`) from values.schema.json and values.yaml. With --check, only verify \
+                      that the table is current (exit 1 when stale)."
+    )]
+    Docs(commands::docs::DocsArgs),
     /// Show a package's manifest, default values, README or schema.
     Show(commands::show::ShowArgs),
     /// Print a shell completion script.
@@ -159,6 +166,7 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Lint(args) => commands::lint::run(args, printer),
         Command::Package(args) => commands::package::run(args, printer),
         Command::Show(args) => commands::show::run(args, printer),
+        Command::Docs(args) => commands::docs::run(args, printer),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

@@ -1,6 +1,7 @@
 //! Operations: one file per verb, `XOptions` in, `XOutcome` out. Operations do the IO a verb
 //! needs (read files, write archives) and call the pure modules; they never print.
 
+pub mod docs;
 pub mod lint;
 pub mod package;
 pub mod show;
@@ -11,6 +12,7 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::archive::ArchiveError;
+use crate::docs::DocsError;
 use crate::package::{Package, PackageError};
 use crate::render::RenderError;
 use crate::source::SourceError;
@@ -32,6 +34,8 @@ pub enum OpError {
     Archive(#[from] ArchiveError),
     #[error(transparent)]
     Yaml(#[from] YamlError),
+    #[error(transparent)]
+    Docs(DocsError),
     #[error("failed to read {what} {}", .path.display())]
     Read {
         what: &'static str,
@@ -63,6 +67,7 @@ impl OpError {
             OpError::Render(e) => e.hint(),
             OpError::Archive(e) => e.hint(),
             OpError::Yaml(e) => e.hint(),
+            OpError::Docs(e) => e.hint(),
             OpError::Read { .. } => Some("check the path and its permissions".into()),
             OpError::Write { .. } => Some("check that the folder exists and is writable".into()),
             OpError::Invalid(_) => None,

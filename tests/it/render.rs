@@ -42,25 +42,6 @@ pub fn render_dir(dir: &Path, values_files: &[&Path]) -> String {
     out
 }
 
-#[test]
-fn nginx_snapshots() {
-    let dir = root().join("catalog/nginx");
-    insta::assert_snapshot!("nginx-defaults", render_dir(&dir, &[]));
-    let mut tests: Vec<_> = std::fs::read_dir(dir.join("tests"))
-        .unwrap()
-        .map(|e| e.unwrap().path())
-        .collect();
-    tests.sort();
-    for t in tests {
-        let name = t
-            .file_name()
-            .unwrap()
-            .to_string_lossy()
-            .replace(".values.yaml", "");
-        insta::assert_snapshot!(format!("nginx-{name}"), render_dir(&dir, &[&t]));
-    }
-}
-
 fn pkg(b: PackageBuilder) -> Package {
     Package::from_files(b.files()).unwrap()
 }
@@ -265,9 +246,14 @@ fn the_first_bad_document_is_reported_whatever_the_thread_timing() {
     }
     let good = pkg(PackageBuilder::new("many").file(
         "templates/a.yaml",
-        &(0..100).map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n")).collect::<String>(),
+        &(0..100)
+            .map(|i| format!("---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm{i}\n"))
+            .collect::<String>(),
     ));
     let r = render::render(&good, &good.values, &ctx("rel", "shop")).unwrap();
     let names: Vec<String> = r.objects.iter().map(|o| o.id.name.clone()).collect();
-    assert_eq!(names, (0..100).map(|i| format!("cm{i}")).collect::<Vec<_>>());
+    assert_eq!(
+        names,
+        (0..100).map(|i| format!("cm{i}")).collect::<Vec<_>>()
+    );
 }

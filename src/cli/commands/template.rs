@@ -37,7 +37,7 @@ pub struct TemplateArgs {
         default_value = "default"
     )]
     pub service_map: ServiceMapName,
-    /// Kubernetes version to render for (default: 1.31.0).
+    /// Kubernetes version to render for (default: 1.33.0).
     #[arg(long, value_name = "VERSION", value_parser = parse_kube_version)]
     pub kube_version: Option<Version>,
     /// Extra API versions templates may rely on (`monitoring.coreos.com/v1`).
