@@ -208,6 +208,13 @@ fn str_at<'a>(v: &'a Value, ptr: &str) -> Option<&'a str> {
     v.pointer(ptr).and_then(Value::as_str)
 }
 
+/// A pod template's identity, labels and container ports.
+struct Pod {
+    labels: BTreeMap<String, String>,
+    port_names: BTreeSet<String>,
+    port_numbers: BTreeSet<i64>,
+}
+
 /// The cross-object problems of one rendered variant.
 fn cross_object_problems(r: &Rendered) -> Vec<String> {
     let mut problems = Vec::new();
@@ -228,12 +235,7 @@ fn cross_object_problems(r: &Rendered) -> Vec<String> {
         named("ServiceAccount"),
     );
     // Pods: labels, container port names, and what they reference.
-    let mut pods: Vec<(
-        String,
-        BTreeMap<String, String>,
-        BTreeSet<String>,
-        BTreeSet<i64>,
-    )> = Vec::new();
+    let mut pods: Vec<Pod> = Vec::new();
     for o in &r.objects {
         if o.id.kind == "StatefulSet"
             && let Some(Value::Array(ts)) = o.object.pointer("/spec/volumeClaimTemplates")
@@ -375,7 +377,11 @@ fn cross_object_problems(r: &Rendered) -> Vec<String> {
                 "{at}: serviceName `{svc}` is not a rendered Service"
             ));
         }
-        pods.push((at, labels, port_names, port_numbers));
+        pods.push(Pod {
+            labels,
+            port_names,
+            port_numbers,
+        });
     }
     // Services select pods of the package and name ports those pods have.
     let mut service_ports: BTreeMap<String, (BTreeSet<String>, BTreeSet<i64>)> = BTreeMap::new();
@@ -407,10 +413,10 @@ fn cross_object_problems(r: &Rendered) -> Vec<String> {
         };
         let matching: Vec<_> = pods
             .iter()
-            .filter(|(_, labels, _, _)| {
+            .filter(|pod| {
                 selector
                     .iter()
-                    .all(|(k, v)| labels.get(k).map(String::as_str) == v.as_str())
+                    .all(|(k, v)| pod.labels.get(k).map(String::as_str) == v.as_str())
             })
             .collect();
         if matching.is_empty() {
@@ -427,14 +433,16 @@ fn cross_object_problems(r: &Rendered) -> Vec<String> {
             .flatten()
         {
             match p.get("targetPort") {
-                Some(Value::String(name)) => {
-                    if !matching.iter().any(|(_, _, names, _)| names.contains(name)) {
-                        problems.push(format!("{at}: targetPort `{name}` is not a container port name of the selected pods"));
-                    }
+                Some(Value::String(name))
+                    if !matching.iter().any(|pod| pod.port_names.contains(name)) =>
+                {
+                    problems.push(format!(
+                        "{at}: targetPort `{name}` is not a container port name of the selected pods"
+                    ));
                 }
                 Some(Value::Number(n)) => {
                     let n = n.as_i64().unwrap_or(-1);
-                    if !matching.iter().any(|(_, _, _, nums)| nums.contains(&n)) {
+                    if !matching.iter().any(|pod| pod.port_numbers.contains(&n)) {
                         problems.push(format!(
                             "{at}: targetPort {n} is not a container port of the selected pods"
                         ));
