@@ -11,7 +11,7 @@ use cocktail_pkg::package::Package;
 use cocktail_pkg::render::{self, Capabilities, ReleaseInfo, RenderContext};
 use cocktail_pkg::values::{self, ValuesInput};
 
-/// The same allocator as the binary (src/main.rs).
+/// The allocator of the binary (src/main.rs), so figures match the CLI.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

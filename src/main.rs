@@ -1,6 +1,7 @@
 //! The `cocktail-pkg` binary: parse arguments, run, map the outcome to an exit code.
 
-/// mimalloc: rendering allocates many small strings on several threads (see docs/benchmarks.md).
+/// mimalloc: a render allocates many small values on several threads, which glibc malloc
+/// handles about 25% slower (docs/benchmarks.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

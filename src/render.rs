@@ -290,33 +290,26 @@ fn render_on_this_thread(
     let pkg_name = pkg.manifest.name.to_string();
     let env = environment(pkg).map_err(|e| template_error(&pkg_name, None, &e))?;
     let context = template_context(pkg, values, ctx);
-    // 1. Run the templates on this thread while worker threads parse the YAML documents they
-    //    produce (parsing is most of the cost of a render).
-    let (docs, parsed) = render_and_parse(&env, pkg, &context, &pkg_name)?;
-    // 3. Check, label and de-duplicate in document order.
-    let mut objects: Vec<RenderedObject> = Vec::with_capacity(parsed.len());
-    let mut seen: HashMap<ObjectId, String> = HashMap::new();
-    for (doc, value) in docs.iter().zip(parsed) {
-        if value.is_null() {
+    // Run the templates on this thread while worker threads parse, check and label the YAML
+    // documents they produce (parsing is most of the cost of a render).
+    let (docs, finished) = render_and_parse(&env, pkg, ctx, &context, &pkg_name)?;
+    // De-duplicate in document order.
+    let mut objects: Vec<RenderedObject> = Vec::with_capacity(finished.len());
+    let mut seen: HashMap<ObjectId, usize> = HashMap::new();
+    for (doc, item) in docs.into_iter().zip(finished) {
+        let Some((id, object)) = item else {
             continue;
-        }
-        let (id, object) =
-            finish_object(value, pkg, ctx).map_err(|message| RenderError::Object {
-                package: pkg_name.clone(),
-                template: doc.template.clone(),
-                document: doc.document,
-                message,
-            })?;
-        if let Some(first) = seen.get(&id) {
+        };
+        if let Some(&first) = seen.get(&id) {
             return Err(RenderError::Duplicate {
                 id: Box::new(id),
-                first: first.clone(),
-                second: doc.template.clone(),
+                first: objects[first].template.clone(),
+                second: doc.template,
             });
         }
-        seen.insert(id.clone(), doc.template.clone());
+        seen.insert(id.clone(), objects.len());
         objects.push(RenderedObject {
-            template: doc.template.clone(),
+            template: doc.template,
             id,
             object,
         });
@@ -330,6 +323,9 @@ fn render_on_this_thread(
     };
     Ok(Rendered { objects, notes })
 }
+
+/// A parsed, checked and labelled object, or `None` for an empty document.
+type Finished = Option<(ObjectId, Value)>;
 
 /// One YAML document of rendered output, before parsing.
 #[derive(Clone)]
@@ -346,30 +342,46 @@ struct Doc {
 fn render_and_parse(
     env: &Environment<'_>,
     pkg: &Package,
+    ctx: &RenderContext,
     context: &JValue,
     package: &str,
-) -> Result<(Vec<Doc>, Vec<Value>), RenderError> {
+) -> Result<(Vec<Doc>, Vec<Finished>), RenderError> {
     use std::sync::{Arc, Mutex, mpsc};
 
-    let parse = |doc: &Doc| -> Result<Value, RenderError> {
-        yaml::from_str(&format!("{} (rendered)", doc.template), &doc.text).map_err(|source| {
-            RenderError::Yaml {
+    // Parse one document and make it an object (`None` for a `null` document).
+    let parse = |doc: &Doc| -> Result<Finished, RenderError> {
+        let value: Value = yaml::from_str(&format!("{} (rendered)", doc.template), &doc.text)
+            .map_err(|source| RenderError::Yaml {
                 package: package.to_string(),
                 template: doc.template.clone(),
                 document: doc.document,
                 line: doc.line,
                 source,
-            }
-        })
+            })?;
+        if value.is_null() {
+            return Ok(None);
+        }
+        finish_object(value, pkg, ctx)
+            .map(Some)
+            .map_err(|message| RenderError::Object {
+                package: package.to_string(),
+                template: doc.template.clone(),
+                document: doc.document,
+                message,
+            })
     };
+    // One worker per core; this thread renders, then joins in parsing what is left.
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 8);
-    let (work_tx, work_rx) = mpsc::channel::<(usize, Arc<Doc>)>();
+    // Work goes out one template's documents at a time, to keep thread hand-offs few.
+    type Batch = (usize, Vec<Arc<Doc>>);
+    type Done = Vec<(usize, Result<Finished, RenderError>)>;
+    let (work_tx, work_rx) = mpsc::channel::<Batch>();
     let work_rx = Arc::new(Mutex::new(work_rx));
-    let (done_tx, done_rx) = mpsc::channel::<(usize, Result<Value, RenderError>)>();
-    // Takes the next queued document, if any; `None` once the queue is closed and empty.
-    let next = |rx: &Mutex<mpsc::Receiver<(usize, Arc<Doc>)>>, block: bool| {
+    let (done_tx, done_rx) = mpsc::channel::<Done>();
+    // Takes the next queued batch, if any; `None` once the queue is closed and empty.
+    let next = |rx: &Mutex<mpsc::Receiver<Batch>>, block: bool| {
         let guard = rx.lock().ok()?;
         if block {
             guard.recv().ok()
@@ -377,13 +389,20 @@ fn render_and_parse(
             guard.try_recv().ok()
         }
     };
+    let run = |(first, batch): Batch| -> Done {
+        batch
+            .iter()
+            .enumerate()
+            .map(|(i, doc)| (first + i, parse(doc)))
+            .collect()
+    };
     std::thread::scope(|s| {
         for _ in 0..workers {
             let rx = Arc::clone(&work_rx);
             let tx = done_tx.clone();
             s.spawn(move || {
-                while let Some((i, doc)) = next(&rx, true) {
-                    if tx.send((i, parse(&doc))).is_err() {
+                while let Some(batch) = next(&rx, true) {
+                    if tx.send(run(batch)).is_err() {
                         break;
                     }
                 }
@@ -396,6 +415,7 @@ fn render_and_parse(
                     .get_template(path)
                     .and_then(|t| t.render(context.clone()))
                     .map_err(|e| template_error(package, Some(path), &e))?;
+                let first = docs.len();
                 for (document, (line, text)) in yaml::split_documents(&text).into_iter().enumerate()
                 {
                     if yaml::is_blank(&text) {
@@ -406,15 +426,16 @@ fn render_and_parse(
                             package: package.to_string(),
                         });
                     }
-                    let doc = Arc::new(Doc {
+                    docs.push(Arc::new(Doc {
                         template: path.clone(),
                         document: document + 1,
                         line,
                         text,
-                    });
+                    }));
+                }
+                if docs.len() > first {
                     // The receiver lives until the scope ends, so sending cannot fail.
-                    let _ = work_tx.send((docs.len(), Arc::clone(&doc)));
-                    docs.push(doc);
+                    let _ = work_tx.send((first, docs[first..].to_vec()));
                 }
             }
             Ok(())
@@ -422,14 +443,18 @@ fn render_and_parse(
         let produced = produce();
         drop(work_tx);
         drop(done_tx);
-        // Help with the remaining documents instead of waiting idle.
-        let mut results: Vec<Option<Result<Value, RenderError>>> =
+        // Help with the remaining batches instead of waiting idle.
+        let mut results: Vec<Option<Result<Finished, RenderError>>> =
             (0..docs.len()).map(|_| None).collect();
-        while let Some((i, doc)) = next(&work_rx, false) {
-            results[i] = Some(parse(&doc));
+        while let Some(batch) = next(&work_rx, false) {
+            for (i, r) in run(batch) {
+                results[i] = Some(r);
+            }
         }
-        for (i, r) in done_rx {
-            results[i] = Some(r);
+        for done in done_rx {
+            for (i, r) in done {
+                results[i] = Some(r);
+            }
         }
         produced?;
         let mut values = Vec::with_capacity(results.len());

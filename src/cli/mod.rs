@@ -44,6 +44,7 @@ pub struct Cli {
         global = true,
         value_enum,
         env = "COCKTAIL_PKG_COLOR",
+        hide_env_values = true,
         default_value = "auto"
     )]
     pub color: ColorChoice,
@@ -185,4 +186,37 @@ pub fn report(printer: &Printer, err: &anyhow::Error) {
         .chain()
         .find_map(|e| e.downcast_ref::<OpError>().and_then(OpError::hint));
     printer.error(&head, &causes, hint.as_deref());
+}
+
+/// The CLI reference (`docs/reference/cli.md`): every command's `--help`, generated from the
+/// argument definitions so it cannot drift (a test compares it with the committed file).
+pub fn reference_markdown() -> String {
+    use clap::CommandFactory;
+    fn visit(cmd: &mut clap::Command, path: &str, out: &mut String) {
+        let full = if path.is_empty() {
+            cmd.get_name().to_string()
+        } else {
+            format!("{path} {}", cmd.get_name())
+        };
+        let help = cmd.render_long_help().to_string();
+        out.push_str(&format!(
+            "## `{full}`\n\n```text\n{}\n```\n\n",
+            help.trim_end()
+        ));
+        let mut subs: Vec<clap::Command> = cmd
+            .get_subcommands()
+            .filter(|s| s.get_name() != "help")
+            .cloned()
+            .collect();
+        for sub in &mut subs {
+            visit(sub, &full, out);
+        }
+    }
+    let mut cmd = Cli::command().term_width(100);
+    cmd.build();
+    let mut out = String::from(
+        "# CLI reference\n\n<!-- Generated from the clap definitions by `COCKTAIL_PKG_BLESS=1 cargo test --test it cli_reference`; do not edit. -->\n\n",
+    );
+    visit(&mut cmd, "", &mut out);
+    out
 }

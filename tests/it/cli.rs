@@ -409,3 +409,18 @@ fn generated_values_are_filled_and_announced() {
         .stderr("")
         .stdout(predicate::str::contains("password: Zml4ZWQ="));
 }
+
+#[test]
+fn cli_reference_is_current() {
+    let path = crate::support::root().join("docs/reference/cli.md");
+    let fresh = cocktail_pkg::cli::reference_markdown();
+    if std::env::var_os("COCKTAIL_PKG_BLESS").is_some() {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &fresh).unwrap();
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "docs/reference/cli.md is stale: run `COCKTAIL_PKG_BLESS=1 cargo test --test it cli_reference`"
+    );
+}

@@ -34,6 +34,7 @@ pub struct TemplateArgs {
         long,
         value_name = "NAME",
         env = "COCKTAIL_PKG_SERVICE_MAP",
+        hide_env_values = true,
         default_value = "default"
     )]
     pub service_map: ServiceMapName,
@@ -81,7 +82,7 @@ pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
     let outcome = template::template(&opts)?;
     if !outcome.generated.is_empty() {
         printer.warning(&format!(
-            "generated random values for {} (install generates them once and keeps them across upgrades; set them with --set to render the same output twice)",
+            "generated random values for {} (a new value on every run: set them with --set or -f to render the same output twice)",
             outcome.generated.join(", ")
         ));
     }
