@@ -730,6 +730,14 @@ fn indent_lines(s: &str, n: usize) -> String {
         .join("\n")
 }
 
+/// Whether `version` (`v1.30.2`, `1.30`) satisfies the requirement `constraint` (`>=1.25`).
+fn semver_compare(constraint: &str, version: &JValue) -> Result<bool, JError> {
+    let fail = |e: String| JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}"));
+    let req = package::parse_kube_constraint(constraint).map_err(fail)?;
+    let v = package::parse_kube_version(&str_of(version, "semver_compare")?).map_err(fail)?;
+    Ok(req.matches(&v))
+}
+
 fn add_filters(env: &mut Environment<'_>) {
     env.add_filter("to_yaml", |v: JValue| -> Result<String, JError> {
         let json = to_json_value(&v)?;
@@ -801,32 +809,12 @@ fn add_filters(env: &mut Environment<'_>) {
             s.chars().skip(count.saturating_sub(n_abs)).collect()
         })
     });
-    env.add_function(
-        "semver_compare",
-        |constraint: String, version: JValue| -> Result<bool, JError> {
-            let req = package::parse_kube_constraint(&constraint).map_err(|e| {
-                JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}"))
-            })?;
-            let v =
-                package::parse_kube_version(&str_of(&version, "semver_compare")?).map_err(|e| {
-                    JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}"))
-                })?;
-            Ok(req.matches(&v))
-        },
-    );
-    env.add_filter(
-        "semver_compare",
-        |version: JValue, constraint: String| -> Result<bool, JError> {
-            let req = package::parse_kube_constraint(&constraint).map_err(|e| {
-                JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}"))
-            })?;
-            let v =
-                package::parse_kube_version(&str_of(&version, "semver_compare")?).map_err(|e| {
-                    JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}"))
-                })?;
-            Ok(req.matches(&v))
-        },
-    );
+    env.add_function("semver_compare", |constraint: String, version: JValue| {
+        semver_compare(&constraint, &version)
+    });
+    env.add_filter("semver_compare", |version: JValue, constraint: String| {
+        semver_compare(&constraint, &version)
+    });
     env.add_function("fail", |message: String| -> Result<String, JError> {
         Err(JError::new(
             ErrorKind::InvalidOperation,
