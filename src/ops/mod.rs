@@ -68,6 +68,9 @@ impl OpError {
             OpError::Archive(e) => e.hint(),
             OpError::Yaml(e) => e.hint(),
             OpError::Docs(e) => e.hint(),
+            OpError::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
+                Some("values files must be UTF-8 text".into())
+            }
             OpError::Read { .. } => Some("check the path and its permissions".into()),
             OpError::Write { .. } => Some("check that the folder exists and is writable".into()),
             OpError::Invalid(_) => None,

@@ -30,8 +30,14 @@ pub fn archive_bytes(pkg: &Package) -> Result<Vec<u8>, OpError> {
 }
 
 pub fn package(opts: &PackageOptions) -> Result<PackageOutcome, OpError> {
+    if !opts.dir.exists() {
+        return Err(crate::source::SourceError::NotFound(opts.dir.clone()).into());
+    }
     if !opts.dir.is_dir() {
-        return Err(crate::source::SourceError::NotAPackage(opts.dir.clone()).into());
+        return Err(OpError::Invalid(format!(
+            "{} is not a package directory (`package` builds an archive from a directory)",
+            opts.dir.display()
+        )));
     }
     let loaded = source::load(&opts.dir, None)?;
     let pkg = loaded.package;
