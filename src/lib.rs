@@ -24,12 +24,14 @@ pub mod cli;
 pub mod docs;
 pub mod env;
 pub mod fsutil;
+pub mod index;
 pub mod lint;
 pub mod model;
 pub mod ops;
 pub mod package;
 pub mod render;
 pub mod source;
+pub mod time;
 pub mod values;
 pub mod yaml;
 

@@ -33,6 +33,7 @@ pub const KNOWN_KEYS: &[&str] = &[
     "kubeVersion",
     "annotations",
     "deprecated",
+    "changelog",
 ];
 
 /// A package that could not be read.
@@ -84,6 +85,16 @@ pub struct Maintainer {
     pub url: Option<String>,
 }
 
+/// A changelog entry of a package version (`changelog:` in package.yaml, copied to the index).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Change {
+    pub description: String,
+    /// The change fixes a security problem (automatic upgrades prefer such versions).
+    #[serde(default)]
+    pub security: bool,
+}
+
 /// `package.yaml`, parsed.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -114,6 +125,9 @@ pub struct Manifest {
     pub annotations: BTreeMap<String, String>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub deprecated: bool,
+    /// What changed in this version.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub changelog: Vec<Change>,
 }
 
 impl Manifest {
@@ -197,6 +211,37 @@ impl Manifest {
             Some(Value::Bool(b)) => *b,
             Some(_) => return Err(field("deprecated", "must be true or false".into())),
         };
+        let changelog = match map.get("changelog") {
+            None | Some(Value::Null) => Vec::new(),
+            Some(Value::Array(items)) => items
+                .iter()
+                .enumerate()
+                .map(|(i, c)| {
+                    let fld = format!("changelog[{i}]");
+                    let Value::Object(c) = c else {
+                        return Err(field(&fld, "must be a map with `description`".into()));
+                    };
+                    let cf = Fields(c);
+                    let security = match c.get("security") {
+                        None | Some(Value::Null) => false,
+                        Some(Value::Bool(b)) => *b,
+                        Some(_) => {
+                            return Err(field(
+                                &format!("{fld}.security"),
+                                "must be true or false".into(),
+                            ));
+                        }
+                    };
+                    Ok(Change {
+                        description: cf.req_str("description").map_err(|_| {
+                            field(&format!("{fld}.description"), "is required".into())
+                        })?,
+                        security,
+                    })
+                })
+                .collect::<Result<_, _>>()?,
+            Some(_) => return Err(field("changelog", "must be a list".into())),
+        };
         let manifest = Manifest {
             api_version,
             name,
@@ -212,6 +257,7 @@ impl Manifest {
             kube_version,
             annotations,
             deprecated,
+            changelog,
         };
         Ok((manifest, warnings))
     }

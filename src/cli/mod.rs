@@ -87,6 +87,8 @@ pub enum Command {
                       that the table is current (exit 1 when stale)."
     )]
     Docs(commands::docs::DocsArgs),
+    /// Build a catalog index and make signing keys.
+    Index(commands::index::IndexArgs),
     /// Show a package's manifest, default values, README or schema.
     Show(commands::show::ShowArgs),
     /// Print a shell completion script.
@@ -168,6 +170,7 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Package(args) => commands::package::run(args, printer),
         Command::Show(args) => commands::show::run(args, printer),
         Command::Docs(args) => commands::docs::run(args, printer),
+        Command::Index(args) => commands::index::run(args, printer),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

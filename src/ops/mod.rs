@@ -2,6 +2,7 @@
 //! needs (read files, write archives) and call the pure modules; they never print.
 
 pub mod docs;
+pub mod index;
 pub mod lint;
 pub mod package;
 pub mod show;
@@ -13,6 +14,7 @@ use serde_json::Value;
 
 use crate::archive::ArchiveError;
 use crate::docs::DocsError;
+use crate::index::IndexError;
 use crate::package::{Package, PackageError};
 use crate::render::RenderError;
 use crate::source::SourceError;
@@ -36,6 +38,8 @@ pub enum OpError {
     Yaml(#[from] YamlError),
     #[error(transparent)]
     Docs(DocsError),
+    #[error(transparent)]
+    Index(#[from] IndexError),
     #[error("failed to read {what} {}", .path.display())]
     Read {
         what: &'static str,
@@ -68,6 +72,7 @@ impl OpError {
             OpError::Archive(e) => e.hint(),
             OpError::Yaml(e) => e.hint(),
             OpError::Docs(e) => e.hint(),
+            OpError::Index(e) => e.hint(),
             OpError::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
                 Some("values files must be UTF-8 text".into())
             }

@@ -3,5 +3,6 @@
 mod catalog;
 mod cli;
 mod hostile;
+mod index;
 mod render;
 mod support;

@@ -2,6 +2,7 @@
 
 pub mod completions;
 pub mod docs;
+pub mod index;
 pub mod lint;
 pub mod package;
 pub mod show;
