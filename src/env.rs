@@ -10,3 +10,13 @@ pub const SERVICE_MAP: &str = "COCKTAIL_PKG_SERVICE_MAP";
 pub const SOURCE_DATE_EPOCH: &str = "SOURCE_DATE_EPOCH";
 /// Default for `index build --key`.
 pub const INDEX_KEY: &str = "COCKTAIL_PKG_INDEX_KEY";
+/// Overrides the configuration folder (default `$XDG_CONFIG_HOME/cocktail-pkg`).
+pub const CONFIG_HOME: &str = "COCKTAIL_PKG_CONFIG_HOME";
+/// Overrides the cache folder (default `$XDG_CACHE_HOME/cocktail-pkg`).
+pub const CACHE_HOME: &str = "COCKTAIL_PKG_CACHE_HOME";
+/// The bearer token `serve` accepts for publishing (alternative to `--token-file`).
+pub const PUBLISH_TOKEN: &str = "COCKTAIL_PKG_PUBLISH_TOKEN";
+/// Log filter for `serve` (tracing's env-filter syntax, default `info`).
+pub const LOG: &str = "COCKTAIL_PKG_LOG";
+/// Timeout of each HTTP request in seconds (default 30).
+pub const HTTP_TIMEOUT: &str = "COCKTAIL_PKG_HTTP_TIMEOUT";

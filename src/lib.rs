@@ -21,6 +21,7 @@
 
 pub mod archive;
 pub mod cli;
+pub mod dirs;
 pub mod docs;
 pub mod env;
 pub mod fsutil;
@@ -30,6 +31,8 @@ pub mod model;
 pub mod ops;
 pub mod package;
 pub mod render;
+pub mod repo;
+pub mod server;
 pub mod source;
 pub mod time;
 pub mod values;

@@ -89,6 +89,15 @@ pub enum Command {
     Docs(commands::docs::DocsArgs),
     /// Build a catalog index and make signing keys.
     Index(commands::index::IndexArgs),
+    /// Host an index over HTTP: index files, archives, JSON API, publishing, web page.
+    #[command(
+        long_about = "Host an index folder over HTTP: the signed index files and archives (strong ETags, \
+                      conditional requests, gzip), a JSON API (`GET /api/v1/packages?q=&category=`, \
+                      `GET /api/v1/packages/NAME`, `POST /api/v1/packages` to publish with a bearer token), the \
+                      catalog web page at `/`, `/healthz` and `/metrics`. Stops gracefully on SIGTERM or Ctrl-C.",
+        after_help = "Examples:\n  cocktail-pkg serve --index index/\n  COCKTAIL_PKG_PUBLISH_TOKEN=s3cret cocktail-pkg serve --index site/ --addr 0.0.0.0:8080 --key signing.key"
+    )]
+    Serve(commands::serve::ServeArgs),
     /// Show a package's manifest, default values, README or schema.
     Show(commands::show::ShowArgs),
     /// Print a shell completion script.
@@ -171,6 +180,7 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Show(args) => commands::show::run(args, printer),
         Command::Docs(args) => commands::docs::run(args, printer),
         Command::Index(args) => commands::index::run(args, printer),
+        Command::Serve(args) => commands::serve::run(args, printer),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::{Generation, OpError, ValuesSources, resolve_values};
 use crate::lint::{self, Finding, Severity};
 use crate::model::{ReleaseName, ServiceMapName};
+use crate::package::Package;
 use crate::render::{self, Capabilities, ReleaseInfo, RenderContext};
 use crate::source;
 use crate::values::{self, ValuesInput};
@@ -40,7 +41,12 @@ impl LintOutcome {
 pub fn lint(opts: &LintOptions) -> Result<LintOutcome, OpError> {
     let pkg = source::load(&opts.source, None)?.package;
     let base = opts.values.read()?;
-    let mut findings = lint::lint_package(&pkg);
+    lint_package(&pkg, &base)
+}
+
+/// Lints a loaded package with extra values applied to every variant.
+pub fn lint_package(pkg: &Package, base: &ValuesInput) -> Result<LintOutcome, OpError> {
+    let mut findings = lint::lint_package(pkg);
     let mut variants: Vec<(String, ValuesInput)> = vec![("defaults".into(), base.clone())];
     for (path, bytes) in &pkg.files {
         if path.starts_with("tests/") && path.ends_with(".values.yaml") {
@@ -68,8 +74,8 @@ pub fn lint(opts: &LintOptions) -> Result<LintOutcome, OpError> {
         capabilities: Capabilities::default(),
     };
     for (name, input) in &variants {
-        let result = resolve_values(&pkg, input, Generation::Placeholder)
-            .and_then(|r| Ok(render::render(&pkg, &r.values, &ctx)?));
+        let result = resolve_values(pkg, input, Generation::Placeholder)
+            .and_then(|r| Ok(render::render(pkg, &r.values, &ctx)?));
         match result {
             Ok(rendered) => findings.extend(lint::lint_objects(&rendered.objects, name)),
             Err(OpError::Values(values::ValuesError::Schema(violations))) => {

@@ -8,20 +8,7 @@ use cocktail_pkg::index::sign::{PublicKey, SignatureFile};
 use cocktail_pkg::ops::index::{IndexBuildOptions, KeygenOptions, build, keygen};
 use predicates::prelude::*;
 
-use crate::support::{cmd, root};
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let dest = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &dest);
-        } else {
-            std::fs::copy(e.path(), dest).unwrap();
-        }
-    }
-}
+use crate::support::{cmd, copy_dir, root};
 
 fn snapshot(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     cocktail_pkg::source::read_dir_files(dir).unwrap()

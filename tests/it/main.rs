@@ -5,4 +5,5 @@ mod cli;
 mod hostile;
 mod index;
 mod render;
+mod server;
 mod support;

@@ -65,3 +65,82 @@ pub fn write_files(dir: &Path, files: &BTreeMap<String, String>) {
 
 /// A ConfigMap template, for small packages.
 pub const CONFIGMAP: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ release.name }}-cm\ndata:\n  greeting: {{ values.greeting | quote }}\n";
+
+/// A real `cocktail-pkg` server on 127.0.0.1:0, serving a copy of an index folder, on its own
+/// runtime thread. Dropping it stops the runtime.
+pub struct TestServer {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    pub public_key: cocktail_pkg::index::sign::PublicKey,
+    runtime: Option<tokio::runtime::Runtime>,
+}
+
+pub const TOKEN: &str = "test-token-0123456789";
+
+impl TestServer {
+    /// Serves a copy of the committed `index/`.
+    pub fn start() -> Self {
+        Self::start_with(&root().join("index"))
+    }
+
+    pub fn start_with(index: &Path) -> Self {
+        use cocktail_pkg::index::sign::SecretKey;
+        use cocktail_pkg::server::{AppState, ServerConfig, router};
+        let dir = tempfile::tempdir().unwrap();
+        copy_dir(index, &dir.path().join("index"));
+        let key = SecretKey::from_seed([42; 32]);
+        let public_key = key.public();
+        let state = AppState::new(ServerConfig {
+            index_dir: dir.path().join("index"),
+            key,
+            publish_token: Some(TOKEN.to_string()),
+            request_timeout: std::time::Duration::from_secs(10),
+            max_concurrency: 64,
+            clock: || 1_795_305_600,
+        })
+        .unwrap();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let listener = runtime
+            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
+            .unwrap();
+        let addr = listener.local_addr().unwrap();
+        runtime.spawn(async move {
+            let _ = axum::serve(listener, router(state)).await;
+        });
+        Self {
+            url: format!("http://{addr}/"),
+            dir,
+            public_key,
+            runtime: Some(runtime),
+        }
+    }
+
+    pub fn index_dir(&self) -> PathBuf {
+        self.dir.path().join("index")
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        if let Some(rt) = self.runtime.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let dest = to.join(e.file_name());
+        if e.file_type().unwrap().is_dir() {
+            copy_dir(&e.path(), &dest);
+        } else {
+            std::fs::copy(e.path(), dest).unwrap();
+        }
+    }
+}

@@ -5,5 +5,6 @@ pub mod docs;
 pub mod index;
 pub mod lint;
 pub mod package;
+pub mod serve;
 pub mod show;
 pub mod template;

@@ -1,0 +1,104 @@
+//! The HTTP client every network step uses: rustls with the ring provider, gzip, timeouts, and
+//! retries with backoff on 5xx and connection failures. IO.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, Response};
+
+/// Attempts per request (1 + retries).
+pub const ATTEMPTS: u32 = 4;
+/// First retry delay; doubles each time.
+pub const BACKOFF: Duration = Duration::from_millis(100);
+
+/// A request that failed for good.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("failed to build the HTTP client: {0}")]
+    Client(String),
+    #[error("GET {url} failed after {attempts} attempts: {message}")]
+    Transport {
+        url: String,
+        attempts: u32,
+        message: String,
+    },
+    #[error("GET {url} answered {status}")]
+    Status { url: String, status: StatusCode },
+}
+
+impl HttpError {
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            HttpError::Status { status, .. } if *status == StatusCode::NOT_FOUND => {
+                Some("check the repository URL (it should point at the folder holding index.json) and the package name".into())
+            }
+            HttpError::Transport { message, .. } if message.contains("timed out") => Some(format!(
+                "the server did not answer in time; raise {} (seconds) if it is just slow",
+                crate::env::HTTP_TIMEOUT
+            )),
+            HttpError::Transport { .. } => Some("check that the server is up and reachable".into()),
+            _ => None,
+        }
+    }
+}
+
+/// Request timeout in seconds, from `COCKTAIL_PKG_HTTP_TIMEOUT` (default 30).
+pub fn timeout() -> Duration {
+    let secs = std::env::var(crate::env::HTTP_TIMEOUT)
+        .ok()
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| *s > 0.0)
+        .unwrap_or(30.0);
+    Duration::from_secs_f64(secs)
+}
+
+/// Builds the client. Safe to call more than once.
+pub fn client() -> Result<Client, HttpError> {
+    // Installing twice is an error we can ignore: the provider is the same.
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder()
+        .user_agent(concat!("cocktail-pkg/", env!("CARGO_PKG_VERSION")))
+        .connect_timeout(Duration::from_secs(5).min(timeout()))
+        .timeout(timeout())
+        .gzip(true)
+        .build()
+        .map_err(|e| HttpError::Client(crate::error_chain(&e)))
+}
+
+/// GET with retries. `headers` are added to every attempt. Returns the response for any status
+/// below 500 except 4xx other than 304, which are errors; 5xx and transport errors are retried.
+pub fn get(client: &Client, url: &str, headers: &[(&str, String)]) -> Result<Response, HttpError> {
+    let mut delay = BACKOFF;
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        let mut req = client.get(url);
+        for (k, v) in headers {
+            req = req.header(*k, v);
+        }
+        match req.send() {
+            Ok(resp) if resp.status().is_server_error() => {
+                last = format!("server error {}", resp.status());
+            }
+            Ok(resp) if resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED => {
+                return Ok(resp);
+            }
+            Ok(resp) => {
+                return Err(HttpError::Status {
+                    url: url.to_string(),
+                    status: resp.status(),
+                });
+            }
+            Err(e) => last = crate::error_chain(&e),
+        }
+        if attempt < ATTEMPTS {
+            tracing::debug!("GET {url} failed ({last}); retrying in {delay:?}");
+            std::thread::sleep(delay);
+            delay *= 2;
+        }
+    }
+    Err(HttpError::Transport {
+        url: url.to_string(),
+        attempts: ATTEMPTS,
+        message: last,
+    })
+}

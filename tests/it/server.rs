@@ -1,0 +1,408 @@
+//! `serve` over real HTTP on 127.0.0.1: index files with ETags and gzip, the JSON API, publishing
+//! with its checks, path traversal, health and metrics.
+
+use cocktail_pkg::index::format::RootIndex;
+use cocktail_pkg::index::sign::SignatureFile;
+use reqwest::StatusCode;
+use reqwest::blocking::Client;
+
+use crate::support::{PackageBuilder, TOKEN, TestServer, root};
+
+fn client() -> Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    Client::builder().gzip(false).build().unwrap()
+}
+
+#[test]
+fn index_files_have_strong_etags_and_conditional_gets() {
+    let s = TestServer::start();
+    let c = client();
+    let r = c.get(format!("{}index.json", s.url)).send().unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let etag = r.headers()["etag"].to_str().unwrap().to_string();
+    assert!(etag.starts_with('"') && !etag.starts_with("W/"), "{etag}");
+    let body = r.bytes().unwrap();
+    assert_eq!(
+        &body[..],
+        &std::fs::read(root().join("index/index.json")).unwrap()[..]
+    );
+    // The signature verifies with the server's key.
+    let sig = c
+        .get(format!("{}index.json.sig", s.url))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    s.public_key
+        .verify(&body, &SignatureFile::parse(&sig).unwrap())
+        .unwrap();
+    // Unchanged: 304 and no body.
+    let r = c
+        .get(format!("{}index.json", s.url))
+        .header("If-None-Match", &etag)
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_MODIFIED);
+    assert!(r.bytes().unwrap().is_empty());
+    // Gzip on request, with its own ETag.
+    let r = c
+        .get(format!("{}index.json", s.url))
+        .header("Accept-Encoding", "gzip")
+        .send()
+        .unwrap();
+    assert_eq!(r.headers()["content-encoding"], "gzip");
+    assert_ne!(r.headers()["etag"].to_str().unwrap(), etag);
+    // Archives are immutable.
+    let r = c
+        .get(format!("{}archives/redis-1.0.0.tgz", s.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(
+        r.headers()["cache-control"],
+        "public, max-age=31536000, immutable"
+    );
+}
+
+#[test]
+fn path_traversal_is_refused() {
+    let s = TestServer::start();
+    let c = client();
+    for path in [
+        "archives/..%2F..%2F..%2Fetc%2Fpasswd",
+        "archives/%2Fetc%2Fpasswd",
+        "archives/..%252F..%252Fetc%252Fpasswd",
+        "packages/..%2F..%2Fetc%2Fpasswd.json",
+        "static/..%2F..%2FCargo.toml",
+        "..%2F..%2Fetc%2Fpasswd",
+        "/etc/passwd",
+    ] {
+        let url = format!("{}{path}", s.url.trim_end_matches('/').to_string() + "/");
+        let r = c.get(&url).send().unwrap();
+        assert!(
+            r.status() == StatusCode::NOT_FOUND || r.status() == StatusCode::BAD_REQUEST,
+            "{path}: {}",
+            r.status()
+        );
+        let body = r.text().unwrap();
+        assert!(!body.contains("root:"), "{path} leaked a file");
+    }
+}
+
+/// Sends a request line as written (clients normalise `..` away; attackers do not).
+fn raw_get(url: &str, path: &str) -> String {
+    use std::io::{Read, Write};
+    let addr = url.trim_start_matches("http://").trim_end_matches('/');
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(std::time::Duration::from_secs(10)))
+        .unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}
+
+#[test]
+fn raw_dot_dot_paths_are_refused() {
+    let s = TestServer::start();
+    for path in [
+        "/archives/../../../../etc/passwd",
+        "/packages/../../Cargo.toml",
+        "/static/../../../etc/passwd",
+        "//etc/passwd",
+        "/packages/%2e%2e",
+        "/archives/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/archives/..\\..\\etc\\passwd",
+    ] {
+        let resp = raw_get(&s.url, path);
+        let status = resp.lines().next().unwrap_or("").to_string();
+        assert!(
+            status.contains(" 404 ") || status.contains(" 400 "),
+            "{path}: {status}"
+        );
+        assert!(!resp.contains("root:x:"), "{path} leaked a file");
+    }
+}
+
+#[test]
+fn search_and_package_detail() {
+    let s = TestServer::start();
+    let c = client();
+    let v: serde_json::Value = c
+        .get(format!("{}api/v1/packages?q=sql", s.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let names: Vec<&str> = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"postgresql") && names.contains(&"mariadb"),
+        "{names:?}"
+    );
+    let v: serde_json::Value = c
+        .get(format!("{}api/v1/packages?q=&category=monitoring", s.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let names: Vec<&str> = v["packages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["grafana", "node-exporter", "prometheus"]);
+    let d: serde_json::Value = c
+        .get(format!("{}api/v1/packages/redis", s.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(d["package"]["name"], "redis");
+    assert!(d["readme"].as_str().unwrap().starts_with("# redis"));
+    assert!(d["values"].as_str().unwrap().contains("image:"));
+    assert_eq!(d["schema"]["type"], "object");
+    assert_eq!(d["versions"][0]["version"], "1.0.0");
+    let r = c
+        .get(format!("{}api/v1/packages/nope", s.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+}
+
+fn archive_of(b: &PackageBuilder, name: &str) -> Vec<u8> {
+    cocktail_pkg::archive::write(name, &b.files()).unwrap()
+}
+
+fn good_package(version: &str) -> PackageBuilder {
+    PackageBuilder::new("hello")
+        .file(
+            "package.yaml",
+            &format!("apiVersion: cocktail-pkg/v1\nname: hello\nversion: {version}\nappVersion: \"1\"\ndescription: Hello from a publisher\ncategory: web\n"),
+        )
+        .file("values.yaml", "greeting: hi\n")
+        .file("templates/cm.yaml", crate::support::CONFIGMAP)
+}
+
+fn publish(c: &Client, s: &TestServer, token: Option<&str>, body: Vec<u8>) -> (StatusCode, String) {
+    let mut req = c.post(format!("{}api/v1/packages", s.url)).body(body);
+    if let Some(t) = token {
+        req = req.header("Authorization", format!("Bearer {t}"));
+    }
+    let r = req.send().unwrap();
+    (r.status(), r.text().unwrap())
+}
+
+#[test]
+fn publishing_needs_the_token() {
+    let s = TestServer::start();
+    let c = client();
+    let body = archive_of(&good_package("1.0.0"), "hello");
+    assert_eq!(
+        publish(&c, &s, None, body.clone()).0,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        publish(&c, &s, Some("wrong"), body.clone()).0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        publish(&c, &s, Some(&format!("{TOKEN}x")), body).0,
+        StatusCode::FORBIDDEN
+    );
+    let root: RootIndex = RootIndex::parse(
+        &c.get(format!("{}index.json", s.url))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(root.package("hello").is_none());
+}
+
+#[test]
+fn publish_makes_a_version_visible_and_signed() {
+    let s = TestServer::start();
+    let c = client();
+    let (status, body) = publish(
+        &c,
+        &s,
+        Some(TOKEN),
+        archive_of(&good_package("1.0.0"), "hello"),
+    );
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let root_bytes = c
+        .get(format!("{}index.json", s.url))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let root = RootIndex::parse(&root_bytes).unwrap();
+    assert_eq!(root.package("hello").unwrap().latest.to_string(), "1.0.0");
+    let sig = SignatureFile::parse(
+        &c.get(format!("{}index.json.sig", s.url))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap(),
+    )
+    .unwrap();
+    s.public_key.verify(&root_bytes, &sig).unwrap();
+    // On disk too, signed, so a restarted server serves the same.
+    let on_disk = std::fs::read(s.index_dir().join("index.json")).unwrap();
+    assert_eq!(on_disk, root_bytes.to_vec());
+    let r = c
+        .get(format!("{}archives/hello-1.0.0.tgz", s.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    // The same version again: conflict.
+    let (status, body) = publish(
+        &c,
+        &s,
+        Some(TOKEN),
+        archive_of(&good_package("1.0.0"), "hello"),
+    );
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert!(body.contains("already published"), "{body}");
+}
+
+#[test]
+fn malicious_or_broken_archives_are_refused() {
+    let s = TestServer::start();
+    let c = client();
+    // Lint errors (an unpinned image).
+    let bad = good_package("2.0.0").file(
+        "templates/d.yaml",
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: d\nspec:\n  selector: {matchLabels: {a: b}}\n  template:\n    metadata: {labels: {a: b}}\n    spec:\n      containers: [{name: c, image: nginx}]\n",
+    );
+    let (status, body) = publish(&c, &s, Some(TOKEN), archive_of(&bad, "hello"));
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("image-tag"), "{body}");
+    // Not an archive.
+    let (status, body) = publish(&c, &s, Some(TOKEN), b"GIF89a".to_vec());
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    // Path traversal inside the archive.
+    let mut h = tar::Header::new_gnu();
+    let name = b"hello/../../../tmp/pwned";
+    h.as_gnu_mut().unwrap().name[..name.len()].copy_from_slice(name);
+    h.set_size(1);
+    h.set_mode(0o644);
+    h.set_entry_type(tar::EntryType::Regular);
+    h.set_cksum();
+    let mut tar_bytes = h.as_bytes().to_vec();
+    tar_bytes.extend_from_slice(&[b'x']);
+    tar_bytes.extend(std::iter::repeat_n(0u8, 511 + 1024));
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gz, &tar_bytes).unwrap();
+    let (status, body) = publish(&c, &s, Some(TOKEN), gz.finish().unwrap());
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("`..` is not allowed"), "{body}");
+    // Top folder not named after the package.
+    let (status, body) = publish(
+        &c,
+        &s,
+        Some(TOKEN),
+        archive_of(&good_package("3.0.0"), "other"),
+    );
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("top folder"), "{body}");
+    // Nothing became visible.
+    let root = RootIndex::parse(&std::fs::read(s.index_dir().join("index.json")).unwrap()).unwrap();
+    assert!(root.package("hello").is_none());
+}
+
+#[test]
+fn concurrent_publishes_of_different_versions_both_land() {
+    let s = TestServer::start();
+    let url = s.url.clone();
+    let handles: Vec<_> = ["1.0.0", "1.1.0", "1.2.0", "2.0.0"]
+        .into_iter()
+        .map(|v| {
+            let url = url.clone();
+            let body = archive_of(&good_package(v), "hello");
+            std::thread::spawn(move || {
+                let c = client();
+                c.post(format!("{url}api/v1/packages"))
+                    .header("Authorization", format!("Bearer {TOKEN}"))
+                    .body(body)
+                    .send()
+                    .unwrap()
+                    .status()
+            })
+        })
+        .collect();
+    for h in handles {
+        assert_eq!(h.join().unwrap(), StatusCode::CREATED);
+    }
+    let c = client();
+    let root_bytes = c
+        .get(format!("{}index.json", s.url))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    let root = RootIndex::parse(&root_bytes).unwrap();
+    let hello = root.package("hello").unwrap();
+    assert_eq!(hello.version_count, 4);
+    assert_eq!(hello.latest.to_string(), "2.0.0");
+    let sig = SignatureFile::parse(
+        &c.get(format!("{}index.json.sig", s.url))
+            .send()
+            .unwrap()
+            .bytes()
+            .unwrap(),
+    )
+    .unwrap();
+    s.public_key.verify(&root_bytes, &sig).unwrap();
+}
+
+#[test]
+fn health_metrics_and_web_page() {
+    let s = TestServer::start();
+    let c = client();
+    let h: serde_json::Value = c
+        .get(format!("{}healthz", s.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(h["status"], "ok");
+    let page = c
+        .get(format!("{}?q=redis", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains("href=\"/packages/redis\""), "{page}");
+    let page = c
+        .get(format!("{}packages/redis", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains("id=\"install-command\""));
+    let m = c
+        .get(format!("{}metrics", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(
+        m.contains(
+            "cocktail_pkg_http_requests_total{method=\"GET\",route=\"/healthz\",status=\"200\"} 1"
+        ),
+        "{m}"
+    );
+    assert!(m.contains("cocktail_pkg_index_packages 16"), "{m}");
+}
