@@ -301,7 +301,7 @@ fn malicious_or_broken_archives_are_refused() {
     h.set_entry_type(tar::EntryType::Regular);
     h.set_cksum();
     let mut tar_bytes = h.as_bytes().to_vec();
-    tar_bytes.extend_from_slice(&[b'x']);
+    tar_bytes.extend_from_slice(b"x");
     tar_bytes.extend(std::iter::repeat_n(0u8, 511 + 1024));
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     std::io::Write::write_all(&mut gz, &tar_bytes).unwrap();
