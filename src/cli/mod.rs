@@ -34,8 +34,7 @@ pub mod exit {
     about = "Package manager for Kubernetes service maps",
     long_about = "cocktail-pkg renders versioned packages (workloads, service exposure, volumes and \
                   configuration) with values, and installs them into service maps.\n\n\
-                  Start with `cocktail-pkg template catalog/nginx` to see what a package renders.",
-    propagate_version = true
+                  Start with `cocktail-pkg template catalog/nginx` to see what a package renders."
 )]
 pub struct Cli {
     /// When to colour messages on stderr.
@@ -89,6 +88,12 @@ pub enum Command {
     Docs(commands::docs::DocsArgs),
     /// Build a catalog index and make signing keys.
     Index(commands::index::IndexArgs),
+    /// Manage repositories: indexes known by a short name.
+    Repo(commands::repo::RepoArgs),
+    /// Search the packages of every repository (the built-in catalog included).
+    Search(commands::search::SearchArgs),
+    /// Download a package archive from a repository, digest-verified.
+    Pull(commands::pull::PullArgs),
     /// Host an index over HTTP: index files, archives, JSON API, publishing, web page.
     #[command(
         long_about = "Host an index folder over HTTP: the signed index files and archives (strong ETags, \
@@ -181,6 +186,9 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Docs(args) => commands::docs::run(args, printer),
         Command::Index(args) => commands::index::run(args, printer),
         Command::Serve(args) => commands::serve::run(args, printer),
+        Command::Repo(args) => commands::repo::run(args, printer),
+        Command::Search(args) => commands::search::run(args, printer),
+        Command::Pull(args) => commands::pull::run(args, printer),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

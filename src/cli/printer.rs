@@ -79,3 +79,71 @@ impl Printer {
         self.color
     }
 }
+
+/// A one-line progress bar on stderr, drawn only when stderr is a terminal and not `--quiet`.
+pub struct ProgressLine {
+    label: String,
+    enabled: bool,
+    last_drawn: Option<std::time::Instant>,
+}
+
+impl Printer {
+    pub fn progress(&self, label: &str) -> ProgressLine {
+        ProgressLine {
+            label: label.to_string(),
+            enabled: !self.quiet && std::io::stderr().is_terminal(),
+            last_drawn: None,
+        }
+    }
+}
+
+fn human(bytes: u64) -> String {
+    if bytes >= 1024 * 1024 {
+        format!("{:.1} MiB", bytes as f64 / 1024.0 / 1024.0)
+    } else {
+        format!("{:.0} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+impl ProgressLine {
+    pub fn update(&mut self, done: u64, total: Option<u64>) {
+        if !self.enabled {
+            return;
+        }
+        // At most ~20 redraws a second.
+        if self
+            .last_drawn
+            .is_some_and(|t| t.elapsed() < std::time::Duration::from_millis(50))
+            && total != Some(done)
+        {
+            return;
+        }
+        self.last_drawn = Some(std::time::Instant::now());
+        let line = match total {
+            Some(t) if t > 0 => {
+                let width = 24;
+                let filled = (done.min(t) * width / t) as usize;
+                format!(
+                    "\r{} [{}{}] {} / {}",
+                    self.label,
+                    "#".repeat(filled),
+                    " ".repeat(width as usize - filled),
+                    human(done),
+                    human(t)
+                )
+            }
+            _ => format!("\r{} {}", self.label, human(done)),
+        };
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "{line}\x1b[K");
+        let _ = err.flush();
+    }
+
+    pub fn finish(&mut self) {
+        if self.enabled && self.last_drawn.is_some() {
+            let mut err = std::io::stderr().lock();
+            let _ = write!(err, "\r\x1b[K");
+            let _ = err.flush();
+        }
+    }
+}

@@ -7,7 +7,6 @@ use crate::lint::{self, Finding, Severity};
 use crate::model::{ReleaseName, ServiceMapName};
 use crate::package::Package;
 use crate::render::{self, Capabilities, ReleaseInfo, RenderContext};
-use crate::source;
 use crate::values::{self, ValuesInput};
 
 #[derive(Debug, Clone)]
@@ -39,7 +38,7 @@ impl LintOutcome {
 }
 
 pub fn lint(opts: &LintOptions) -> Result<LintOutcome, OpError> {
-    let pkg = source::load(&opts.source, None)?.package;
+    let pkg = super::load_package(&opts.source, None)?;
     let base = opts.values.read()?;
     lint_package(&pkg, &base)
 }

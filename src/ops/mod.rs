@@ -5,6 +5,7 @@ pub mod docs;
 pub mod index;
 pub mod lint;
 pub mod package;
+pub mod repo;
 pub mod show;
 pub mod template;
 
@@ -17,6 +18,7 @@ use crate::docs::DocsError;
 use crate::index::IndexError;
 use crate::package::{Package, PackageError};
 use crate::render::RenderError;
+use crate::repo::RepoError;
 use crate::source::SourceError;
 use crate::values::{self, ValuesError, ValuesInput};
 use crate::yaml::YamlError;
@@ -40,6 +42,8 @@ pub enum OpError {
     Docs(DocsError),
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error(transparent)]
+    Repo(#[from] RepoError),
     #[error("failed to read {what} {}", .path.display())]
     Read {
         what: &'static str,
@@ -73,12 +77,39 @@ impl OpError {
             OpError::Yaml(e) => e.hint(),
             OpError::Docs(e) => e.hint(),
             OpError::Index(e) => e.hint(),
+            OpError::Repo(e) => e.hint(),
             OpError::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
                 Some("values files must be UTF-8 text".into())
             }
             OpError::Read { .. } => Some("check the path and its permissions".into()),
             OpError::Write { .. } => Some("check that the folder exists and is writable".into()),
             OpError::Invalid(_) => None,
+        }
+    }
+}
+
+/// Loads a package from a directory, an archive, or `REPO/NAME[@REQ]` (fetched and verified).
+/// With `digest`, the archive must have that digest.
+pub fn load_package(
+    reference: &Path,
+    digest: Option<&crate::model::Digest>,
+) -> Result<Package, OpError> {
+    use crate::repo::reference::{PackageRef, fetch};
+    match PackageRef::parse(&reference.to_string_lossy()) {
+        PackageRef::Path(p) => Ok(crate::source::load(&p, digest)?.package),
+        PackageRef::Repo { repo, name, req } => {
+            let mut client = crate::repo::RepoClient::from_env();
+            let fetched = fetch(&mut client, &repo, &name, req.as_ref(), &mut |_, _| {})?;
+            if let Some(d) = digest
+                && *d != fetched.entry.digest
+            {
+                return Err(ArchiveError::DigestMismatch {
+                    expected: d.clone(),
+                    actual: fetched.entry.digest,
+                }
+                .into());
+            }
+            Ok(fetched.package)
         }
     }
 }

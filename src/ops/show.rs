@@ -4,7 +4,6 @@ use std::path::PathBuf;
 
 use super::OpError;
 use crate::model::Digest;
-use crate::source;
 
 /// Which part of the package to show.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +25,7 @@ pub struct ShowOptions {
 
 /// The text to print.
 pub fn show(opts: &ShowOptions) -> Result<String, OpError> {
-    let pkg = source::load(&opts.source, opts.digest.as_ref())?.package;
+    let pkg = super::load_package(&opts.source, opts.digest.as_ref())?;
     let file = |name: &str| -> Result<String, OpError> {
         match pkg.files.get(name) {
             Some(b) => Ok(String::from_utf8_lossy(b).into_owned()),

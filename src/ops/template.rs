@@ -10,7 +10,6 @@ use crate::fsutil::write_atomic;
 use crate::model::{Digest, ReleaseName, ServiceMapName};
 use crate::package::Package;
 use crate::render::{self, Capabilities, ReleaseInfo, RenderContext, Rendered};
-use crate::source;
 
 #[derive(Debug, Clone)]
 pub struct TemplateOptions {
@@ -19,7 +18,8 @@ pub struct TemplateOptions {
     /// When set, an archive must have this digest.
     pub digest: Option<Digest>,
     pub values: ValuesSources,
-    pub release_name: ReleaseName,
+    /// Default: the package name.
+    pub release_name: Option<ReleaseName>,
     pub service_map: ServiceMapName,
     pub kube_version: Option<Version>,
     /// Extra API versions to advertise in `capabilities.apiVersions`.
@@ -37,9 +37,13 @@ pub struct TemplateOutcome {
 }
 
 pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
-    let loaded = source::load(&opts.source, opts.digest.as_ref())?;
+    let package = super::load_package(&opts.source, opts.digest.as_ref())?;
     let input = opts.values.read()?;
-    let package = loaded.package;
+    let release_name = match &opts.release_name {
+        Some(n) => n.clone(),
+        None => ReleaseName::new(package.manifest.name.as_str())
+            .map_err(|e| OpError::Invalid(e.to_string()))?,
+    };
     let resolved = resolve_values(&package, &input, opts.generation)?;
     let values = resolved.values;
     let mut capabilities = Capabilities::default();
@@ -51,7 +55,7 @@ pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
         .extend(opts.api_versions.iter().cloned());
     let ctx = RenderContext {
         release: ReleaseInfo {
-            name: opts.release_name.clone(),
+            name: release_name,
             service_map: opts.service_map.clone(),
             revision: 1,
             is_install: true,

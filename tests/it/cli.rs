@@ -424,3 +424,9 @@ fn cli_reference_is_current() {
         "docs/reference/cli.md is stale: run `COCKTAIL_PKG_BLESS=1 cargo test --test it cli_reference`"
     );
 }
+
+#[test]
+fn cli_definition_is_consistent() {
+    use clap::CommandFactory;
+    cocktail_pkg::cli::Cli::command().debug_assert();
+}

@@ -11,7 +11,7 @@ use crate::ops::lint::{self, LintOptions};
 
 #[derive(Debug, Args)]
 pub struct LintArgs {
-    /// Package directory or NAME-VERSION.tgz archive.
+    /// Package directory, NAME-VERSION.tgz archive, or REPO/NAME[@VERSION-REQ] from a repository.
     #[arg(value_name = "PKG")]
     pub package: PathBuf,
     #[command(flatten)]

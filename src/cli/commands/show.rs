@@ -16,7 +16,7 @@ pub struct ShowArgs {
 
 #[derive(Debug, Args)]
 pub struct ShowTarget {
-    /// Package directory or NAME-VERSION.tgz archive.
+    /// Package directory, NAME-VERSION.tgz archive, or REPO/NAME[@VERSION-REQ] from a repository.
     #[arg(value_name = "PKG")]
     pub package: PathBuf,
     /// Require an archive to have this digest (`sha256:…`).

@@ -20,7 +20,7 @@ pub enum ManifestFormat {
 
 #[derive(Debug, Args)]
 pub struct TemplateArgs {
-    /// Package directory or NAME-VERSION.tgz archive.
+    /// Package directory, NAME-VERSION.tgz archive, or REPO/NAME[@VERSION-REQ] from a repository.
     #[arg(value_name = "PKG")]
     pub package: PathBuf,
     #[command(flatten)]
@@ -56,30 +56,20 @@ pub struct TemplateArgs {
 }
 
 pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let probe = crate::source::load(&args.package, args.digest.as_ref());
-    // The release name defaults to the package name, which needs the manifest first.
-    let release_name = match (&args.release_name, &probe) {
-        (Some(n), _) => n.clone(),
-        (None, Ok(l)) => ReleaseName::new(l.package.manifest.name.as_str())?,
-        (None, Err(_)) => ReleaseName::new("release")?,
-    };
-    if let Ok(l) = &probe {
-        for w in &l.package.warnings {
-            printer.warning(w);
-        }
-    }
-    drop(probe);
     let opts = TemplateOptions {
         source: args.package.clone(),
         digest: args.digest.clone(),
         values: args.values.sources(),
-        release_name,
+        release_name: args.release_name.clone(),
         service_map: args.service_map.clone(),
         kube_version: args.kube_version.clone(),
         api_versions: args.api_versions.clone(),
         generation: Generation::Random,
     };
     let outcome = template::template(&opts)?;
+    for w in &outcome.package.warnings {
+        printer.warning(w);
+    }
     if !outcome.generated.is_empty() {
         printer.warning(&format!(
             "generated random values for {} (a new value on every run: set them with --set or -f to render the same output twice)",

@@ -1,0 +1,44 @@
+//! Embeds the built-in catalog's index (`index/`) in the binary, so the default repository
+//! works with no set-up and no network.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+fn walk(dir: &Path, base: &Path, out: &mut Vec<(String, PathBuf)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, base, out);
+        } else if let Ok(rel) = p.strip_prefix(base) {
+            out.push((rel.to_string_lossy().replace('\\', "/"), p));
+        }
+    }
+}
+
+fn main() {
+    let manifest =
+        PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let index = manifest.join("index");
+    println!("cargo:rerun-if-changed=index");
+    let mut files = Vec::new();
+    walk(&index, &index, &mut files);
+    let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"))
+        .join("builtin_index.rs");
+    let mut f = std::fs::File::create(&out).expect("OUT_DIR is writable");
+    writeln!(f, "/// The files of `index/`, by path relative to it.").expect("write");
+    writeln!(f, "pub static FILES: &[(&str, &[u8])] = &[").expect("write");
+    for (rel, path) in files {
+        writeln!(
+            f,
+            "    ({rel:?}, include_bytes!({:?})),",
+            path.display().to_string()
+        )
+        .expect("write");
+    }
+    writeln!(f, "];").expect("write");
+}

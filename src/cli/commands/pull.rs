@@ -1,0 +1,59 @@
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::Args;
+use semver::VersionReq;
+
+use crate::cli::exit;
+use crate::cli::printer::Printer;
+use crate::ops::repo::{self, PullOptions};
+use crate::repo::RepoClient;
+use crate::repo::reference::PackageRef;
+
+#[derive(Debug, Args)]
+pub struct PullArgs {
+    /// REPO/NAME, optionally @VERSION-REQ.
+    #[arg(value_name = "REPO/PKG")]
+    pub package: String,
+    /// A semver requirement (`^2`, `~1.4`, `=1.2.3`); default: the newest stable version.
+    #[arg(long, value_name = "REQ")]
+    pub version: Option<VersionReq>,
+    /// Folder to write NAME-VERSION.tgz into.
+    #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
+    pub destination: PathBuf,
+}
+
+pub fn run(args: PullArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let PackageRef::Repo { repo, name, req } = PackageRef::parse(&args.package) else {
+        anyhow::bail!(
+            "`{}` is not a REPO/PACKAGE reference (like catalog/redis or team/redis@^2)",
+            args.package
+        );
+    };
+    let mut client = RepoClient::from_env();
+    let mut bar = printer.progress(&format!("Downloading {repo}/{name}"));
+    let outcome = repo::pull(
+        &mut client,
+        &PullOptions {
+            repo,
+            name,
+            req: args.version.or(req),
+            dest: args.destination,
+        },
+        &mut |done, total| bar.update(done, total),
+    );
+    bar.finish();
+    let outcome = outcome?;
+    printer.status(
+        "Pulled",
+        &format!(
+            "{} {} to {} ({} bytes)",
+            outcome.name,
+            outcome.version,
+            outcome.path.display(),
+            outcome.size
+        ),
+    );
+    writeln!(std::io::stdout().lock(), "{}", outcome.digest)?;
+    Ok(exit::OK)
+}

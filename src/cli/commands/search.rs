@@ -1,0 +1,64 @@
+use std::io::Write;
+
+use clap::Args;
+
+use crate::cli::printer::Printer;
+use crate::cli::{OutputFormat, exit};
+use crate::ops::repo;
+use crate::repo::RepoClient;
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// Words that must all appear in a package's name, description or keywords (empty lists all).
+    #[arg(default_value = "")]
+    pub term: String,
+    /// List every version, not only the latest.
+    #[arg(long)]
+    pub versions: bool,
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+}
+
+pub fn run(args: SearchArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let mut client = RepoClient::from_env();
+    let hits = repo::search(&mut client, &args.term, args.versions)?;
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&hits)?)?,
+        OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(&hits)?)?,
+        OutputFormat::Table => {
+            writeln!(
+                out,
+                "{:<28} {:<10} {:<14} DESCRIPTION",
+                "NAME", "VERSION", "APP VERSION"
+            )?;
+            for h in &hits {
+                let full = format!("{}/{}", h.repo, h.name);
+                if args.versions {
+                    for v in &h.versions {
+                        let yanked = if v.yanked { " (yanked)" } else { "" };
+                        writeln!(
+                            out,
+                            "{full:<28} {:<10} {:<14} {}{yanked}",
+                            v.version.to_string(),
+                            v.app_version.clone().unwrap_or_default(),
+                            h.description
+                        )?;
+                    }
+                } else {
+                    writeln!(
+                        out,
+                        "{full:<28} {:<10} {:<14} {}",
+                        h.latest,
+                        h.app_version.clone().unwrap_or_default(),
+                        h.description
+                    )?;
+                }
+            }
+        }
+    }
+    if hits.is_empty() {
+        printer.warning(&format!("no package matches `{}`", args.term));
+    }
+    Ok(exit::OK)
+}

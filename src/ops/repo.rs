@@ -1,0 +1,275 @@
+//! `repo add|list|update|remove`, `search` and `pull`.
+
+use std::path::PathBuf;
+
+use semver::VersionReq;
+use serde::Serialize;
+
+use super::OpError;
+use crate::fsutil::write_atomic;
+use crate::index::format::VersionEntry;
+use crate::index::sign::PublicKey;
+use crate::model::{Digest, PackageName};
+use crate::repo::client::Progress;
+use crate::repo::config::{BUILTIN, RepoEntry, RepoFile};
+use crate::repo::reference::fetch;
+use crate::repo::{Freshness, Repo, RepoClient};
+
+fn config_err(e: crate::repo::config::ConfigError) -> OpError {
+    OpError::Invalid(crate::error_chain(&e))
+}
+
+/// Where the public key of a new repository comes from.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// Given by the user (a key file's path or the key text).
+    Given(String),
+    /// Fetched from the server's `index.pub` and pinned from now on (trust on first use).
+    FirstUse,
+}
+
+#[derive(Debug, Clone)]
+pub struct AddOptions {
+    pub name: String,
+    pub url: String,
+    pub key: KeySource,
+    pub force: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddOutcome {
+    pub name: String,
+    pub url: String,
+    pub key_id: String,
+    pub trusted_on_first_use: bool,
+    pub packages: usize,
+}
+
+fn normalize_url(url: &str) -> Result<String, OpError> {
+    let u = url.trim();
+    if !(u.starts_with("http://") || u.starts_with("https://")) {
+        return Err(OpError::Invalid(format!(
+            "repository URL `{u}` must start with http:// or https://"
+        )));
+    }
+    let u = u.trim_end_matches("index.json");
+    Ok(if u.ends_with('/') {
+        u.to_string()
+    } else {
+        format!("{u}/")
+    })
+}
+
+pub fn add(client: &mut RepoClient, opts: &AddOptions) -> Result<AddOutcome, OpError> {
+    PackageName::new(&opts.name)
+        .map_err(|e| OpError::Invalid(e.to_string().replace("package name", "repository name")))?;
+    if opts.name == BUILTIN {
+        return Err(OpError::Invalid(format!(
+            "`{BUILTIN}` is the built-in catalog's name; pick another"
+        )));
+    }
+    let path = RepoFile::path();
+    let mut file = RepoFile::load(&path).map_err(config_err)?;
+    if file.get(&opts.name).is_some() && !opts.force {
+        return Err(OpError::Invalid(format!(
+            "repository `{}` already exists (pass --force to replace it)",
+            opts.name
+        )));
+    }
+    let url = normalize_url(&opts.url)?;
+    let (key_text, tofu) = match &opts.key {
+        KeySource::Given(k) => {
+            let text = match std::fs::read_to_string(k) {
+                Ok(t) => t,
+                Err(_) => k.clone(),
+            };
+            (text.trim().to_string(), false)
+        }
+        KeySource::FirstUse => (client.fetch_public_key(&url)?, true),
+    };
+    let key = PublicKey::parse(&key_text).map_err(|e| OpError::Invalid(format!("{e}")))?;
+    let entry = RepoEntry {
+        name: opts.name.clone(),
+        url: url.clone(),
+        public_key: key.to_text().trim().to_string(),
+    };
+    // Only a repository whose index verifies is added.
+    client.forget(&opts.name).ok();
+    let (root, _) = client.update(&entry)?;
+    file.repositories.retain(|r| r.name != opts.name);
+    file.repositories.push(entry);
+    file.repositories.sort_by(|a, b| a.name.cmp(&b.name));
+    file.save(&path).map_err(config_err)?;
+    Ok(AddOutcome {
+        name: opts.name.clone(),
+        url,
+        key_id: key.key_id(),
+        trusted_on_first_use: tofu,
+        packages: root.packages.len(),
+    })
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RepoListing {
+    pub name: String,
+    pub url: String,
+    pub key_id: String,
+    pub builtin: bool,
+}
+
+pub fn list() -> Result<Vec<RepoListing>, OpError> {
+    let file = RepoFile::load(&RepoFile::path()).map_err(config_err)?;
+    let mut out = vec![RepoListing {
+        name: BUILTIN.into(),
+        url: "(built in)".into(),
+        key_id: String::new(),
+        builtin: true,
+    }];
+    for r in file.repositories {
+        let key_id = PublicKey::parse(&r.public_key)
+            .map(|k| k.key_id())
+            .unwrap_or_default();
+        out.push(RepoListing {
+            name: r.name,
+            url: r.url,
+            key_id,
+            builtin: false,
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UpdateOutcome {
+    pub name: String,
+    pub changed: bool,
+    pub packages: usize,
+}
+
+pub fn update(client: &mut RepoClient, names: &[String]) -> Result<Vec<UpdateOutcome>, OpError> {
+    let file = RepoFile::load(&RepoFile::path()).map_err(config_err)?;
+    let mut out = Vec::new();
+    for r in &file.repositories {
+        if !names.is_empty() && !names.contains(&r.name) {
+            continue;
+        }
+        let (root, fresh) = client.update(r)?;
+        out.push(UpdateOutcome {
+            name: r.name.clone(),
+            changed: fresh == Freshness::Updated,
+            packages: root.packages.len(),
+        });
+    }
+    for n in names {
+        if n != BUILTIN && file.get(n).is_none() {
+            return Err(crate::repo::RepoError::UnknownRepo(n.clone()).into());
+        }
+    }
+    Ok(out)
+}
+
+pub fn remove(client: &RepoClient, name: &str) -> Result<(), OpError> {
+    let path = RepoFile::path();
+    let mut file = RepoFile::load(&path).map_err(config_err)?;
+    if file.get(name).is_none() {
+        return Err(crate::repo::RepoError::UnknownRepo(name.into()).into());
+    }
+    file.repositories.retain(|r| r.name != name);
+    file.save(&path).map_err(config_err)?;
+    client.forget(name).map_err(|source| OpError::Write {
+        path: crate::dirs::cache_home().join("index-v1").join(name),
+        source,
+    })?;
+    Ok(())
+}
+
+/// One search result.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchHit {
+    pub repo: String,
+    pub name: String,
+    pub latest: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+    pub description: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub versions: Vec<VersionEntry>,
+}
+
+/// Searches every repository's cached (or first-fetched) index.
+pub fn search(
+    client: &mut RepoClient,
+    term: &str,
+    with_versions: bool,
+) -> Result<Vec<SearchHit>, OpError> {
+    let file = RepoFile::load(&RepoFile::path()).map_err(config_err)?;
+    let mut repos = vec![Repo::Builtin];
+    repos.extend(file.repositories.into_iter().map(Repo::Remote));
+    let mut hits = Vec::new();
+    for repo in &repos {
+        let root = client.root(repo)?;
+        for p in crate::server::snapshot::search(&root.packages, term, None) {
+            let versions = if with_versions {
+                client.versions(repo, p)?.versions
+            } else {
+                Vec::new()
+            };
+            hits.push(SearchHit {
+                repo: repo.name().to_string(),
+                name: p.name.clone(),
+                latest: p.latest.to_string(),
+                app_version: p.app_version.clone(),
+                description: p.description.clone(),
+                category: p.category.clone(),
+                versions,
+            });
+        }
+    }
+    Ok(hits)
+}
+
+#[derive(Debug, Clone)]
+pub struct PullOptions {
+    pub repo: String,
+    pub name: String,
+    pub req: Option<VersionReq>,
+    pub dest: PathBuf,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PullOutcome {
+    pub name: String,
+    pub version: String,
+    pub path: PathBuf,
+    pub digest: Digest,
+    pub size: u64,
+}
+
+pub fn pull(
+    client: &mut RepoClient,
+    opts: &PullOptions,
+    progress: Progress<'_>,
+) -> Result<PullOutcome, OpError> {
+    let fetched = fetch(client, &opts.repo, &opts.name, opts.req.as_ref(), progress)?;
+    let path = opts
+        .dest
+        .join(format!("{}-{}.tgz", opts.name, fetched.entry.version));
+    write_atomic(&path, &fetched.bytes).map_err(|source| OpError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(PullOutcome {
+        name: opts.name.clone(),
+        version: fetched.entry.version.to_string(),
+        path,
+        digest: fetched.entry.digest.clone(),
+        size: fetched.bytes.len() as u64,
+    })
+}
