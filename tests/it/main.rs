@@ -6,5 +6,6 @@ mod cli;
 mod hostile;
 mod index;
 mod render;
+mod repo;
 mod server;
 mod support;
