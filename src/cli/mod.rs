@@ -94,6 +94,11 @@ pub enum Command {
     Search(commands::search::SearchArgs),
     /// Download a package archive from a repository, digest-verified.
     Pull(commands::pull::PullArgs),
+    /// Publish a package to a server started with `serve` (needs its publish token).
+    #[command(
+        after_help = "Examples:\n  COCKTAIL_PKG_PUBLISH_TOKEN=s3cret cocktail-pkg publish catalog/nginx --to team\n  cocktail-pkg publish dist/nginx-1.1.0.tgz --to http://127.0.0.1:8080/ --token-file token.txt"
+    )]
+    Publish(commands::publish::PublishArgs),
     /// Host an index over HTTP: index files, archives, JSON API, publishing, web page.
     #[command(
         long_about = "Host an index folder over HTTP: the signed index files and archives (strong ETags, \
@@ -189,6 +194,7 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Repo(args) => commands::repo::run(args, printer),
         Command::Search(args) => commands::search::run(args, printer),
         Command::Pull(args) => commands::pull::run(args, printer),
+        Command::Publish(args) => commands::publish::run(args, printer),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

@@ -273,3 +273,81 @@ pub fn pull(
         size: fetched.bytes.len() as u64,
     })
 }
+
+#[derive(Debug, Clone)]
+pub struct PublishOptions {
+    /// A package directory or archive.
+    pub package: PathBuf,
+    /// A repository name or a server URL.
+    pub to: String,
+    pub token: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PublishOutcome {
+    pub name: String,
+    pub version: String,
+    pub url: String,
+    pub digest: Digest,
+}
+
+/// Uploads an archive to a server's publish API (`POST /api/v1/packages`).
+pub fn publish(opts: &PublishOptions) -> Result<PublishOutcome, OpError> {
+    let (bytes, name, version) = if opts.package.is_dir() {
+        let pkg = crate::source::load(&opts.package, None)?.package;
+        let bytes = super::package::archive_bytes(&pkg)?;
+        (
+            bytes,
+            pkg.manifest.name.to_string(),
+            pkg.manifest.version.to_string(),
+        )
+    } else {
+        let bytes = std::fs::read(&opts.package).map_err(|source| OpError::Read {
+            what: "archive",
+            path: opts.package.clone(),
+            source,
+        })?;
+        let pkg = crate::package::Package::from_files(crate::archive::read(&bytes, None)?.files)?;
+        (
+            bytes,
+            pkg.manifest.name.to_string(),
+            pkg.manifest.version.to_string(),
+        )
+    };
+    let base = if opts.to.starts_with("http://") || opts.to.starts_with("https://") {
+        normalize_url(&opts.to)?
+    } else {
+        let file = RepoFile::load(&RepoFile::path()).map_err(config_err)?;
+        file.get(&opts.to)
+            .map(|r| r.url.clone())
+            .ok_or_else(|| OpError::from(crate::repo::RepoError::UnknownRepo(opts.to.clone())))?
+    };
+    let url = format!("{base}api/v1/packages");
+    let client = crate::repo::http::client().map_err(crate::repo::RepoError::from)?;
+    let resp = client
+        .post(&url)
+        .bearer_auth(&opts.token)
+        .header("Content-Type", "application/gzip")
+        .body(bytes.clone())
+        .send()
+        .map_err(|e| {
+            OpError::Invalid(format!(
+                "failed to publish to {url}: {}",
+                crate::error_chain(&e)
+            ))
+        })?;
+    let status = resp.status();
+    if !status.is_success() {
+        let body: serde_json::Value = resp.json().unwrap_or_default();
+        let msg = body["error"].as_str().unwrap_or("no details").to_string();
+        return Err(OpError::Invalid(format!(
+            "the server refused the package ({status}): {msg}"
+        )));
+    }
+    Ok(PublishOutcome {
+        name,
+        version,
+        url: base,
+        digest: Digest::of(&bytes),
+    })
+}

@@ -92,20 +92,24 @@ fn end_to_end_host_add_search_pull_render_publish() {
         .unwrap()
         .replace("version: 1.0.0", "version: 1.1.0");
     std::fs::write(&manifest, text).unwrap();
-    let archive = cocktail_pkg::archive::write(
-        "nginx",
-        &cocktail_pkg::source::read_dir_files(&dir.path().join("nginx")).unwrap(),
-    )
-    .unwrap();
-    let _ = rustls::crypto::ring::default_provider().install_default();
-    let status = reqwest::blocking::Client::new()
-        .post(format!("{}api/v1/packages", server.url))
-        .header("Authorization", format!("Bearer {TOKEN}"))
-        .body(archive)
-        .send()
-        .unwrap()
-        .status();
-    assert_eq!(status, reqwest::StatusCode::CREATED);
+    user(home.path())
+        .args(["publish"])
+        .arg(dir.path().join("nginx"))
+        .args(["--to", "team"])
+        .env("COCKTAIL_PKG_PUBLISH_TOKEN", "wrong")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "error: the server refused the package (403 Forbidden): the token is not valid for publishing",
+        ));
+    user(home.path())
+        .args(["publish"])
+        .arg(dir.path().join("nginx"))
+        .args(["--to", "team"])
+        .env("COCKTAIL_PKG_PUBLISH_TOKEN", TOKEN)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Published nginx 1.1.0 to"));
     user(home.path())
         .args(["repo", "update"])
         .assert()

@@ -5,6 +5,7 @@ pub mod docs;
 pub mod index;
 pub mod lint;
 pub mod package;
+pub mod publish;
 pub mod pull;
 pub mod repo;
 pub mod search;

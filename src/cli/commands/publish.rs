@@ -1,0 +1,47 @@
+use std::path::PathBuf;
+
+use anyhow::Context as _;
+use clap::Args;
+
+use crate::cli::exit;
+use crate::cli::printer::Printer;
+use crate::ops::repo::{PublishOptions, publish};
+
+#[derive(Debug, Args)]
+pub struct PublishArgs {
+    /// Package directory (archived reproducibly first) or NAME-VERSION.tgz archive.
+    #[arg(value_name = "PKG")]
+    pub package: PathBuf,
+    /// Where to publish: a repository name (from `repo add`) or a server URL.
+    #[arg(long, value_name = "REPO|URL")]
+    pub to: String,
+    /// File holding the publish token (else COCKTAIL_PKG_PUBLISH_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+}
+
+pub fn run(args: PublishArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let token = match &args.token_file {
+        Some(f) => std::fs::read_to_string(f)
+            .with_context(|| format!("failed to read token file {}", f.display()))?,
+        None => std::env::var(crate::env::PUBLISH_TOKEN).map_err(|_| {
+            anyhow::anyhow!(
+                "no publish token: pass --token-file FILE or set {}",
+                crate::env::PUBLISH_TOKEN
+            )
+        })?,
+    };
+    let outcome = publish(&PublishOptions {
+        package: args.package,
+        to: args.to,
+        token: token.trim().to_string(),
+    })?;
+    printer.status(
+        "Published",
+        &format!(
+            "{} {} to {} ({})",
+            outcome.name, outcome.version, outcome.url, outcome.digest
+        ),
+    );
+    Ok(exit::OK)
+}
