@@ -406,3 +406,58 @@ fn health_metrics_and_web_page() {
     );
     assert!(m.contains("cocktail_pkg_index_packages 16"), "{m}");
 }
+
+#[test]
+fn serve_command_starts_and_stops_gracefully_on_sigterm() {
+    use std::io::BufRead;
+    let home = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
+        .current_dir(root())
+        .env("NO_COLOR", "1")
+        .env("COCKTAIL_PKG_CONFIG_HOME", home.path())
+        .args(["serve", "--index", "index", "--addr", "127.0.0.1:0"])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let mut url = None;
+    while url.is_none() && std::time::Instant::now() < deadline {
+        if let Ok(line) = rx.recv_timeout(std::time::Duration::from_millis(200))
+            && let Some(rest) = line.split(" on http://").nth(1)
+        {
+            url = rest.split('/').next().map(|a| format!("http://{a}/"));
+        }
+    }
+    let url = url.expect("serve printed its address");
+    let c = client();
+    assert_eq!(
+        c.get(format!("{url}healthz")).send().unwrap().status(),
+        StatusCode::OK
+    );
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut status = None;
+    while status.is_none() && std::time::Instant::now() < deadline {
+        status = child.try_wait().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let status = status.unwrap_or_else(|| {
+        let _ = child.kill();
+        panic!("serve did not stop after SIGTERM")
+    });
+    assert!(status.success(), "{status}");
+    let rest: Vec<String> = rx.try_iter().collect();
+    assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
+}
