@@ -411,14 +411,25 @@ fn health_metrics_and_web_page() {
 fn serve_command_starts_and_stops_gracefully_on_sigterm() {
     use std::io::BufRead;
     let home = tempfile::tempdir().unwrap();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
-        .current_dir(root())
-        .env("NO_COLOR", "1")
-        .env("COCKTAIL_PKG_CONFIG_HOME", home.path())
-        .args(["serve", "--index", "index", "--addr", "127.0.0.1:0"])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
+    /// Kills and reaps the server if the test fails half-way.
+    struct Guard(std::process::Child);
+    impl Drop for Guard {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut guard = Guard(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .env("COCKTAIL_PKG_CONFIG_HOME", home.path())
+            .args(["serve", "--index", "index", "--addr", "127.0.0.1:0"])
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap(),
+    );
+    let child = &mut guard.0;
     let stderr = child.stderr.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -453,10 +464,7 @@ fn serve_command_starts_and_stops_gracefully_on_sigterm() {
         status = child.try_wait().unwrap();
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
-    let status = status.unwrap_or_else(|| {
-        let _ = child.kill();
-        panic!("serve did not stop after SIGTERM")
-    });
+    let status = status.expect("serve stops within the deadline after SIGTERM");
     assert!(status.success(), "{status}");
     let rest: Vec<String> = rx.try_iter().collect();
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
