@@ -430,3 +430,23 @@ fn cli_definition_is_consistent() {
     use clap::CommandFactory;
     cocktail_pkg::cli::Cli::command().debug_assert();
 }
+
+#[test]
+fn template_can_show_the_notes() {
+    cmd()
+        .args([
+            "template",
+            "catalog/nginx",
+            "--notes",
+            "-n",
+            "shop",
+            "--set",
+            "service.type=NodePort",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "nginx is deployed as `nginx` in service map `shop`.",
+        ))
+        .stderr(predicate::str::contains("node port"));
+}

@@ -53,6 +53,9 @@ pub struct TemplateArgs {
     /// Output format for the objects.
     #[arg(short, long, value_enum, default_value = "yaml")]
     pub output: ManifestFormat,
+    /// Also print the rendered NOTES.txt (to stderr), as an install would show it.
+    #[arg(long)]
+    pub notes: bool,
 }
 
 pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
@@ -75,6 +78,11 @@ pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
             "generated random values for {} (a new value on every run: set them with --set or -f to render the same output twice)",
             outcome.generated.join(", ")
         ));
+    }
+    if args.notes
+        && let Some(notes) = &outcome.rendered.notes
+    {
+        eprintln!("{}", notes.trim_end());
     }
     if let Some(dir) = &args.output_dir {
         let written = template::write_output_dir(&outcome, dir)?;
