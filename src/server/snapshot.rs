@@ -18,8 +18,9 @@ use crate::model::Digest;
 /// A file served from memory: its bytes, a gzip copy, and its strong ETag.
 #[derive(Debug, Clone)]
 pub struct Served {
-    pub bytes: Vec<u8>,
-    pub gzip: Vec<u8>,
+    /// Shared, so a response does not copy the file.
+    pub bytes: axum::body::Bytes,
+    pub gzip: axum::body::Bytes,
     pub etag: String,
 }
 
@@ -30,7 +31,11 @@ impl Served {
         let _ = gz.write_all(&bytes);
         let gzip = gz.finish().unwrap_or_default();
         let etag = format!("\"{}\"", Digest::of(&bytes).hex());
-        Self { bytes, gzip, etag }
+        Self {
+            bytes: bytes.into(),
+            gzip: gzip.into(),
+            etag,
+        }
     }
 }
 
