@@ -286,7 +286,17 @@ async fn package_file_or_page(
             Some((_, served)) => serve_file(&headers, served, "application/json"),
             None => not_found().await,
         },
-        None => web::package_page(&snap, &file).await,
+        None => {
+            let host = headers
+                .get(header::HOST)
+                .and_then(|h| h.to_str().ok())
+                .filter(|h| {
+                    h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
+                })
+                .unwrap_or("HOST");
+            web::package_page(&snap, &file, host).await
+        }
     }
 }
 

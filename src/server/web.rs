@@ -49,9 +49,17 @@ fn render(name: &str, ctx: minijinja::Value) -> Response {
     }
 }
 
-/// The command that installs a package from this catalog.
+/// The repository name the page suggests for this catalog.
+pub const SUGGESTED_REPO: &str = "cocktail";
+
+/// The command that installs a package from this catalog, once added as [`SUGGESTED_REPO`].
 pub fn install_command(name: &str) -> String {
-    format!("cocktail-pkg install {name} catalog/{name} --service-map my-service-map")
+    format!("cocktail-pkg install {name} {SUGGESTED_REPO}/{name} --service-map my-service-map")
+}
+
+/// The command that adds this catalog, reached at `host`.
+pub fn repo_add_command(host: &str) -> String {
+    format!("cocktail-pkg repo add {SUGGESTED_REPO} http://{host}/")
 }
 
 /// Markdown to HTML, with raw HTML in the source shown as text (READMEs are untrusted).
@@ -91,7 +99,7 @@ pub async fn index_page(State(s): State<Arc<AppState>>, Query(q): Query<SearchQu
     )
 }
 
-pub async fn package_page(snap: &Arc<Snapshot>, name: &str) -> Response {
+pub async fn package_page(snap: &Arc<Snapshot>, name: &str, host: &str) -> Response {
     if !valid_name(name) {
         return (StatusCode::NOT_FOUND, "not found").into_response();
     }
@@ -125,6 +133,7 @@ pub async fn package_page(snap: &Arc<Snapshot>, name: &str) -> Response {
             readme_html => minijinja::Value::from_safe_string(readme_html.unwrap_or_default()),
             values => file("values.yaml").unwrap_or_default(),
             install => install_command(name),
+            repo_add => repo_add_command(host),
         },
     )
 }
