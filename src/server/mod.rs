@@ -295,7 +295,15 @@ async fn package_file_or_page(
                         .all(|b| b.is_ascii_alphanumeric() || b".-:[]".contains(&b))
                 })
                 .unwrap_or("HOST");
-            web::package_page(&snap, &file, host).await
+            // Behind a TLS-terminating proxy the page is reached over https.
+            let scheme = match headers
+                .get("x-forwarded-proto")
+                .and_then(|v| v.to_str().ok())
+            {
+                Some("https") => "https",
+                _ => "http",
+            };
+            web::package_page(&snap, &file, &format!("{scheme}://{host}/")).await
         }
     }
 }

@@ -57,9 +57,9 @@ pub fn install_command(name: &str) -> String {
     format!("cocktail-pkg install {name} {SUGGESTED_REPO}/{name} --service-map my-service-map")
 }
 
-/// The command that adds this catalog, reached at `host`.
-pub fn repo_add_command(host: &str) -> String {
-    format!("cocktail-pkg repo add {SUGGESTED_REPO} http://{host}/")
+/// The command that adds this catalog, reached at `base` (`https://host/`).
+pub fn repo_add_command(base: &str) -> String {
+    format!("cocktail-pkg repo add {SUGGESTED_REPO} {base}")
 }
 
 /// Markdown to HTML, with raw HTML in the source shown as text (READMEs are untrusted).
@@ -124,7 +124,14 @@ pub async fn package_page(snap: &Arc<Snapshot>, name: &str, host: &str) -> Respo
             .and_then(|p| p.files.get(f))
             .map(|b| String::from_utf8_lossy(b).into_owned())
     };
-    let readme_html = file("README.md").map(|r| markdown(&r));
+    // The page already shows the name as its heading: drop a README's own title line.
+    let readme_html = file("README.md").map(|r| {
+        let body = match r.split_once('\n') {
+            Some((first, rest)) if first.starts_with("# ") => rest,
+            _ => r.as_str(),
+        };
+        markdown(body)
+    });
     render(
         "package.html",
         context! {

@@ -425,6 +425,7 @@ fn search_open_a_package_and_filter_by_category_in_chromium() {
     let driver = Driver::start(&http);
     let browser = Browser::new(&http, &driver);
     let shots = screenshot_dir();
+    let _ = std::fs::remove_file(shots.join("failure.png"));
 
     // The home page: every package as a card.
     browser.goto(&server.url);
@@ -467,6 +468,7 @@ fn search_open_a_package_and_filter_by_category_in_chromium() {
         "redis",
         "the search box keeps the query"
     );
+    browser.screenshot(&shots.join("search.png"));
 
     // Open the package: its page shows the install command.
     browser
@@ -477,6 +479,13 @@ fn search_open_a_package_and_filter_by_category_in_chromium() {
     assert!(
         install.starts_with("cocktail-pkg install redis "),
         "install command: {install:?}"
+    );
+    // The command that adds this catalog names the address the browser used.
+    let repo_add = browser.wait_element("#repo-add-command").text().unwrap();
+    assert!(
+        repo_add.starts_with("cocktail-pkg repo add ") && repo_add.ends_with(&server.url),
+        "repo add command: {repo_add:?} (server at {})",
+        server.url
     );
     assert!(
         browser.title().starts_with("redis"),
