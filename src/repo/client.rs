@@ -41,13 +41,13 @@ pub const MAX_INDEX_BYTES: u64 = 256 * 1024 * 1024;
 pub enum RepoError {
     #[error(transparent)]
     Http(#[from] HttpError),
-    #[error("repository `{repo}`: {source}")]
+    #[error("repository `{repo}` failed signature verification")]
     Signature {
         repo: String,
         #[source]
         source: SignError,
     },
-    #[error("repository `{repo}`: {source}")]
+    #[error("repository `{repo}` has an invalid index")]
     Format {
         repo: String,
         #[source]

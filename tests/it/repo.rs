@@ -400,20 +400,16 @@ fn bad_signature_is_refused_and_nothing_cached() {
         .unwrap()
         .key_id();
     server.script("index.json.sig", vec![Act::Body(sig.to_bytes())]);
-    let err = client.update(&entry).unwrap_err();
+    let err = cocktail_pkg::error_chain(&client.update(&entry).unwrap_err());
     assert!(
-        err.to_string()
-            .contains("the index signature does not match its content"),
+        err.contains("the index signature does not match its content"),
         "{err}"
     );
     assert!(cached(&cache).is_empty());
     // Signed by another key.
     server.script("index.json.sig", vec![Act::Body(forged.to_bytes())]);
-    let err = client.update(&entry).unwrap_err();
-    assert!(
-        err.to_string().contains("but this repository trusts key"),
-        "{err}"
-    );
+    let err = cocktail_pkg::error_chain(&client.update(&entry).unwrap_err());
+    assert!(err.contains("but this repository trusts key"), "{err}");
     assert!(cached(&cache).is_empty());
 }
 
