@@ -7,7 +7,7 @@
 //! the limit, not the end of the stack. Pure and deterministic: no clock, no randomness, no
 //! cluster lookups.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use base64::Engine as _;
 use minijinja::value::{Serde, Value as JValue};
@@ -821,13 +821,4 @@ fn add_filters(env: &mut Environment<'_>) {
             format!("{FAIL_PREFIX}{message}"),
         ))
     });
-}
-
-/// Sorted map of object counts per kind, for summaries.
-pub fn kind_counts(objects: &[RenderedObject]) -> BTreeMap<String, usize> {
-    let mut out = BTreeMap::new();
-    for o in objects {
-        *out.entry(o.id.kind.clone()).or_insert(0) += 1;
-    }
-    out
 }

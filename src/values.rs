@@ -82,15 +82,6 @@ pub struct ValuesInput {
     pub set_json: Vec<String>,
 }
 
-impl ValuesInput {
-    pub fn is_empty(&self) -> bool {
-        self.files.is_empty()
-            && self.set.is_empty()
-            && self.set_string.is_empty()
-            && self.set_file.is_empty()
-            && self.set_json.is_empty()
-    }
-}
 
 /// Parses a values YAML text into a map; an empty file is an empty map.
 pub fn parse_values(what: &str, text: &str) -> Result<Map<String, Value>, ValuesError> {

@@ -74,10 +74,6 @@ impl Printer {
             self.emit(&format!("{} {message}", self.label(GREEN, verb)));
         }
     }
-
-    pub fn colored(&self) -> bool {
-        self.color
-    }
 }
 
 /// A one-line progress bar on stderr, drawn only when stderr is a terminal and not `--quiet`.
