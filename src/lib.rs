@@ -30,6 +30,8 @@ pub mod lint;
 pub mod model;
 pub mod ops;
 pub mod package;
+pub mod plan;
+pub mod release;
 pub mod render;
 pub mod repo;
 pub mod server;

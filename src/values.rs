@@ -82,7 +82,6 @@ pub struct ValuesInput {
     pub set_json: Vec<String>,
 }
 
-
 /// Parses a values YAML text into a map; an empty file is an empty map.
 pub fn parse_values(what: &str, text: &str) -> Result<Map<String, Value>, ValuesError> {
     let v: Option<Value> = yaml::from_str_opt(what, text).map_err(|source| ValuesError::Yaml {

@@ -1,0 +1,281 @@
+//! Release records: one per revision of a release, holding what is needed to show, diff, roll
+//! back and auto-upgrade it — the package reference and digest, the values the user supplied
+//! (not the whole package), the rendered manifest, the inventory, the status and times.
+//!
+//! The codec is versioned JSON, gzip-compressed, base64-encoded and split into chunks of at
+//! most [`CHUNK_BYTES`], so a record's size is never a limit (Helm's is 1 MiB). Pure, no IO:
+//! targets store the chunks (kube: Secrets; dir: files).
+
+use std::io::{Read, Write};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD as B64;
+use flate2::Compression;
+use flate2::read::GzDecoder;
+use flate2::write::GzEncoder;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::model::{Digest, ObjectId};
+
+/// The record format's version.
+pub const API_VERSION: &str = "cocktail-pkg/v1";
+/// Largest chunk of encoded record (a Kubernetes Secret holds at most 1 MiB).
+pub const CHUNK_BYTES: usize = 900 * 1024;
+/// Largest decoded record accepted (guards against a decompression bomb in a stored record).
+pub const MAX_RECORD_BYTES: u64 = 256 * 1024 * 1024;
+
+/// Where a release is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    PendingInstall,
+    PendingUpgrade,
+    PendingRollback,
+    Deployed,
+    Failed,
+    Superseded,
+    Uninstalled,
+}
+
+impl Status {
+    /// An operation was under way when this record was written.
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            Status::PendingInstall | Status::PendingUpgrade | Status::PendingRollback
+        )
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::PendingInstall => "pending-install",
+            Status::PendingUpgrade => "pending-upgrade",
+            Status::PendingRollback => "pending-rollback",
+            Status::Deployed => "deployed",
+            Status::Failed => "failed",
+            Status::Superseded => "superseded",
+            Status::Uninstalled => "uninstalled",
+        }
+    }
+}
+
+/// The package a revision was made from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackageRef {
+    pub name: String,
+    pub version: semver::Version,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub app_version: Option<String>,
+    /// How the user named it: `catalog/redis`, `team/redis@^2`, a path.
+    pub source: String,
+    /// The archive digest, when the package came from an archive or a repository.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub digest: Option<Digest>,
+}
+
+/// One revision of a release.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    pub api_version: String,
+    pub name: String,
+    pub service_map: String,
+    pub revision: u64,
+    pub status: Status,
+    pub package: PackageRef,
+    /// The values the user supplied (the overlay), generated values included; not the defaults.
+    pub values: Value,
+    /// The rendered objects as a YAML stream.
+    pub manifest: String,
+    /// The objects this revision owns.
+    pub inventory: Vec<ObjectId>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<String>,
+    /// RFC 3339 times.
+    pub created: String,
+    pub updated: String,
+    /// What happened (`Install complete`, `Upgrade failed: …`).
+    #[serde(default)]
+    pub description: String,
+}
+
+/// A record that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum CodecError {
+    #[error("release record is not valid base64: {0}")]
+    Base64(String),
+    #[error("release record is not valid gzip data: {0}")]
+    Gzip(String),
+    #[error("release record decompresses to more than {MAX_RECORD_BYTES} bytes")]
+    TooLarge,
+    #[error("release record is not valid JSON: {0}")]
+    Json(String),
+    #[error("release record has apiVersion `{0}`; this cocktail-pkg reads `{API_VERSION}`")]
+    ApiVersion(String),
+    #[error("release record has no chunks")]
+    Empty,
+}
+
+/// Encodes a record into chunks of at most [`CHUNK_BYTES`] base64 characters.
+pub fn encode(record: &Record) -> Vec<String> {
+    // Serializing plain data to JSON and writing to a Vec cannot fail.
+    let json = serde_json::to_vec(record).unwrap_or_default();
+    let mut gz = GzEncoder::new(Vec::new(), Compression::default());
+    let _ = gz.write_all(&json);
+    let compressed = gz.finish().unwrap_or_default();
+    let text = B64.encode(compressed);
+    text.as_bytes()
+        .chunks(CHUNK_BYTES)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect()
+}
+
+/// Decodes the chunks of one record, in order. Unknown fields are tolerated.
+pub fn decode(chunks: &[String]) -> Result<Record, CodecError> {
+    if chunks.is_empty() {
+        return Err(CodecError::Empty);
+    }
+    let text: String = chunks.concat();
+    let compressed = B64
+        .decode(text.trim())
+        .map_err(|e| CodecError::Base64(e.to_string()))?;
+    let mut json = Vec::new();
+    GzDecoder::new(compressed.as_slice())
+        .take(MAX_RECORD_BYTES + 1)
+        .read_to_end(&mut json)
+        .map_err(|e| CodecError::Gzip(e.to_string()))?;
+    if json.len() as u64 > MAX_RECORD_BYTES {
+        return Err(CodecError::TooLarge);
+    }
+    let record: Record =
+        serde_json::from_slice(&json).map_err(|e| CodecError::Json(e.to_string()))?;
+    if record.api_version != API_VERSION {
+        return Err(CodecError::ApiVersion(record.api_version));
+    }
+    Ok(record)
+}
+
+/// The current revision: the newest record that is deployed, failed or pending; when every
+/// record is superseded or uninstalled, the newest one.
+pub fn current(records: &[Record]) -> Option<&Record> {
+    records
+        .iter()
+        .filter(|r| matches!(r.status, Status::Deployed | Status::Failed) || r.status.is_pending())
+        .max_by_key(|r| r.revision)
+        .or_else(|| records.iter().max_by_key(|r| r.revision))
+}
+
+/// Revisions to delete so at most `max` remain (oldest first; the current one is always kept).
+pub fn prune(records: &[Record], max: usize) -> Vec<u64> {
+    let keep_current = current(records).map(|r| r.revision);
+    let mut revs: Vec<u64> = records.iter().map(|r| r.revision).collect();
+    revs.sort_unstable();
+    let excess = revs.len().saturating_sub(max.max(1));
+    revs.into_iter()
+        .filter(|r| Some(*r) != keep_current)
+        .take(excess)
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(revision: u64, status: Status, manifest: String) -> Record {
+        Record {
+            api_version: API_VERSION.into(),
+            name: "web".into(),
+            service_map: "shop".into(),
+            revision,
+            status,
+            package: PackageRef {
+                name: "nginx".into(),
+                version: semver::Version::new(1, 0, 0),
+                app_version: Some("1.27.3".into()),
+                source: "catalog/nginx".into(),
+                digest: Some(Digest::of(b"x")),
+            },
+            values: serde_json::json!({"replicas": 3}),
+            manifest,
+            inventory: vec![ObjectId {
+                group: "apps".into(),
+                kind: "Deployment".into(),
+                namespace: "shop".into(),
+                name: "web".into(),
+            }],
+            notes: None,
+            created: "2026-11-22T00:00:00Z".into(),
+            updated: "2026-11-22T00:00:00Z".into(),
+            description: "Install complete".into(),
+        }
+    }
+
+    #[test]
+    fn round_trips_small_and_huge_records() {
+        let small = record(1, Status::Deployed, "kind: ConfigMap\n".into());
+        let chunks = encode(&small);
+        assert_eq!(chunks.len(), 1);
+        assert_eq!(decode(&chunks).unwrap(), small);
+        // 5 MiB of incompressible-ish manifest: several chunks, none over the limit.
+        let mut noise = String::new();
+        let mut x: u64 = 1;
+        while noise.len() < 5 * 1024 * 1024 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            noise.push_str(&format!("{x:x}\n"));
+        }
+        let big = record(2, Status::Deployed, noise);
+        let chunks = encode(&big);
+        assert!(chunks.len() > 3, "{}", chunks.len());
+        assert!(chunks.iter().all(|c| c.len() <= CHUNK_BYTES));
+        assert_eq!(decode(&chunks).unwrap(), big);
+    }
+
+    #[test]
+    fn broken_records_are_errors() {
+        assert!(matches!(decode(&[]), Err(CodecError::Empty)));
+        assert!(matches!(decode(&["!!".into()]), Err(CodecError::Base64(_))));
+        assert!(matches!(
+            decode(&[B64.encode(b"plain")]),
+            Err(CodecError::Gzip(_))
+        ));
+        let mut r = record(1, Status::Deployed, String::new());
+        r.api_version = "cocktail-pkg/v9".into();
+        assert!(matches!(
+            decode(&encode(&r)),
+            Err(CodecError::ApiVersion(_))
+        ));
+        // Missing chunk: not valid gzip.
+        let big = record(
+            1,
+            Status::Deployed,
+            (0..400_000).map(|i| format!("{i:x}")).collect::<String>(),
+        );
+        let chunks = encode(&big);
+        if chunks.len() > 1 {
+            assert!(decode(&chunks[..1]).is_err());
+        }
+    }
+
+    #[test]
+    fn current_and_prune() {
+        let rs = vec![
+            record(1, Status::Superseded, String::new()),
+            record(2, Status::Superseded, String::new()),
+            record(3, Status::Deployed, String::new()),
+            record(4, Status::Failed, String::new()),
+        ];
+        assert_eq!(current(&rs).unwrap().revision, 4);
+        assert_eq!(prune(&rs, 2), vec![1, 2]);
+        assert_eq!(prune(&rs, 10), Vec::<u64>::new());
+        let all_old = vec![
+            record(1, Status::Superseded, String::new()),
+            record(2, Status::Uninstalled, String::new()),
+        ];
+        assert_eq!(current(&all_old).unwrap().revision, 2);
+        assert_eq!(prune(&all_old, 1), vec![1]);
+    }
+}
