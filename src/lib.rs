@@ -36,6 +36,7 @@ pub mod render;
 pub mod repo;
 pub mod server;
 pub mod source;
+pub mod target;
 pub mod time;
 pub mod values;
 pub mod yaml;

@@ -1,0 +1,274 @@
+//! A target in memory, with failure knobs for tests: fail the Nth apply, fail record writes,
+//! a lease held by someone else.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use serde_json::Value;
+
+use super::{ApplyMode, Lease, Target, TargetError};
+use crate::model::{ObjectId, ReleaseName, ServiceMapName};
+use crate::release::Record;
+use crate::time::{UnixTime, format_rfc3339};
+
+/// Failure knobs.
+#[derive(Debug, Clone, Default)]
+pub struct Knobs {
+    /// Fail the Nth committed apply (1-based), counting from when the knob was set.
+    pub fail_apply_nth: Option<usize>,
+    /// Fail every record write.
+    pub fail_record_writes: bool,
+}
+
+#[derive(Default)]
+struct State {
+    objects: BTreeMap<ObjectId, Value>,
+    records: BTreeMap<(String, String, u64), Record>,
+    leases: BTreeMap<(String, String), Lease>,
+    applies: usize,
+    knobs: Knobs,
+}
+
+/// See the module docs.
+#[derive(Default)]
+pub struct MemoryTarget {
+    state: Mutex<State>,
+}
+
+impl MemoryTarget {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn set_knobs(&self, knobs: Knobs) {
+        let mut s = self.lock();
+        s.knobs = knobs;
+        s.applies = 0;
+    }
+
+    /// Pretends another process holds the release's lease until `expires`.
+    pub fn hold_lease(
+        &self,
+        service_map: &str,
+        release: &str,
+        holder: &str,
+        acquired: UnixTime,
+        expires: UnixTime,
+    ) {
+        self.lock().leases.insert(
+            (service_map.into(), release.into()),
+            Lease {
+                service_map: service_map.into(),
+                release: release.into(),
+                holder: holder.into(),
+                acquired,
+                expires,
+                took_over_from: None,
+            },
+        );
+    }
+
+    pub fn objects(&self) -> BTreeMap<ObjectId, Value> {
+        self.lock().objects.clone()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        match self.state.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
+impl Target for MemoryTarget {
+    fn describe(&self) -> String {
+        "memory".into()
+    }
+
+    fn get(&self, id: &ObjectId) -> Result<Option<Value>, TargetError> {
+        Ok(self.lock().objects.get(id).cloned())
+    }
+
+    fn apply(&self, id: &ObjectId, object: &Value, mode: ApplyMode) -> Result<Value, TargetError> {
+        let mut s = self.lock();
+        if let ApplyMode::Commit { .. } = mode {
+            s.applies += 1;
+            if s.knobs.fail_apply_nth == Some(s.applies) {
+                return Err(TargetError::Injected(format!(
+                    "injected failure applying {id}"
+                )));
+            }
+            s.objects.insert(id.clone(), object.clone());
+        }
+        Ok(object.clone())
+    }
+
+    fn delete(&self, id: &ObjectId) -> Result<(), TargetError> {
+        self.lock().objects.remove(id);
+        Ok(())
+    }
+
+    fn records(
+        &self,
+        service_map: &ServiceMapName,
+        release: &ReleaseName,
+    ) -> Result<Vec<Record>, TargetError> {
+        let s = self.lock();
+        Ok(s.records
+            .iter()
+            .filter(|((m, r, _), _)| m == service_map.as_str() && r == release.as_str())
+            .map(|(_, rec)| rec.clone())
+            .collect())
+    }
+
+    fn releases(
+        &self,
+        service_map: Option<&ServiceMapName>,
+    ) -> Result<Vec<(String, String)>, TargetError> {
+        let s = self.lock();
+        let mut out: Vec<(String, String)> = s
+            .records
+            .keys()
+            .filter(|(m, _, _)| service_map.is_none_or(|sm| sm.as_str() == m))
+            .map(|(m, r, _)| (m.clone(), r.clone()))
+            .collect();
+        out.dedup();
+        Ok(out)
+    }
+
+    fn write_record(&self, record: &Record) -> Result<(), TargetError> {
+        let mut s = self.lock();
+        if s.knobs.fail_record_writes {
+            return Err(TargetError::Injected(format!(
+                "injected failure writing record {} v{}",
+                record.name, record.revision
+            )));
+        }
+        s.records.insert(
+            (
+                record.service_map.clone(),
+                record.name.clone(),
+                record.revision,
+            ),
+            record.clone(),
+        );
+        Ok(())
+    }
+
+    fn delete_record(
+        &self,
+        service_map: &ServiceMapName,
+        release: &ReleaseName,
+        revision: u64,
+    ) -> Result<(), TargetError> {
+        self.lock()
+            .records
+            .remove(&(service_map.to_string(), release.to_string(), revision));
+        Ok(())
+    }
+
+    fn acquire(
+        &self,
+        service_map: &ServiceMapName,
+        release: &ReleaseName,
+        holder: &str,
+        ttl_secs: i64,
+        now: UnixTime,
+    ) -> Result<Lease, TargetError> {
+        let mut s = self.lock();
+        let key = (service_map.to_string(), release.to_string());
+        let took_over_from = match s.leases.get(&key) {
+            Some(l) if l.expires > now && l.holder != holder => {
+                return Err(TargetError::LeaseHeld {
+                    release: release.to_string(),
+                    holder: l.holder.clone(),
+                    since: format_rfc3339(l.acquired),
+                });
+            }
+            Some(l) if l.holder != holder => Some(l.holder.clone()),
+            _ => None,
+        };
+        let lease = Lease {
+            service_map: key.0.clone(),
+            release: key.1.clone(),
+            holder: holder.into(),
+            acquired: now,
+            expires: now + ttl_secs,
+            took_over_from,
+        };
+        s.leases.insert(key, lease.clone());
+        Ok(lease)
+    }
+
+    fn renew(&self, lease: &Lease, ttl_secs: i64, now: UnixTime) -> Result<Lease, TargetError> {
+        let mut s = self.lock();
+        let key = (lease.service_map.clone(), lease.release.clone());
+        match s.leases.get_mut(&key) {
+            Some(l) if l.holder == lease.holder => {
+                l.expires = now + ttl_secs;
+                Ok(l.clone())
+            }
+            Some(l) => Err(TargetError::LeaseHeld {
+                release: lease.release.clone(),
+                holder: l.holder.clone(),
+                since: format_rfc3339(l.acquired),
+            }),
+            None => Err(TargetError::Injected(format!(
+                "lease of `{}` was lost",
+                lease.release
+            ))),
+        }
+    }
+
+    fn release_lease(&self, lease: &Lease) -> Result<(), TargetError> {
+        let mut s = self.lock();
+        let key = (lease.service_map.clone(), lease.release.clone());
+        if s.leases.get(&key).is_some_and(|l| l.holder == lease.holder) {
+            s.leases.remove(&key);
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn knobs_inject_failures() {
+        let t = MemoryTarget::new();
+        let id = |n: &str| ObjectId {
+            group: String::new(),
+            kind: "ConfigMap".into(),
+            namespace: "shop".into(),
+            name: n.into(),
+        };
+        t.set_knobs(Knobs {
+            fail_apply_nth: Some(2),
+            fail_record_writes: false,
+        });
+        let commit = ApplyMode::Commit {
+            force_conflicts: false,
+        };
+        t.apply(&id("a"), &json!({}), commit).unwrap();
+        assert!(matches!(
+            t.apply(&id("b"), &json!({}), commit),
+            Err(TargetError::Injected(_))
+        ));
+        t.apply(&id("c"), &json!({}), commit).unwrap();
+        assert_eq!(t.objects().len(), 2);
+        let (sm, rel) = (
+            ServiceMapName::new("shop").unwrap(),
+            ReleaseName::new("web").unwrap(),
+        );
+        t.hold_lease("shop", "web", "other", 0, 100);
+        let err = t.acquire(&sm, &rel, "me", 30, 50).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "operation in progress on release `web` by other since 1970-01-01T00:00:00Z"
+        );
+        let lease = t.acquire(&sm, &rel, "me", 30, 150).unwrap();
+        assert_eq!(lease.took_over_from.as_deref(), Some("other"));
+    }
+}
