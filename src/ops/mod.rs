@@ -5,6 +5,7 @@ pub mod docs;
 pub mod index;
 pub mod lint;
 pub mod package;
+pub mod release;
 pub mod repo;
 pub mod show;
 pub mod template;
@@ -20,6 +21,7 @@ use crate::package::{Package, PackageError};
 use crate::render::RenderError;
 use crate::repo::RepoError;
 use crate::source::SourceError;
+use crate::target::TargetError;
 use crate::values::{self, ValuesError, ValuesInput};
 use crate::yaml::YamlError;
 
@@ -44,6 +46,8 @@ pub enum OpError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    #[error(transparent)]
+    Target(TargetError),
     #[error("failed to read {what} {}", .path.display())]
     Read {
         what: &'static str,
@@ -78,6 +82,7 @@ impl OpError {
             OpError::Docs(e) => e.hint(),
             OpError::Index(e) => e.hint(),
             OpError::Repo(e) => e.hint(),
+            OpError::Target(e) => e.hint(),
             OpError::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
                 Some("values files must be UTF-8 text".into())
             }

@@ -1,0 +1,223 @@
+//! Releases on the memory target with failure knobs: history and statuses after every kind of
+//! outcome, leases, generated values kept across upgrades, uninstall keeping volumes.
+
+use std::path::PathBuf;
+
+use cocktail_pkg::model::{ReleaseName, ServiceMapName};
+use cocktail_pkg::ops::release::{
+    DeployMode, DeployOptions, UninstallOptions, deploy, history, list, uninstall,
+};
+use cocktail_pkg::ops::{Generation, ValuesSources};
+use cocktail_pkg::release::Status;
+use cocktail_pkg::target::Target;
+use cocktail_pkg::target::memory::{Knobs, MemoryTarget};
+
+use crate::support::PackageBuilder;
+
+fn package(version: &str, replicas: u32) -> (tempfile::TempDir, PathBuf) {
+    PackageBuilder::new("app")
+        .file(
+            "package.yaml",
+            &format!("apiVersion: cocktail-pkg/v1\nname: app\nversion: {version}\nappVersion: \"1\"\n"),
+        )
+        .file("values.yaml", &format!("replicas: {replicas}\nauth:\n  password: null\n"))
+        .file(
+            "values.schema.json",
+            r#"{"type": "object", "properties": {"auth": {"type": "object", "properties": {"password": {"type": ["string", "null"], "x-cocktail-generate": "password"}}}}}"#,
+        )
+        .file(
+            "templates/all.yaml",
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: app\nstringData:\n  password: {{ values.auth.password }}\n---\napiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: data\nspec:\n  accessModes: [ReadWriteOnce]\n  resources: {requests: {storage: 1Gi}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  replicas: \"{{ values.replicas }}\"\n",
+        )
+        .write()
+}
+
+fn names() -> (ServiceMapName, ReleaseName) {
+    (
+        ServiceMapName::new("shop").unwrap(),
+        ReleaseName::new("web").unwrap(),
+    )
+}
+
+fn opts(pkg: &std::path::Path, mode: DeployMode, now: i64) -> DeployOptions {
+    let (service_map, release) = names();
+    DeployOptions {
+        release,
+        service_map,
+        package: pkg.to_path_buf(),
+        values: ValuesSources::default(),
+        mode,
+        dry_run: false,
+        history_max: 3,
+        holder: "tester".into(),
+        now,
+        generation: Generation::Random,
+    }
+}
+
+const UPGRADE: DeployMode = DeployMode::Upgrade {
+    install_if_missing: false,
+    reuse_values: false,
+};
+
+fn statuses(t: &MemoryTarget) -> Vec<(u64, Status)> {
+    let (sm, rel) = names();
+    t.records(&sm, &rel)
+        .unwrap()
+        .iter()
+        .map(|r| (r.revision, r.status))
+        .collect()
+}
+
+#[test]
+fn install_upgrade_and_history() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = package("1.0.0", 1);
+    let out = deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    assert_eq!(out.record.status, Status::Deployed);
+    assert_eq!(t.objects().len(), 3);
+    let password = out.record.values["auth"]["password"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(password.len(), 24);
+    // Installing again is refused; upgrading works and keeps the generated password.
+    assert!(deploy(&t, &opts(&v1, DeployMode::Install, 110)).is_err());
+    let (_b, v2) = package("1.1.0", 2);
+    let out = deploy(&t, &opts(&v2, UPGRADE, 200)).unwrap();
+    assert_eq!(out.record.values["auth"]["password"], password.as_str());
+    // Every object carries the package-version label, so all three change.
+    assert_eq!(out.plan.counts()["update"], 3, "{:?}", out.plan.counts());
+    assert_eq!(
+        statuses(&t),
+        [(1, Status::Superseded), (2, Status::Deployed)]
+    );
+    // The same package and values again: a no-op plan.
+    let out = deploy(&t, &opts(&v2, UPGRADE, 250)).unwrap();
+    assert!(!out.plan.has_changes(), "{:?}", out.plan.counts());
+    // History is pruned to --history-max.
+    for (i, now) in [300, 400].into_iter().enumerate() {
+        let (_c, v) = package(&format!("1.2.{i}"), 3 + i as u32);
+        deploy(&t, &opts(&v, UPGRADE, now)).unwrap();
+    }
+    assert_eq!(
+        statuses(&t),
+        [
+            (3, Status::Superseded),
+            (4, Status::Superseded),
+            (5, Status::Deployed)
+        ]
+    );
+    let (sm, rel) = names();
+    assert_eq!(history(&t, &sm, &rel).unwrap().len(), 3);
+    let rows = list(&t, None).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!((rows[0].revision, rows[0].version.as_str()), (5, "1.2.1"));
+}
+
+#[test]
+fn a_failed_apply_leaves_a_failed_revision_not_a_pending_one() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = package("1.0.0", 1);
+    deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    t.set_knobs(Knobs {
+        fail_apply_nth: Some(1),
+        fail_record_writes: false,
+    });
+    let (_b, v2) = package("1.1.0", 2);
+    let err = deploy(&t, &opts(&v2, UPGRADE, 200)).unwrap_err();
+    assert!(err.to_string().contains("injected failure"), "{err}");
+    assert_eq!(statuses(&t), [(1, Status::Deployed), (2, Status::Failed)]);
+    // The lease was given back: the next upgrade goes through and supersedes both.
+    t.set_knobs(Knobs::default());
+    deploy(&t, &opts(&v2, UPGRADE, 300)).unwrap();
+    assert_eq!(
+        statuses(&t),
+        [
+            (1, Status::Superseded),
+            (2, Status::Superseded),
+            (3, Status::Deployed)
+        ]
+    );
+}
+
+#[test]
+fn a_held_lease_fails_fast_and_an_expired_one_is_taken_over() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = package("1.0.0", 1);
+    t.hold_lease("shop", "web", "ci@runner", 50, 1_000);
+    let err = deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "operation in progress on release `web` by ci@runner since 1970-01-01T00:00:50Z"
+    );
+    assert!(statuses(&t).is_empty());
+    // A killed process left a pending revision and its lease; once the lease expires, the next
+    // operation marks that revision failed and proceeds.
+    deploy(&t, &opts(&v1, DeployMode::Install, 2_000)).unwrap();
+    let (sm, rel) = names();
+    let mut stuck = t.records(&sm, &rel).unwrap().pop().unwrap();
+    stuck.revision = 2;
+    stuck.status = Status::PendingUpgrade;
+    t.write_record(&stuck).unwrap();
+    t.hold_lease("shop", "web", "killed@host", 2_100, 2_400);
+    let (_b, v2) = package("1.1.0", 2);
+    deploy(&t, &opts(&v2, UPGRADE, 3_000)).unwrap();
+    assert_eq!(
+        statuses(&t),
+        [
+            (1, Status::Superseded),
+            (2, Status::Superseded),
+            (3, Status::Deployed)
+        ]
+    );
+    let records = t.records(&sm, &rel).unwrap();
+    assert!(
+        records[1].description.starts_with("interrupted"),
+        "{}",
+        records[1].description
+    );
+}
+
+#[test]
+fn dry_run_changes_nothing() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = package("1.0.0", 1);
+    let mut o = opts(&v1, DeployMode::Install, 100);
+    o.dry_run = true;
+    let out = deploy(&t, &o).unwrap();
+    assert!(out.dry_run && out.plan.has_changes());
+    assert!(t.objects().is_empty() && statuses(&t).is_empty());
+}
+
+#[test]
+fn uninstall_keeps_volumes_unless_asked() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = package("1.0.0", 1);
+    deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    let (service_map, release) = names();
+    let u = UninstallOptions {
+        release: release.clone(),
+        service_map: service_map.clone(),
+        keep_history: true,
+        delete_volumes: false,
+        holder: "t".into(),
+        now: 200,
+    };
+    let out = uninstall(&t, &u).unwrap();
+    assert_eq!(out.kept.len(), 1);
+    assert_eq!(out.kept[0].kind, "PersistentVolumeClaim");
+    assert_eq!(t.objects().len(), 1);
+    assert_eq!(statuses(&t), [(1, Status::Uninstalled)]);
+    assert!(list(&t, None).unwrap().is_empty());
+    // Reinstalling after an uninstall with history works.
+    deploy(&t, &opts(&v1, DeployMode::Install, 300)).unwrap();
+    let u = UninstallOptions {
+        keep_history: false,
+        delete_volumes: true,
+        ..u
+    };
+    uninstall(&t, &u).unwrap();
+    assert!(t.objects().is_empty());
+    assert!(statuses(&t).is_empty());
+}
