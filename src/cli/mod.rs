@@ -65,6 +65,19 @@ pub enum Command {
         after_help = "Examples:\n  cocktail-pkg template catalog/nginx\n  cocktail-pkg template catalog/nginx -f prod.yaml --set replicas=3\n  cocktail-pkg template nginx-1.0.0.tgz --digest sha256:... -o json"
     )]
     Template(commands::template::TemplateArgs),
+    /// Install a package as a release in a service map.
+    #[command(
+        after_help = "Examples:\n  cocktail-pkg install web catalog/nginx -n shop --target dir:./cluster\n  cocktail-pkg install db catalog/postgresql -n shop --target dir:./cluster --set persistence.size=20Gi --dry-run"
+    )]
+    Install(commands::release::InstallArgs),
+    /// Upgrade a release to a package version or new values.
+    Upgrade(commands::release::UpgradeArgs),
+    /// Remove a release's objects (volumes are kept unless --delete-volumes).
+    Uninstall(commands::release::UninstallArgs),
+    /// List releases.
+    List(commands::release::ListArgs),
+    /// Show a release's revisions.
+    History(commands::release::HistoryArgs),
     /// Check a package: manifest, schema, renders, and best practices.
     #[command(
         long_about = "Check a package: the manifest and schema are valid, it renders with its defaults and with \
@@ -185,6 +198,11 @@ pub fn main() -> ExitCode {
 fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
     match command {
         Command::Template(args) => commands::template::run(args, printer),
+        Command::Install(args) => commands::release::install(args, printer),
+        Command::Upgrade(args) => commands::release::upgrade(args, printer),
+        Command::Uninstall(args) => commands::release::uninstall(args, printer),
+        Command::List(args) => commands::release::list(args, printer),
+        Command::History(args) => commands::release::history(args, printer),
         Command::Lint(args) => commands::lint::run(args, printer),
         Command::Package(args) => commands::package::run(args, printer),
         Command::Show(args) => commands::show::run(args, printer),

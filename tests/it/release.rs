@@ -221,3 +221,75 @@ fn uninstall_keeps_volumes_unless_asked() {
     assert!(t.objects().is_empty());
     assert!(statuses(&t).is_empty());
 }
+
+#[test]
+fn releases_on_a_directory_target_through_the_cli() {
+    use predicates::prelude::*;
+    let tmp = tempfile::tempdir().unwrap();
+    let target = format!("dir:{}", tmp.path().join("gitops").display());
+    let cmd = || {
+        let mut c = crate::support::cmd();
+        c.env_remove("COCKTAIL_PKG_TARGET");
+        c
+    };
+    cmd()
+        .args(["install", "web", "catalog/nginx", "-n", "shop"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::starts_with(
+            "error: no target: pass --target dir:PATH or set COCKTAIL_PKG_TARGET",
+        ));
+    cmd()
+        .args(["install", "web", "catalog/nginx", "-n", "shop", "--target", &target])
+        .assert()
+        .success()
+        .stdout("create     ConfigMap/shop/web-nginx\ncreate     Service/shop/web-nginx\ncreate     Deployment.apps/shop/web-nginx\n")
+        .stderr(predicate::str::contains("Deployed web revision 1 (nginx 1.0.0) to service map shop"));
+    assert!(
+        tmp.path()
+            .join("gitops/shop/deployment-web-nginx.yaml")
+            .is_file()
+    );
+    cmd()
+        .args([
+            "upgrade",
+            "web",
+            "catalog/nginx",
+            "-n",
+            "shop",
+            "--target",
+            &target,
+            "--set",
+            "replicas=4",
+        ])
+        .assert()
+        .success()
+        .stdout("update     Deployment.apps/shop/web-nginx\n");
+    let dep =
+        std::fs::read_to_string(tmp.path().join("gitops/shop/deployment-web-nginx.yaml")).unwrap();
+    assert!(dep.contains("replicas: 4"), "{dep}");
+    let out = cmd()
+        .args(["list", "-n", "shop", "--target", &target, "-o", "json"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["revision"], 2);
+    assert_eq!(rows[0]["status"], "deployed");
+    cmd()
+        .args(["history", "web", "-n", "shop", "--target", &target])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("superseded")
+                .and(predicate::str::contains("Upgrade complete")),
+        );
+    cmd()
+        .args(["uninstall", "web", "-n", "shop", "--target", &target])
+        .assert()
+        .success();
+    assert!(
+        !tmp.path()
+            .join("gitops/shop/deployment-web-nginx.yaml")
+            .exists()
+    );
+}

@@ -7,6 +7,7 @@ pub mod lint;
 pub mod package;
 pub mod publish;
 pub mod pull;
+pub mod release;
 pub mod repo;
 pub mod search;
 pub mod serve;
