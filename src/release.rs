@@ -99,6 +99,9 @@ pub struct Record {
     /// What happened (`Install complete`, `Upgrade failed: …`).
     #[serde(default)]
     pub description: String,
+    /// Value paths the package's schema marks secret (`x-cocktail-secret`): masked when shown.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub secret_paths: Vec<Vec<String>>,
 }
 
 /// A record that could not be read.
@@ -209,6 +212,7 @@ mod tests {
             created: "2026-11-22T00:00:00Z".into(),
             updated: "2026-11-22T00:00:00Z".into(),
             description: "Install complete".into(),
+            secret_paths: vec![],
         }
     }
 

@@ -74,6 +74,10 @@ pub enum Command {
     Upgrade(commands::release::UpgradeArgs),
     /// Remove a release's objects (volumes are kept unless --delete-volumes).
     Uninstall(commands::release::UninstallArgs),
+    /// Return a release to an earlier revision (as a new revision).
+    Rollback(commands::release::RollbackArgs),
+    /// Show a release revision's values, manifest or notes.
+    Get(commands::release::GetArgs),
     /// List releases.
     List(commands::release::ListArgs),
     /// Show a release's revisions.
@@ -189,6 +193,14 @@ pub fn main() -> ExitCode {
     match run(cli.command, &printer) {
         Ok(code) => ExitCode::from(code),
         Err(err) => {
+            // A closed pipe (`| head`) is not a failure worth reporting.
+            let broken_pipe = err.chain().any(|e| {
+                e.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            });
+            if broken_pipe {
+                return ExitCode::from(exit::OK);
+            }
             report(&printer, &err);
             ExitCode::from(exit::FAILURE)
         }
@@ -202,6 +214,8 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Upgrade(args) => commands::release::upgrade(args, printer),
         Command::Uninstall(args) => commands::release::uninstall(args, printer),
         Command::List(args) => commands::release::list(args, printer),
+        Command::Rollback(args) => commands::release::rollback(args, printer),
+        Command::Get(args) => commands::release::get(args, printer),
         Command::History(args) => commands::release::history(args, printer),
         Command::Lint(args) => commands::lint::run(args, printer),
         Command::Package(args) => commands::package::run(args, printer),

@@ -253,6 +253,11 @@ pub fn deploy(target: &dyn Target, opts: &DeployOptions) -> Result<DeployOutcome
         created: now.clone(),
         updated: now,
         description: String::new(),
+        secret_paths: pkg
+            .schema_json
+            .as_ref()
+            .map(values::secret_paths)
+            .unwrap_or_default(),
     };
     if opts.dry_run {
         for c in &plan.changes {
@@ -468,7 +473,159 @@ pub fn history(
         .collect())
 }
 
-/// The user's values of a revision as a map (for `get values`).
-pub fn values_of(record: &Record) -> Map<String, Value> {
-    record.values.as_object().cloned().unwrap_or_default()
+/// A revision's user-supplied values, with secret values masked unless `show_secrets`.
+pub fn values_of(record: &Record, show_secrets: bool) -> Map<String, Value> {
+    let mut v = record.values.clone();
+    if !show_secrets {
+        values::mask_secrets(&mut v, &record.secret_paths);
+    }
+    v.as_object().cloned().unwrap_or_default()
+}
+
+/// A revision of a release: the given one, or the current one.
+pub fn revision(
+    target: &dyn Target,
+    service_map: &ServiceMapName,
+    release: &ReleaseName,
+    revision: Option<u64>,
+) -> Result<Record, OpError> {
+    let records = target.records(service_map, release)?;
+    let found = match revision {
+        Some(n) => records.iter().find(|r| r.revision == n),
+        None => release::current(&records),
+    };
+    found.cloned().ok_or_else(|| {
+        OpError::Invalid(match revision {
+            Some(n) => format!(
+                "release `{release}` has no revision {n} in service map `{service_map}` (see `cocktail-pkg history {release}`)"
+            ),
+            None => format!("release `{release}` is not installed in service map `{service_map}`"),
+        })
+    })
+}
+
+#[derive(Debug, Clone)]
+pub struct RollbackOptions {
+    pub release: ReleaseName,
+    pub service_map: ServiceMapName,
+    /// Default: the newest revision before the current one that was deployed.
+    pub to: Option<u64>,
+    pub dry_run: bool,
+    pub history_max: usize,
+    pub holder: String,
+    pub now: UnixTime,
+}
+
+/// Makes a new revision that re-applies an earlier revision's manifest and values.
+pub fn rollback(target: &dyn Target, opts: &RollbackOptions) -> Result<DeployOutcome, OpError> {
+    let (_held, records) = hold(
+        target,
+        &opts.service_map,
+        &opts.release,
+        &opts.holder,
+        opts.now,
+    )?;
+    let current = release::current(&records)
+        .filter(|r| r.status != Status::Uninstalled)
+        .cloned()
+        .ok_or_else(|| {
+            OpError::Invalid(format!(
+                "release `{}` is not installed in service map `{}`",
+                opts.release, opts.service_map
+            ))
+        })?;
+    let to = match opts.to {
+        Some(n) => records
+            .iter()
+            .find(|r| r.revision == n)
+            .cloned()
+            .ok_or_else(|| {
+                OpError::Invalid(format!(
+                    "release `{}` has no revision {n} (see `cocktail-pkg history {}`)",
+                    opts.release, opts.release
+                ))
+            })?,
+        None => records
+            .iter()
+            .filter(|r| {
+                r.revision < current.revision
+                    && matches!(r.status, Status::Superseded | Status::Deployed)
+            })
+            .max_by_key(|r| r.revision)
+            .cloned()
+            .ok_or_else(|| {
+                OpError::Invalid(format!(
+                    "release `{}` has no earlier revision to roll back to",
+                    opts.release
+                ))
+            })?,
+    };
+    let desired: Vec<crate::render::RenderedObject> = manifest_objects(&to.manifest)
+        .into_iter()
+        .map(|(id, object)| crate::render::RenderedObject {
+            template: String::new(),
+            id,
+            object,
+        })
+        .collect();
+    let plan = plan::plan(&desired, &manifest_objects(&current.manifest));
+    let problems = plan.immutable_problems();
+    if !problems.is_empty() {
+        let list: Vec<String> = problems
+            .iter()
+            .map(|(id, c)| format!("{id} {}: {}", c.field, c.why))
+            .collect();
+        return Err(OpError::Invalid(format!(
+            "the rollback changes fields Kubernetes cannot update, nothing was applied: {}",
+            list.join("; ")
+        )));
+    }
+    let revision = records.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
+    let now = format_rfc3339(opts.now);
+    let mut record = Record {
+        revision,
+        status: Status::PendingRollback,
+        created: now.clone(),
+        updated: now,
+        description: String::new(),
+        ..to.clone()
+    };
+    if opts.dry_run {
+        record.description = format!("Dry run: rollback to {}", to.revision);
+        return Ok(DeployOutcome {
+            record,
+            plan,
+            dry_run: true,
+        });
+    }
+    target.write_record(&record)?;
+    if let Err(e) = apply_plan(target, &plan) {
+        record.status = Status::Failed;
+        record.description = format!(
+            "Rollback to {} failed: {}",
+            to.revision,
+            crate::error_chain(&e)
+        );
+        target.write_record(&record)?;
+        return Err(e.into());
+    }
+    record.status = Status::Deployed;
+    record.description = format!("Rollback to {}", to.revision);
+    target.write_record(&record)?;
+    for mut r in records
+        .into_iter()
+        .filter(|r| r.status == Status::Deployed || r.status == Status::Failed)
+    {
+        r.status = Status::Superseded;
+        target.write_record(&r)?;
+    }
+    let all = target.records(&opts.service_map, &opts.release)?;
+    for rev in release::prune(&all, opts.history_max) {
+        target.delete_record(&opts.service_map, &opts.release, rev)?;
+    }
+    Ok(DeployOutcome {
+        record,
+        plan,
+        dry_run: false,
+    })
 }

@@ -368,6 +368,7 @@ mod tests {
             created: "2026-11-22T00:00:00Z".into(),
             updated: "2026-11-22T00:00:00Z".into(),
             description: String::new(),
+            secret_paths: vec![],
         }
     }
 

@@ -23,7 +23,7 @@ fn package(version: &str, replicas: u32) -> (tempfile::TempDir, PathBuf) {
         .file("values.yaml", &format!("replicas: {replicas}\nauth:\n  password: null\n"))
         .file(
             "values.schema.json",
-            r#"{"type": "object", "properties": {"auth": {"type": "object", "properties": {"password": {"type": ["string", "null"], "x-cocktail-generate": "password"}}}}}"#,
+            r#"{"type": "object", "properties": {"auth": {"type": "object", "properties": {"password": {"type": ["string", "null"], "x-cocktail-generate": "password", "x-cocktail-secret": true}}}}}"#,
         )
         .file(
             "templates/all.yaml",
@@ -291,5 +291,58 @@ fn releases_on_a_directory_target_through_the_cli() {
         !tmp.path()
             .join("gitops/shop/deployment-web-nginx.yaml")
             .exists()
+    );
+}
+
+#[test]
+fn rollback_returns_to_an_earlier_revision_and_values_are_masked() {
+    use cocktail_pkg::ops::release::{RollbackOptions, revision, rollback, values_of};
+    let t = MemoryTarget::new();
+    let (_a, v1) = package("1.0.0", 1);
+    deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    let (_b, v2) = package("2.0.0", 5);
+    deploy(&t, &opts(&v2, UPGRADE, 200)).unwrap();
+    let (service_map, release) = names();
+    let out = rollback(
+        &t,
+        &RollbackOptions {
+            release: release.clone(),
+            service_map: service_map.clone(),
+            to: None,
+            dry_run: false,
+            history_max: 10,
+            holder: "t".into(),
+            now: 300,
+        },
+    )
+    .unwrap();
+    assert_eq!(out.record.revision, 3);
+    assert_eq!(out.record.package.version.to_string(), "1.0.0");
+    assert_eq!(out.record.description, "Rollback to 1");
+    assert_eq!(
+        statuses(&t),
+        [
+            (1, Status::Superseded),
+            (2, Status::Superseded),
+            (3, Status::Deployed)
+        ]
+    );
+    let cm = t
+        .objects()
+        .into_iter()
+        .find(|(id, _)| id.kind == "ConfigMap")
+        .unwrap()
+        .1;
+    assert_eq!(cm["data"]["replicas"], "1");
+    // No revision 9; the values show the generated password masked unless asked.
+    assert!(revision(&t, &service_map, &release, Some(9)).is_err());
+    let current = revision(&t, &service_map, &release, None).unwrap();
+    assert_eq!(values_of(&current, false)["auth"]["password"], "*****");
+    assert_eq!(
+        values_of(&current, true)["auth"]["password"]
+            .as_str()
+            .unwrap()
+            .len(),
+        24
     );
 }

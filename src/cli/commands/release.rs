@@ -305,3 +305,86 @@ pub fn history(args: HistoryArgs, _printer: &Printer) -> anyhow::Result<u8> {
     }
     Ok(exit::OK)
 }
+
+#[derive(Debug, Args)]
+pub struct RollbackArgs {
+    pub release: ReleaseName,
+    /// The revision to return to (default: the one before the current).
+    pub revision: Option<u64>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Show what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value_t = 10)]
+    pub history_max: usize,
+}
+
+pub fn rollback(args: RollbackArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let target = args.target.open()?;
+    let out = release::rollback(
+        target.as_ref(),
+        &release::RollbackOptions {
+            release: args.release.clone(),
+            service_map: args.target.service_map.clone(),
+            to: args.revision,
+            dry_run: args.dry_run,
+            history_max: args.history_max,
+            holder: holder(),
+            now: crate::time::now(),
+        },
+    )?;
+    report(&out, printer, &target.describe())
+}
+
+/// What `get` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum GetWhat {
+    /// The values the user supplied (secrets masked).
+    Values,
+    /// The rendered objects.
+    Manifest,
+    /// The rendered NOTES.txt.
+    Notes,
+}
+
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    #[arg(value_enum)]
+    pub what: GetWhat,
+    pub release: ReleaseName,
+    /// A revision (default: the current one).
+    #[arg(long)]
+    pub revision: Option<u64>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Show values the package marks secret instead of `*****`.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Output format (values only).
+    #[arg(short, long, value_enum, default_value = "yaml")]
+    pub output: OutputFormat,
+}
+
+pub fn get(args: GetArgs, _printer: &Printer) -> anyhow::Result<u8> {
+    let target = args.target.open()?;
+    let record = release::revision(
+        target.as_ref(),
+        &args.target.service_map,
+        &args.release,
+        args.revision,
+    )?;
+    let mut out = std::io::stdout().lock();
+    match args.what {
+        GetWhat::Values => {
+            let v = serde_json::Value::Object(release::values_of(&record, args.show_secrets));
+            match args.output {
+                OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?,
+                _ => write!(out, "{}", crate::yaml::to_string(&v)?)?,
+            }
+        }
+        GetWhat::Manifest => write!(out, "{}", record.manifest)?,
+        GetWhat::Notes => writeln!(out, "{}", record.notes.as_deref().unwrap_or("").trim_end())?,
+    }
+    Ok(exit::OK)
+}
