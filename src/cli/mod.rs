@@ -78,6 +78,8 @@ pub enum Command {
     Rollback(commands::release::RollbackArgs),
     /// Show a release revision's values, manifest or notes.
     Get(commands::release::GetArgs),
+    /// Show what an upgrade or rollback would change (exit 2 when something would).
+    Diff(commands::diff::DiffArgs),
     /// List releases.
     List(commands::release::ListArgs),
     /// Show a release's revisions.
@@ -216,6 +218,7 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::List(args) => commands::release::list(args, printer),
         Command::Rollback(args) => commands::release::rollback(args, printer),
         Command::Get(args) => commands::release::get(args, printer),
+        Command::Diff(args) => commands::diff::run(args, printer),
         Command::History(args) => commands::release::history(args, printer),
         Command::Lint(args) => commands::lint::run(args, printer),
         Command::Package(args) => commands::package::run(args, printer),

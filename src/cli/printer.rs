@@ -62,6 +62,13 @@ impl Printer {
         self.emit(&text);
     }
 
+    /// Free text for people (rendered NOTES.txt), suppressed by `--quiet`.
+    pub fn text(&self, text: &str) {
+        if !self.quiet {
+            self.emit(text);
+        }
+    }
+
     pub fn warning(&self, message: &str) {
         if !self.quiet {
             self.emit(&format!("{}: {message}", self.label(YELLOW, "warning")));

@@ -346,3 +346,63 @@ fn rollback_returns_to_an_earlier_revision_and_values_are_masked() {
         24
     );
 }
+
+#[test]
+fn diff_shows_changes_and_exits_2() {
+    use predicates::prelude::*;
+    let tmp = tempfile::tempdir().unwrap();
+    let target = format!("dir:{}", tmp.path().join("g").display());
+    let run = |args: &[&str]| {
+        let mut c = crate::support::cmd();
+        c.args(args).args(["-n", "shop", "--target", &target, "-q"]);
+        c
+    };
+    run(&["install", "cache", "catalog/redis"])
+        .assert()
+        .success();
+    run(&[
+        "diff",
+        "upgrade",
+        "cache",
+        "catalog/redis",
+        "--reuse-values",
+    ])
+    .assert()
+    .code(0)
+    .stdout("");
+    run(&[
+        "diff",
+        "upgrade",
+        "cache",
+        "catalog/redis",
+        "--reuse-values",
+        "--set",
+        "metrics.enabled=true",
+    ])
+    .assert()
+    .code(2)
+    .stdout(predicate::str::starts_with(
+        "update     Service/shop/cache-redis\nupdate     StatefulSet.apps/shop/cache-redis\n",
+    ))
+    .stdout(predicate::str::contains("+  - name: metrics"));
+    run(&[
+        "upgrade",
+        "cache",
+        "catalog/redis",
+        "--reuse-values",
+        "--set",
+        "auth.password=changed",
+    ])
+    .assert()
+    .success()
+    .stderr("");
+    // Secret values never appear in a diff, only that they changed.
+    let out = run(&["diff", "rollback", "cache"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("redis-password: (hidden, "), "{text}");
+    assert!(
+        !text.contains("changed") && !text.contains("Y2hhbmdlZA"),
+        "{text}"
+    );
+}

@@ -1,6 +1,7 @@
 //! One file per command: resolve settings, call one op, print the outcome.
 
 pub mod completions;
+pub mod diff;
 pub mod docs;
 pub mod index;
 pub mod lint;

@@ -160,7 +160,7 @@ fn report(out: &DeployOutcome, printer: &Printer, target: &str) -> anyhow::Resul
             ),
         );
         if let Some(notes) = &r.notes {
-            eprintln!("{}", notes.trim_end());
+            printer.text(notes.trim_end());
         }
     }
     Ok(exit::OK)

@@ -82,7 +82,7 @@ pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
     if args.notes
         && let Some(notes) = &outcome.rendered.notes
     {
-        eprintln!("{}", notes.trim_end());
+        printer.text(notes.trim_end());
     }
     if let Some(dir) = &args.output_dir {
         let written = template::write_output_dir(&outcome, dir)?;

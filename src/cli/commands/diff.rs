@@ -1,0 +1,168 @@
+//! `diff upgrade` and `diff rollback`: what an upgrade or rollback would change, as a table and
+//! a unified diff per object; Secret values are shown as short hashes. Exit 0 when nothing
+//! would change, 2 when something would.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use clap::{Args, Subcommand};
+use serde_json::Value;
+
+use super::release::TargetArgs;
+use crate::cli::printer::Printer;
+use crate::cli::{ValuesArgs, exit};
+use crate::model::{Digest, ReleaseName};
+use crate::ops::Generation;
+use crate::ops::release::{self, DeployMode, DeployOptions, DeployOutcome, RollbackOptions};
+use crate::plan::Action;
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    #[command(subcommand)]
+    pub command: DiffCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DiffCommand {
+    /// What `upgrade RELEASE PKG` would change.
+    Upgrade {
+        release: ReleaseName,
+        #[arg(value_name = "PKG")]
+        package: PathBuf,
+        #[command(flatten)]
+        target: TargetArgs,
+        #[command(flatten)]
+        values: ValuesArgs,
+        /// Start from the previous revision's values.
+        #[arg(long)]
+        reuse_values: bool,
+    },
+    /// What `rollback RELEASE [REVISION]` would change.
+    Rollback {
+        release: ReleaseName,
+        revision: Option<u64>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+/// Replaces Secret values by a short hash, so a diff shows that a secret changed, not its value.
+fn mask(obj: &Value) -> Value {
+    let mut o = obj.clone();
+    if o.get("kind").and_then(Value::as_str) == Some("Secret") {
+        for field in ["data", "stringData"] {
+            if let Some(Value::Object(m)) = o.get_mut(field) {
+                for v in m.values_mut() {
+                    let text = v.as_str().unwrap_or_default().to_string();
+                    *v = Value::String(format!(
+                        "(hidden, {})",
+                        &Digest::of(text.as_bytes()).hex()[..12]
+                    ));
+                }
+            }
+        }
+    }
+    o
+}
+
+fn yaml_of(v: &Option<Value>) -> String {
+    v.as_ref()
+        .map(|o| crate::yaml::to_string(&mask(o)).unwrap_or_default())
+        .unwrap_or_default()
+}
+
+fn print(out: &DeployOutcome) -> anyhow::Result<u8> {
+    let mut w = std::io::stdout().lock();
+    let changed: Vec<_> = out
+        .plan
+        .changes
+        .iter()
+        .filter(|c| c.action != Action::Unchanged)
+        .collect();
+    for c in &changed {
+        writeln!(
+            w,
+            "{:<10} {}",
+            serde_json::to_value(c.action)?.as_str().unwrap_or("?"),
+            c.id
+        )?;
+    }
+    for c in &changed {
+        let (before, after) = (yaml_of(&c.before), yaml_of(&c.after));
+        let diff = similar::TextDiff::from_lines(&before, &after);
+        writeln!(w)?;
+        write!(
+            w,
+            "{}",
+            diff.unified_diff()
+                .context_radius(3)
+                .header(&format!("a/{}", c.id), &format!("b/{}", c.id))
+        )?;
+    }
+    Ok(if changed.is_empty() {
+        exit::OK
+    } else {
+        exit::CHANGES
+    })
+}
+
+pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let now = crate::time::now();
+    let out = match args.command {
+        DiffCommand::Upgrade {
+            release: rel,
+            package,
+            target,
+            values,
+            reuse_values,
+        } => {
+            let t = target.open()?;
+            release::deploy(
+                t.as_ref(),
+                &DeployOptions {
+                    release: rel,
+                    service_map: target.service_map.clone(),
+                    package,
+                    values: values.sources(),
+                    mode: DeployMode::Upgrade {
+                        install_if_missing: true,
+                        reuse_values,
+                    },
+                    dry_run: true,
+                    history_max: usize::MAX,
+                    holder: "diff".into(),
+                    now,
+                    generation: Generation::Placeholder,
+                },
+            )?
+        }
+        DiffCommand::Rollback {
+            release: rel,
+            revision,
+            target,
+        } => {
+            let t = target.open()?;
+            release::rollback(
+                t.as_ref(),
+                &RollbackOptions {
+                    release: rel,
+                    service_map: target.service_map.clone(),
+                    to: revision,
+                    dry_run: true,
+                    history_max: usize::MAX,
+                    holder: "diff".into(),
+                    now,
+                },
+            )?
+        }
+    };
+    let code = print(&out)?;
+    let counts: Vec<String> = out
+        .plan
+        .counts()
+        .iter()
+        .map(|(k, v)| format!("{v} {k}"))
+        .collect();
+    printer.status("Diff", &counts.join(", "));
+    Ok(code)
+}
