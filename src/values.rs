@@ -164,7 +164,8 @@ pub fn resolve(defaults: &Value, input: &ValuesInput) -> Result<Value, ValuesErr
     Ok(coalesce(defaults, &overlay))
 }
 
-fn merge_keep_null(base: &mut Value, overlay: Value) {
+/// Merges `overlay` into `base`: maps merge key by key, everything else replaces, `null` is kept.
+pub fn merge_keep_null(base: &mut Value, overlay: Value) {
     match (base, overlay) {
         (Value::Object(b), Value::Object(o)) => {
             for (k, v) in o {

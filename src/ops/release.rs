@@ -170,7 +170,7 @@ pub fn deploy(target: &dyn Target, opts: &DeployOptions) -> Result<DeployOutcome
     ) = (opts.mode, current)
     {
         let mut merged = c.values.clone();
-        merge(&mut merged, overlay);
+        values::merge_keep_null(&mut merged, overlay);
         overlay = merged;
     }
     if let Some(schema) = &pkg.schema_json {
@@ -217,17 +217,7 @@ pub fn deploy(target: &dyn Target, opts: &DeployOptions) -> Result<DeployOutcome
         .map(|c| manifest_objects(&c.manifest))
         .unwrap_or_default();
     let plan = plan::plan(&rendered.objects, &previous);
-    let problems = plan.immutable_problems();
-    if !problems.is_empty() {
-        let list: Vec<String> = problems
-            .iter()
-            .map(|(id, c)| format!("{id} {}: {}", c.field, c.why))
-            .collect();
-        return Err(OpError::Invalid(format!(
-            "the upgrade changes fields Kubernetes cannot update, nothing was applied: {}",
-            list.join("; ")
-        )));
-    }
+    refuse_immutable(&plan, "upgrade")?;
     let now = format_rfc3339(opts.now);
     let mut record = Record {
         api_version: release::API_VERSION.into(),
@@ -272,56 +262,78 @@ pub fn deploy(target: &dyn Target, opts: &DeployOptions) -> Result<DeployOutcome
             dry_run: true,
         });
     }
+    let (done, failed) = if is_install {
+        ("Install complete", "Install failed")
+    } else {
+        ("Upgrade complete", "Upgrade failed")
+    };
+    commit(
+        target,
+        record,
+        plan,
+        records,
+        opts.history_max,
+        done.into(),
+        failed,
+    )
+}
+
+/// Refuses a plan that changes fields Kubernetes cannot update, before anything is applied.
+fn refuse_immutable(plan: &Plan, operation: &str) -> Result<(), OpError> {
+    let problems = plan.immutable_problems();
+    if problems.is_empty() {
+        return Ok(());
+    }
+    let list: Vec<String> = problems
+        .iter()
+        .map(|(id, c)| format!("{id} {}: {}", c.field, c.why))
+        .collect();
+    Err(OpError::Invalid(format!(
+        "the {operation} changes fields Kubernetes cannot update, nothing was applied: {}",
+        list.join("; ")
+    )))
+}
+
+/// Writes the pending revision, applies the plan, and ends the revision deployed (superseding
+/// the previous ones and pruning history) or failed — never left pending.
+fn commit(
+    target: &dyn Target,
+    mut record: Record,
+    plan: Plan,
+    previous: Vec<Record>,
+    history_max: usize,
+    done: String,
+    failed: &str,
+) -> Result<DeployOutcome, OpError> {
     target.write_record(&record)?;
     if let Err(e) = apply_plan(target, &plan) {
         record.status = Status::Failed;
-        record.description = format!(
-            "{} failed: {}",
-            if is_install { "Install" } else { "Upgrade" },
-            crate::error_chain(&e)
-        );
+        record.description = format!("{failed}: {}", crate::error_chain(&e));
         target.write_record(&record)?;
         return Err(e.into());
     }
     record.status = Status::Deployed;
-    record.description = if is_install {
-        "Install complete".into()
-    } else {
-        "Upgrade complete".into()
-    };
+    record.description = done;
     target.write_record(&record)?;
-    for mut r in records
+    for mut r in previous
         .into_iter()
         .filter(|r| r.status == Status::Deployed || r.status == Status::Failed)
     {
         r.status = Status::Superseded;
         target.write_record(&r)?;
     }
-    let all = target.records(&opts.service_map, &opts.release)?;
-    for rev in release::prune(&all, opts.history_max) {
-        target.delete_record(&opts.service_map, &opts.release, rev)?;
+    let service_map =
+        ServiceMapName::new(&record.service_map).map_err(|e| OpError::Invalid(e.to_string()))?;
+    let name = ReleaseName::new(&record.name).map_err(|e| OpError::Invalid(e.to_string()))?;
+    let all = target.records(&service_map, &name)?;
+    for rev in release::prune(&all, history_max) {
+        target.delete_record(&service_map, &name, rev)?;
     }
     Ok(DeployOutcome {
         record,
         plan,
         dry_run: false,
     })
-}
-
-fn merge(base: &mut Value, overlay: Value) {
-    match (base, overlay) {
-        (Value::Object(b), Value::Object(o)) => {
-            for (k, v) in o {
-                match b.get_mut(&k) {
-                    Some(existing @ Value::Object(_)) if v.is_object() => merge(existing, v),
-                    _ => {
-                        b.insert(k, v);
-                    }
-                }
-            }
-        }
-        (b, o) => *b = o,
-    }
 }
 
 fn apply_plan(target: &dyn Target, plan: &Plan) -> Result<(), TargetError> {
@@ -569,17 +581,7 @@ pub fn rollback(target: &dyn Target, opts: &RollbackOptions) -> Result<DeployOut
         })
         .collect();
     let plan = plan::plan(&desired, &manifest_objects(&current.manifest));
-    let problems = plan.immutable_problems();
-    if !problems.is_empty() {
-        let list: Vec<String> = problems
-            .iter()
-            .map(|(id, c)| format!("{id} {}: {}", c.field, c.why))
-            .collect();
-        return Err(OpError::Invalid(format!(
-            "the rollback changes fields Kubernetes cannot update, nothing was applied: {}",
-            list.join("; ")
-        )));
-    }
+    refuse_immutable(&plan, "rollback")?;
     let revision = records.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
     let now = format_rfc3339(opts.now);
     let mut record = Record {
@@ -598,34 +600,14 @@ pub fn rollback(target: &dyn Target, opts: &RollbackOptions) -> Result<DeployOut
             dry_run: true,
         });
     }
-    target.write_record(&record)?;
-    if let Err(e) = apply_plan(target, &plan) {
-        record.status = Status::Failed;
-        record.description = format!(
-            "Rollback to {} failed: {}",
-            to.revision,
-            crate::error_chain(&e)
-        );
-        target.write_record(&record)?;
-        return Err(e.into());
-    }
-    record.status = Status::Deployed;
-    record.description = format!("Rollback to {}", to.revision);
-    target.write_record(&record)?;
-    for mut r in records
-        .into_iter()
-        .filter(|r| r.status == Status::Deployed || r.status == Status::Failed)
-    {
-        r.status = Status::Superseded;
-        target.write_record(&r)?;
-    }
-    let all = target.records(&opts.service_map, &opts.release)?;
-    for rev in release::prune(&all, opts.history_max) {
-        target.delete_record(&opts.service_map, &opts.release, rev)?;
-    }
-    Ok(DeployOutcome {
+    let failed = format!("Rollback to {} failed", to.revision);
+    commit(
+        target,
         record,
         plan,
-        dry_run: false,
-    })
+        records,
+        opts.history_max,
+        format!("Rollback to {}", to.revision),
+        &failed,
+    )
 }
