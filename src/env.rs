@@ -20,3 +20,11 @@ pub const PUBLISH_TOKEN: &str = "COCKTAIL_PKG_PUBLISH_TOKEN";
 pub const LOG: &str = "COCKTAIL_PKG_LOG";
 /// Timeout of each HTTP request in seconds (default 30).
 pub const HTTP_TIMEOUT: &str = "COCKTAIL_PKG_HTTP_TIMEOUT";
+/// How often `--wait` polls, in milliseconds (default 1000).
+pub const POLL_INTERVAL_MS: &str = "COCKTAIL_PKG_POLL_INTERVAL_MS";
+/// Timeout of each Kubernetes API request in seconds (default 30).
+pub const KUBE_TIMEOUT: &str = "COCKTAIL_PKG_KUBE_TIMEOUT";
+/// Default kube context for the kube target (`--kube-context`).
+pub const KUBE_CONTEXT: &str = "COCKTAIL_PKG_KUBE_CONTEXT";
+/// Default target of release commands (`--target`).
+pub const TARGET: &str = "COCKTAIL_PKG_TARGET";

@@ -107,6 +107,20 @@ impl Plan {
             .collect()
     }
 
+    /// The objects the release has after the plan (created, updated and unchanged), with ids.
+    pub fn desired(&self) -> Vec<(ObjectId, Value)> {
+        self.changes
+            .iter()
+            .filter(|c| {
+                matches!(
+                    c.action,
+                    Action::Create | Action::Update | Action::Unchanged
+                )
+            })
+            .filter_map(|c| c.after.clone().map(|a| (c.id.clone(), a)))
+            .collect()
+    }
+
     /// Counts per action, for summaries.
     pub fn counts(&self) -> BTreeMap<&'static str, usize> {
         let mut out = BTreeMap::new();
@@ -124,7 +138,8 @@ impl Plan {
     }
 }
 
-fn keeps(obj: &Value) -> bool {
+/// Whether an object is annotated to be kept when dropped from a package or uninstalled.
+pub fn keeps(obj: &Value) -> bool {
     obj.pointer("/metadata/annotations")
         .and_then(|a| a.get(KEEP_ANNOTATION))
         .and_then(Value::as_str)

@@ -82,6 +82,25 @@ pub enum Command {
     Diff(commands::diff::DiffArgs),
     /// List releases.
     List(commands::release::ListArgs),
+    /// Show a release's live state: every object, grouped by workload group.
+    #[command(
+        long_about = "Show a release's current revision and the live state of every object, grouped by \
+                      workload group: Deployment/StatefulSet/DaemonSet ready vs desired, Job and CronJob last \
+                      run, PVC phase, Service endpoints and load-balancer address, Ingress address. The overall \
+                      state is deployed, progressing, degraded or failed. A dir target keeps no live state: \
+                      objects are only checked to be written."
+    )]
+    Status(commands::release::StatusArgs),
+    /// Replace one container image of a release, as a new revision.
+    #[command(
+        after_help = "Examples:\n  cocktail-pkg set-image web web=nginx:1.27.3\n  cocktail-pkg set-image shop deployment/wordpress/wordpress=wordpress:6.7 --wait"
+    )]
+    SetImage(commands::release::SetImageArgs),
+    /// Roll the pods of a release's workloads (like `kubectl rollout restart`).
+    Restart(commands::release::RestartArgs),
+    /// Manage service maps: namespaces managed as one application space.
+    #[command(subcommand_required = true)]
+    ServiceMap(commands::service_map::ServiceMapArgs),
     /// Show a release's revisions.
     History(commands::release::HistoryArgs),
     /// Check a package: manifest, schema, renders, and best practices.
@@ -220,6 +239,10 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Get(args) => commands::release::get(args, printer),
         Command::Diff(args) => commands::diff::run(args, printer),
         Command::History(args) => commands::release::history(args, printer),
+        Command::Status(args) => commands::release::status(args, printer),
+        Command::SetImage(args) => commands::release::set_image(args, printer),
+        Command::Restart(args) => commands::release::restart(args, printer),
+        Command::ServiceMap(args) => commands::service_map::run(args, printer),
         Command::Lint(args) => commands::lint::run(args, printer),
         Command::Package(args) => commands::package::run(args, printer),
         Command::Show(args) => commands::show::run(args, printer),

@@ -109,6 +109,27 @@ fn human(bytes: u64) -> String {
 }
 
 impl ProgressLine {
+    /// Whether the line is drawn (a terminal, not `--quiet`).
+    pub fn is_live(&self) -> bool {
+        self.enabled
+    }
+
+    /// Draws free text (at most ~10 redraws a second), cut to 100 characters.
+    pub fn message(&mut self, text: &str) {
+        if !self.enabled
+            || self
+                .last_drawn
+                .is_some_and(|t| t.elapsed() < std::time::Duration::from_millis(100))
+        {
+            return;
+        }
+        self.last_drawn = Some(std::time::Instant::now());
+        let cut: String = text.chars().take(100).collect();
+        let mut err = std::io::stderr().lock();
+        let _ = write!(err, "\r{} {cut}\x1b[K", self.label);
+        let _ = err.flush();
+    }
+
     pub fn update(&mut self, done: u64, total: Option<u64>) {
         if !self.enabled {
             return;

@@ -7,8 +7,10 @@ pub mod lint;
 pub mod package;
 pub mod release;
 pub mod repo;
+pub mod service_map;
 pub mod show;
 pub mod template;
+pub mod wait;
 
 use std::path::{Path, PathBuf};
 
@@ -47,7 +49,7 @@ pub enum OpError {
     #[error(transparent)]
     Repo(#[from] RepoError),
     #[error(transparent)]
-    Target(TargetError),
+    Target(Box<TargetError>),
     #[error("failed to read {what} {}", .path.display())]
     Read {
         what: &'static str,
@@ -63,6 +65,11 @@ pub enum OpError {
     },
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Wait(#[from] wait::WaitError),
+    /// An operation failed and `--atomic` undid it.
+    #[error("{cause}; {undone}")]
+    Atomic { cause: Box<OpError>, undone: String },
 }
 
 impl OpError {
@@ -89,6 +96,13 @@ impl OpError {
             OpError::Read { .. } => Some("check the path and its permissions".into()),
             OpError::Write { .. } => Some("check that the folder exists and is writable".into()),
             OpError::Invalid(_) => None,
+            OpError::Wait(wait::WaitError::Target(e)) => e.hint(),
+            OpError::Wait(_) => Some(
+                "the revision is marked failed; look at `cocktail-pkg status RELEASE`, raise --timeout, or pass --atomic to roll back automatically".into(),
+            ),
+            OpError::Atomic { .. } => {
+                Some("see `cocktail-pkg history RELEASE` for the failed and the restored revisions".into())
+            }
         }
     }
 }

@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::wait::{Observation, WaitOptions, wait_ready};
 use super::{Generation, OpError, ValuesSources, load_package, placeholder};
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::plan::{self, Action, Plan};
@@ -25,7 +26,7 @@ pub const LEASE_TTL_SECS: i64 = 300;
 
 impl From<TargetError> for OpError {
     fn from(e: TargetError) -> Self {
-        OpError::Target(e)
+        OpError::Target(Box::new(e))
     }
 }
 
@@ -55,6 +56,20 @@ pub struct DeployOptions {
     pub holder: String,
     pub now: UnixTime,
     pub generation: Generation,
+    pub apply: ApplySettings,
+    /// Create the service map (namespace) first when it does not exist.
+    pub create_service_map: bool,
+}
+
+/// How a revision is applied: shared by install, upgrade, rollback and set-image.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ApplySettings {
+    /// Take fields owned by other field managers (server-side apply `force`).
+    pub force_conflicts: bool,
+    /// Wait for every object to be ready before the revision counts as deployed.
+    pub wait: Option<WaitOptions>,
+    /// On failure, roll back to the previous revision (or remove a failed first install).
+    pub atomic: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -92,6 +107,16 @@ struct Held<'a> {
     lease: Lease,
 }
 
+impl Held<'_> {
+    /// Renews the lease when less than half its time is left.
+    fn renew_if_due(&mut self, now: UnixTime) -> Result<(), TargetError> {
+        if self.lease.expires - now < LEASE_TTL_SECS / 2 {
+            self.lease = self.target.renew(&self.lease, LEASE_TTL_SECS, now)?;
+        }
+        Ok(())
+    }
+}
+
 impl Drop for Held<'_> {
     fn drop(&mut self) {
         let _ = self.target.release_lease(&self.lease);
@@ -124,8 +149,47 @@ fn hold<'a>(
 
 /// Installs or upgrades a release.
 pub fn deploy(target: &dyn Target, opts: &DeployOptions) -> Result<DeployOutcome, OpError> {
+    deploy_with(target, opts, &mut |_| {})
+}
+
+/// Creates the service map when asked to and it is missing (not on a dry run).
+fn ensure_service_map(
+    target: &dyn Target,
+    service_map: &ServiceMapName,
+    create: bool,
+    dry_run: bool,
+) -> Result<(), OpError> {
+    if !create || dry_run {
+        return Ok(());
+    }
+    let id = super::service_map::namespace_id(service_map);
+    if target.get(&id)?.is_none() {
+        super::service_map::create(
+            target,
+            &super::service_map::CreateOptions {
+                name: service_map.clone(),
+                display_name: None,
+                description: None,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// [`deploy`], reporting each round of `--wait` to `progress`.
+pub fn deploy_with(
+    target: &dyn Target,
+    opts: &DeployOptions,
+    progress: &mut dyn FnMut(&Observation),
+) -> Result<DeployOutcome, OpError> {
     let pkg = load_package(&opts.package, None)?;
-    let (_held, records) = hold(
+    ensure_service_map(
+        target,
+        &opts.service_map,
+        opts.create_service_map,
+        opts.dry_run,
+    )?;
+    let (mut held, records) = hold(
         target,
         &opts.service_map,
         &opts.release,
@@ -268,13 +332,17 @@ pub fn deploy(target: &dyn Target, opts: &DeployOptions) -> Result<DeployOutcome
         ("Upgrade complete", "Upgrade failed")
     };
     commit(
-        target,
-        record,
-        plan,
-        records,
-        opts.history_max,
-        done.into(),
-        failed,
+        &mut held,
+        Revision {
+            record,
+            plan,
+            previous: records,
+            history_max: opts.history_max,
+            done: done.into(),
+            failed: failed.into(),
+        },
+        opts.apply,
+        progress,
     )
 }
 
@@ -294,31 +362,88 @@ fn refuse_immutable(plan: &Plan, operation: &str) -> Result<(), OpError> {
     )))
 }
 
-/// Writes the pending revision, applies the plan, and ends the revision deployed (superseding
-/// the previous ones and pruning history) or failed — never left pending.
-fn commit(
-    target: &dyn Target,
-    mut record: Record,
+/// A revision ready to be committed.
+struct Revision {
+    record: Record,
     plan: Plan,
+    /// The release's records before this revision.
     previous: Vec<Record>,
     history_max: usize,
     done: String,
-    failed: &str,
+    failed: String,
+}
+
+/// Writes the pending revision, applies the plan (and waits), and ends the revision deployed
+/// (superseding the previous ones and pruning history) or failed — never left pending. With
+/// `--atomic`, a failure is undone: the previous deployed revision is re-applied as a new
+/// revision, or a failed first install is removed.
+fn commit(
+    held: &mut Held<'_>,
+    rev: Revision,
+    settings: ApplySettings,
+    progress: &mut dyn FnMut(&Observation),
 ) -> Result<DeployOutcome, OpError> {
+    let target = held.target;
+    let Revision {
+        mut record,
+        plan,
+        previous,
+        history_max,
+        done,
+        failed,
+    } = rev;
     target.write_record(&record)?;
-    if let Err(e) = apply_plan(target, &plan) {
+    let result = apply_plan(target, &plan, settings.force_conflicts)
+        .map_err(OpError::from)
+        .and_then(|()| match settings.wait {
+            Some(w) => {
+                let desired = plan.desired();
+                wait_ready(target, &desired, w, &mut |obs| {
+                    progress(obs);
+                    held.renew_if_due(crate::time::now())
+                })
+                .map(drop)
+                .map_err(OpError::from)
+            }
+            None => Ok(()),
+        });
+    if let Err(e) = result {
         record.status = Status::Failed;
+        record.updated = format_rfc3339(crate::time::now());
         record.description = format!("{failed}: {}", crate::error_chain(&e));
         target.write_record(&record)?;
-        return Err(e.into());
+        if settings.atomic {
+            let undone = undo(target, &record, &previous, history_max, &e)?;
+            return Err(OpError::Atomic {
+                cause: Box::new(e),
+                undone,
+            });
+        }
+        return Err(e);
     }
     record.status = Status::Deployed;
+    record.updated = format_rfc3339(crate::time::now());
     record.description = done;
     target.write_record(&record)?;
-    for mut r in previous
-        .into_iter()
-        .filter(|r| r.status == Status::Deployed || r.status == Status::Failed)
-    {
+    finish(target, &record, previous, history_max)?;
+    Ok(DeployOutcome {
+        record,
+        plan,
+        dry_run: false,
+    })
+}
+
+/// Supersedes the revisions before `record` and prunes history.
+fn finish(
+    target: &dyn Target,
+    record: &Record,
+    previous: Vec<Record>,
+    history_max: usize,
+) -> Result<(), OpError> {
+    for mut r in previous.into_iter().filter(|r| {
+        r.revision != record.revision
+            && (r.status == Status::Deployed || r.status == Status::Failed)
+    }) {
         r.status = Status::Superseded;
         target.write_record(&r)?;
     }
@@ -329,28 +454,128 @@ fn commit(
     for rev in release::prune(&all, history_max) {
         target.delete_record(&service_map, &name, rev)?;
     }
-    Ok(DeployOutcome {
-        record,
-        plan,
-        dry_run: false,
-    })
+    Ok(())
 }
 
-fn apply_plan(target: &dyn Target, plan: &Plan) -> Result<(), TargetError> {
-    for c in &plan.changes {
-        match (c.action, &c.after) {
-            (Action::Create | Action::Update, Some(after)) => {
-                target.apply(
-                    &c.id,
-                    after,
-                    ApplyMode::Commit {
-                        force_conflicts: false,
-                    },
-                )?;
+/// `--atomic`: undoes the failed revision `failed`. Returns what was done, for the error.
+fn undo(
+    target: &dyn Target,
+    failed: &Record,
+    previous: &[Record],
+    history_max: usize,
+    cause: &OpError,
+) -> Result<String, OpError> {
+    let now = format_rfc3339(crate::time::now());
+    let last_good = previous
+        .iter()
+        .filter(|r| r.status == Status::Deployed)
+        .max_by_key(|r| r.revision);
+    let Some(good) = last_good else {
+        // A failed first install: remove what it applied; history keeps the attempt.
+        let mut objects = manifest_objects(&failed.manifest);
+        objects.sort_by_key(|(id, _)| std::cmp::Reverse(plan::kind_rank(&id.kind)));
+        for (id, obj) in &objects {
+            if !plan::keeps(obj) {
+                target.delete(id)?;
             }
-            (Action::Delete, _) => target.delete(&c.id)?,
-            _ => {}
         }
+        let mut r = failed.clone();
+        r.status = Status::Uninstalled;
+        r.updated = now;
+        r.description = format!(
+            "Install failed and was removed (--atomic): {}",
+            crate::error_chain(cause)
+        );
+        target.write_record(&r)?;
+        return Ok(format!(
+            "--atomic removed the failed install (revision {})",
+            failed.revision
+        ));
+    };
+    let desired: Vec<crate::render::RenderedObject> = manifest_objects(&good.manifest)
+        .into_iter()
+        .map(|(id, object)| crate::render::RenderedObject {
+            template: String::new(),
+            id,
+            object,
+        })
+        .collect();
+    let back = plan::plan(&desired, &manifest_objects(&failed.manifest));
+    // Force: the failed revision's fields are ours, and nothing may block the way back.
+    apply_plan(target, &back, true)?;
+    let record = Record {
+        revision: failed.revision + 1,
+        status: Status::Deployed,
+        created: now.clone(),
+        updated: now,
+        description: format!(
+            "Rollback to {} (--atomic: revision {} failed)",
+            good.revision, failed.revision
+        ),
+        ..good.clone()
+    };
+    target.write_record(&record)?;
+    // The failed revision stays failed in history, beside the rollback that undid it.
+    finish(target, &record, previous.to_vec(), history_max)?;
+    Ok(format!(
+        "--atomic rolled back to revision {} (now revision {})",
+        good.revision, record.revision
+    ))
+}
+
+/// Most objects applied at once within one kind wave.
+const APPLY_CONCURRENCY: usize = 8;
+
+/// Applies a plan wave by wave (kinds in [`plan::KIND_ORDER`]): the objects of one wave
+/// concurrently, a wave only after the one before it succeeded. Deletes run after, one by one,
+/// in reverse kind order.
+fn apply_plan(target: &dyn Target, plan: &Plan, force_conflicts: bool) -> Result<(), TargetError> {
+    let mode = ApplyMode::Commit { force_conflicts };
+    let applies: Vec<(&ObjectId, &Value)> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Update))
+        .filter_map(|c| c.after.as_ref().map(|a| (&c.id, a)))
+        .collect();
+    let mut start = 0;
+    while start < applies.len() {
+        let rank = plan::kind_rank(&applies[start].0.kind);
+        let end = applies[start..]
+            .iter()
+            .position(|(id, _)| plan::kind_rank(&id.kind) != rank)
+            .map_or(applies.len(), |n| start + n);
+        let wave = &applies[start..end];
+        if wave.len() == 1 {
+            target.apply(wave[0].0, wave[0].1, mode)?;
+        } else {
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let first_error: std::sync::Mutex<Option<TargetError>> = std::sync::Mutex::new(None);
+            std::thread::scope(|scope| {
+                for _ in 0..APPLY_CONCURRENCY.min(wave.len()) {
+                    scope.spawn(|| {
+                        loop {
+                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            let Some((id, obj)) = wave.get(i) else { break };
+                            if let Err(e) = target.apply(id, obj, mode) {
+                                let mut slot =
+                                    first_error.lock().unwrap_or_else(|p| p.into_inner());
+                                slot.get_or_insert(e);
+                                // Stop handing out work; objects in flight finish.
+                                next.store(wave.len(), std::sync::atomic::Ordering::Relaxed);
+                                break;
+                            }
+                        }
+                    });
+                }
+            });
+            if let Some(e) = first_error.into_inner().unwrap_or_else(|p| p.into_inner()) {
+                return Err(e);
+            }
+        }
+        start = end;
+    }
+    for c in plan.changes.iter().filter(|c| c.action == Action::Delete) {
+        target.delete(&c.id)?;
     }
     Ok(())
 }
@@ -396,12 +621,7 @@ pub fn uninstall(
     objects.sort_by_key(|(id, _)| std::cmp::Reverse(plan::kind_rank(&id.kind)));
     let (mut deleted, mut kept) = (Vec::new(), Vec::new());
     for (id, obj) in objects {
-        let keep_annotation = obj
-            .pointer("/metadata/annotations")
-            .and_then(|a| a.get(plan::KEEP_ANNOTATION))
-            .and_then(Value::as_str)
-            == Some("keep");
-        if keep_annotation || (id.kind == "PersistentVolumeClaim" && !opts.delete_volumes) {
+        if plan::keeps(&obj) || (id.kind == "PersistentVolumeClaim" && !opts.delete_volumes) {
             kept.push(id);
         } else {
             target.delete(&id)?;
@@ -526,11 +746,21 @@ pub struct RollbackOptions {
     pub history_max: usize,
     pub holder: String,
     pub now: UnixTime,
+    pub apply: ApplySettings,
 }
 
 /// Makes a new revision that re-applies an earlier revision's manifest and values.
 pub fn rollback(target: &dyn Target, opts: &RollbackOptions) -> Result<DeployOutcome, OpError> {
-    let (_held, records) = hold(
+    rollback_with(target, opts, &mut |_| {})
+}
+
+/// [`rollback`], reporting each round of `--wait` to `progress`.
+pub fn rollback_with(
+    target: &dyn Target,
+    opts: &RollbackOptions,
+    progress: &mut dyn FnMut(&Observation),
+) -> Result<DeployOutcome, OpError> {
+    let (mut held, records) = hold(
         target,
         &opts.service_map,
         &opts.release,
@@ -600,14 +830,320 @@ pub fn rollback(target: &dyn Target, opts: &RollbackOptions) -> Result<DeployOut
             dry_run: true,
         });
     }
-    let failed = format!("Rollback to {} failed", to.revision);
     commit(
-        target,
-        record,
-        plan,
-        records,
-        opts.history_max,
-        format!("Rollback to {}", to.revision),
-        &failed,
+        &mut held,
+        Revision {
+            record,
+            plan,
+            previous: records,
+            history_max: opts.history_max,
+            done: format!("Rollback to {}", to.revision),
+            failed: format!("Rollback to {} failed", to.revision),
+        },
+        opts.apply,
+        progress,
     )
+}
+
+/// The workloads whose pods a release runs, by kind.
+const WORKLOAD_KINDS: [&str; 5] = ["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"];
+
+/// Finds a workload of a manifest by `NAME` or `KIND/NAME` (kind case-insensitive).
+fn find_workload<'a>(
+    objects: &'a mut [(ObjectId, Value)],
+    spec: &str,
+    kinds: &[&str],
+) -> Result<&'a mut (ObjectId, Value), OpError> {
+    let (kind, name) = match spec.split_once('/') {
+        Some((k, n)) => (Some(k.to_lowercase()), n),
+        None => (None, spec),
+    };
+    let matches: Vec<usize> = objects
+        .iter()
+        .enumerate()
+        .filter(|(_, (id, _))| {
+            kinds.contains(&id.kind.as_str())
+                && id.name == name
+                && kind.as_ref().is_none_or(|k| *k == id.kind.to_lowercase())
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let names = || {
+        objects
+            .iter()
+            .filter(|(id, _)| kinds.contains(&id.kind.as_str()))
+            .map(|(id, _)| format!("{}/{}", id.kind, id.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    match matches.as_slice() {
+        [i] => Ok(&mut objects[*i]),
+        [] => Err(OpError::Invalid(format!(
+            "the release has no workload `{spec}` (workloads: {})",
+            names()
+        ))),
+        _ => Err(OpError::Invalid(format!(
+            "`{spec}` names several workloads; say which with KIND/NAME (workloads: {})",
+            names()
+        ))),
+    }
+}
+
+/// The pod template of a workload (`spec.template`, or a CronJob's job template's).
+fn pod_template_mut<'a>(kind: &str, object: &'a mut Value) -> Option<&'a mut Value> {
+    if kind == "CronJob" {
+        object.pointer_mut("/spec/jobTemplate/spec/template")
+    } else {
+        object.pointer_mut("/spec/template")
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct SetImageOptions {
+    pub release: ReleaseName,
+    pub service_map: ServiceMapName,
+    /// `NAME`, `KIND/NAME`; with `/CONTAINER` after it when the pod has several containers.
+    pub workload: String,
+    pub container: Option<String>,
+    pub image: String,
+    pub dry_run: bool,
+    pub history_max: usize,
+    pub holder: String,
+    pub now: UnixTime,
+    pub apply: ApplySettings,
+}
+
+/// Makes a new revision that only replaces one container's image. The next `upgrade`
+/// re-renders the package and so returns to the package's image unless values set it.
+pub fn set_image(
+    target: &dyn Target,
+    opts: &SetImageOptions,
+    progress: &mut dyn FnMut(&Observation),
+) -> Result<DeployOutcome, OpError> {
+    if opts.image.trim().is_empty() || opts.image.contains(char::is_whitespace) {
+        return Err(OpError::Invalid(format!(
+            "`{}` is not an image reference (REGISTRY/NAME:TAG or NAME@sha256:...)",
+            opts.image
+        )));
+    }
+    let (mut held, records) = hold(
+        target,
+        &opts.service_map,
+        &opts.release,
+        &opts.holder,
+        opts.now,
+    )?;
+    let current = release::current(&records)
+        .filter(|r| r.status != Status::Uninstalled)
+        .cloned()
+        .ok_or_else(|| {
+            OpError::Invalid(format!(
+                "release `{}` is not installed in service map `{}`",
+                opts.release, opts.service_map
+            ))
+        })?;
+    let before = manifest_objects(&current.manifest);
+    let mut objects = before.clone();
+    let (id, object) = find_workload(&mut objects, &opts.workload, &WORKLOAD_KINDS)?;
+    let id = id.clone();
+    let template = pod_template_mut(&id.kind, object)
+        .ok_or_else(|| OpError::Invalid(format!("{id} has no pod template")))?;
+    let mut found = None;
+    let mut names = Vec::new();
+    for list in ["containers", "initContainers"] {
+        if let Some(containers) = template
+            .pointer_mut(&format!("/spec/{list}"))
+            .and_then(Value::as_array_mut)
+        {
+            for c in containers.iter_mut() {
+                let name = c
+                    .get("name")
+                    .and_then(Value::as_str)
+                    .unwrap_or("")
+                    .to_string();
+                names.push(name.clone());
+                let wanted = match &opts.container {
+                    Some(want) => *want == name,
+                    None => list == "containers",
+                };
+                if wanted {
+                    found = Some(found.map_or(1, |n: usize| n + 1));
+                    c["image"] = Value::String(opts.image.clone());
+                }
+            }
+        }
+    }
+    match (found, &opts.container) {
+        (Some(1), _) => {}
+        (None, Some(c)) => {
+            return Err(OpError::Invalid(format!(
+                "{id} has no container `{c}` (containers: {})",
+                names.join(", ")
+            )));
+        }
+        (None, None) => return Err(OpError::Invalid(format!("{id} has no containers"))),
+        (Some(_), _) => {
+            return Err(OpError::Invalid(format!(
+                "{id} has several containers ({}); name one: {}/CONTAINER=IMAGE",
+                names.join(", "),
+                opts.workload
+            )));
+        }
+    }
+    let desired: Vec<crate::render::RenderedObject> = objects
+        .iter()
+        .map(|(id, object)| crate::render::RenderedObject {
+            template: String::new(),
+            id: id.clone(),
+            object: object.clone(),
+        })
+        .collect();
+    let plan = plan::plan(&desired, &before);
+    refuse_immutable(&plan, "set-image")?;
+    let mut manifest = String::new();
+    for (_, o) in &objects {
+        manifest.push_str("---\n");
+        manifest.push_str(&yaml::to_string(o)?);
+    }
+    let revision = records.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
+    let now = format_rfc3339(opts.now);
+    let target_name = match &opts.container {
+        Some(c) => format!("{}/{}/{c}", id.kind, id.name),
+        None => format!("{}/{}", id.kind, id.name),
+    };
+    let record = Record {
+        revision,
+        status: Status::PendingUpgrade,
+        manifest,
+        created: now.clone(),
+        updated: now,
+        description: format!("Set image {target_name}={}", opts.image),
+        ..current
+    };
+    if opts.dry_run {
+        return Ok(DeployOutcome {
+            record,
+            plan,
+            dry_run: true,
+        });
+    }
+    let done = record.description.clone();
+    commit(
+        &mut held,
+        Revision {
+            record,
+            plan,
+            previous: records,
+            history_max: opts.history_max,
+            done,
+            failed: format!("Set image {target_name} failed"),
+        },
+        opts.apply,
+        progress,
+    )
+}
+
+/// The pod-template annotation `restart` sets, as `kubectl rollout restart` sets
+/// `kubectl.kubernetes.io/restartedAt`.
+pub const RESTARTED_AT: &str = "cocktail.io/restartedAt";
+/// The field manager of `restart`: the annotation is not part of the release's revisions, so
+/// the next upgrade neither removes it nor rolls the pods again.
+pub const RESTART_MANAGER: &str = "cocktail-pkg-restart";
+
+#[derive(Debug, Clone)]
+pub struct RestartOptions {
+    pub release: ReleaseName,
+    pub service_map: ServiceMapName,
+    /// `NAME` or `KIND/NAME`; default: every Deployment, StatefulSet and DaemonSet.
+    pub workload: Option<String>,
+    pub holder: String,
+    pub now: UnixTime,
+    pub wait: Option<WaitOptions>,
+}
+
+/// Rolls the pods of a release's workloads by stamping their pod templates.
+pub fn restart(
+    target: &dyn Target,
+    opts: &RestartOptions,
+    progress: &mut dyn FnMut(&Observation),
+) -> Result<Vec<ObjectId>, OpError> {
+    const KINDS: [&str; 3] = ["Deployment", "StatefulSet", "DaemonSet"];
+    let (mut held, records) = hold(
+        target,
+        &opts.service_map,
+        &opts.release,
+        &opts.holder,
+        opts.now,
+    )?;
+    let current = release::current(&records)
+        .filter(|r| r.status != Status::Uninstalled)
+        .ok_or_else(|| {
+            OpError::Invalid(format!(
+                "release `{}` is not installed in service map `{}`",
+                opts.release, opts.service_map
+            ))
+        })?;
+    let mut objects = manifest_objects(&current.manifest);
+    let chosen: Vec<(ObjectId, Value)> = match &opts.workload {
+        Some(w) => vec![find_workload(&mut objects, w, &KINDS)?.clone()],
+        None => objects
+            .into_iter()
+            .filter(|(id, _)| KINDS.contains(&id.kind.as_str()))
+            .collect(),
+    };
+    if chosen.is_empty() {
+        return Err(OpError::Invalid(format!(
+            "release `{}` has no Deployment, StatefulSet or DaemonSet to restart",
+            opts.release
+        )));
+    }
+    let stamp = format_rfc3339(opts.now);
+    for (id, object) in &chosen {
+        let partial = serde_json::json!({
+            "apiVersion": object.get("apiVersion").cloned().unwrap_or(Value::Null),
+            "kind": id.kind,
+            "metadata": {"name": id.name, "namespace": id.namespace},
+            "spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: stamp}}}},
+        });
+        target.apply_as(id, &partial, RESTART_MANAGER)?;
+    }
+    if let Some(w) = opts.wait {
+        wait_ready(target, &chosen, w, &mut |obs| {
+            progress(obs);
+            held.renew_if_due(crate::time::now())
+        })?;
+    }
+    Ok(chosen.into_iter().map(|(id, _)| id).collect())
+}
+
+/// `status`: the current revision and its objects' live state.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub release: ReleaseRow,
+    pub description: String,
+    #[serde(flatten)]
+    pub live: Observation,
+    pub notes: Option<String>,
+}
+
+pub fn status(
+    target: &dyn Target,
+    service_map: &ServiceMapName,
+    release: &ReleaseName,
+) -> Result<StatusReport, OpError> {
+    let record = revision(target, service_map, release, None)?;
+    if record.status == Status::Uninstalled {
+        return Err(OpError::Invalid(format!(
+            "release `{release}` was uninstalled (see `cocktail-pkg history {release}`)"
+        )));
+    }
+    let objects = manifest_objects(&record.manifest);
+    let live = super::wait::observe(target, &objects, crate::time::now())?;
+    Ok(StatusReport {
+        release: ReleaseRow::from(&record),
+        description: record.description.clone(),
+        live,
+        notes: record.notes.clone(),
+    })
 }

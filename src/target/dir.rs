@@ -97,6 +97,10 @@ impl Target for DirTarget {
         format!("dir:{}", self.root.display())
     }
 
+    fn observes_live_state(&self) -> bool {
+        false
+    }
+
     fn get(&self, id: &ObjectId) -> Result<Option<Value>, TargetError> {
         let path = self.object_path(id);
         match std::fs::read_to_string(&path) {
@@ -123,7 +127,97 @@ impl Target for DirTarget {
         Ok(object.clone())
     }
 
+    fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Value>, TargetError> {
+        let folders: Vec<PathBuf> = match namespace {
+            Some(ns) => vec![self.root.join(ns)],
+            None => match std::fs::read_dir(&self.root) {
+                Ok(entries) => entries
+                    .filter_map(Result::ok)
+                    .filter(|e| e.file_name() != STATE_DIR && e.path().is_dir())
+                    .map(|e| e.path())
+                    .collect(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(io("read", &self.root)(e)),
+            },
+        };
+        let prefix = format!("{}-", kind.to_lowercase());
+        let mut out = Vec::new();
+        for folder in folders {
+            let Ok(entries) = std::fs::read_dir(&folder) else {
+                continue;
+            };
+            let mut paths: Vec<PathBuf> = entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| {
+                    p.file_name()
+                        .and_then(|n| n.to_str())
+                        .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".yaml"))
+                })
+                .collect();
+            paths.sort();
+            for p in paths {
+                let text = std::fs::read_to_string(&p).map_err(io("read", &p))?;
+                let Ok(v) = yaml::from_str::<Value>(&p.display().to_string(), &text) else {
+                    continue;
+                };
+                if v.get("apiVersion").and_then(Value::as_str) == Some(api_version)
+                    && v.get("kind").and_then(Value::as_str) == Some(kind)
+                    && label_selector.is_none_or(|sel| {
+                        super::selector_matches(sel, v.pointer("/metadata/labels"))
+                    })
+                {
+                    out.push(v);
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn apply_as(
+        &self,
+        id: &ObjectId,
+        partial: &Value,
+        _field_manager: &str,
+    ) -> Result<(), TargetError> {
+        let Some(mut stored) = self.get(id)? else {
+            return Err(TargetError::Rejected {
+                id: id.clone(),
+                message: "not found".into(),
+            });
+        };
+        crate::values::merge_keep_null(&mut stored, partial.clone());
+        self.apply(
+            id,
+            &stored,
+            ApplyMode::Commit {
+                force_conflicts: true,
+            },
+        )?;
+        Ok(())
+    }
+
     fn delete(&self, id: &ObjectId) -> Result<(), TargetError> {
+        if id.group.is_empty() && id.kind == "Namespace" {
+            // Like the API server: deleting a namespace deletes what is in it.
+            for dir in [
+                self.root.join(&id.name),
+                self.root.join(STATE_DIR).join("releases").join(&id.name),
+            ] {
+                match std::fs::remove_dir_all(&dir) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(io("delete", &dir)(e));
+                    }
+                    _ => {}
+                }
+            }
+        }
         let path = self.object_path(id);
         match std::fs::remove_file(&path) {
             Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("delete", &path)(e)),
@@ -269,11 +363,29 @@ impl Target for DirTarget {
                                 since: format_rfc3339(existing.lease.acquired),
                             });
                         }
-                        existing => {
-                            // Expired (or unreadable, e.g. a crash while writing it): take over.
+                        _ => {
+                            // Expired (or unreadable, e.g. a crash while writing it): take it
+                            // over. Renaming moves exactly one file, so of two processes taking
+                            // over at once only one moves the stale lease; the other may move
+                            // the winner's fresh lease, sees that, and puts it back.
+                            let stale =
+                                path.with_extension(format!("stale.{}", std::process::id()));
+                            if std::fs::rename(&path, &stale).is_err() {
+                                continue;
+                            }
+                            let moved = self.read_lock(&stale);
+                            if let Some(fresh) = moved.as_ref().filter(|l| l.lease.expires > now) {
+                                let _ = std::fs::hard_link(&stale, &path);
+                                let _ = std::fs::remove_file(&stale);
+                                return Err(TargetError::LeaseHeld {
+                                    release: release.to_string(),
+                                    holder: format!("{} (pid {})", fresh.lease.holder, fresh.pid),
+                                    since: format_rfc3339(fresh.lease.acquired),
+                                });
+                            }
+                            let _ = std::fs::remove_file(&stale);
                             took_over_from =
-                                Some(existing.map_or_else(|| "unknown".into(), |l| l.lease.holder));
-                            std::fs::remove_file(&path).map_err(io("delete", &path))?;
+                                Some(moved.map_or_else(|| "unknown".into(), |l| l.lease.holder));
                         }
                     }
                 }

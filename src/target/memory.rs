@@ -1,5 +1,6 @@
 //! A target in memory, with failure knobs for tests: fail the Nth apply, fail record writes,
-//! a lease held by someone else.
+//! a lease held by someone else, workloads that never become ready. Applied workloads get the
+//! status their controllers would report, so readiness waits have something to observe.
 
 use std::collections::BTreeMap;
 use std::sync::Mutex;
@@ -18,6 +19,45 @@ pub struct Knobs {
     pub fail_apply_nth: Option<usize>,
     /// Fail every record write.
     pub fail_record_writes: bool,
+    /// Workloads never become ready (no pod gets ready, volumes stay Pending).
+    pub never_ready: bool,
+}
+
+/// The status a controller would report for an applied object: every replica ready, or none.
+pub fn simulated_status(object: &Value, ready: bool) -> Option<Value> {
+    let kind = object.get("kind")?.as_str()?;
+    let generation = object
+        .pointer("/metadata/generation")
+        .cloned()
+        .unwrap_or(1.into());
+    let replicas = object
+        .pointer("/spec/replicas")
+        .and_then(Value::as_i64)
+        .unwrap_or(1);
+    let r = if ready { replicas } else { 0 };
+    Some(match kind {
+        "Deployment" => serde_json::json!({
+            "observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas,
+            "readyReplicas": r, "availableReplicas": r,
+        }),
+        "StatefulSet" => serde_json::json!({
+            "observedGeneration": generation, "replicas": replicas, "updatedReplicas": replicas,
+            "readyReplicas": r, "currentReplicas": replicas,
+        }),
+        "DaemonSet" => serde_json::json!({
+            "observedGeneration": generation, "desiredNumberScheduled": 2,
+            "updatedNumberScheduled": 2, "numberReady": if ready { 2 } else { 0 },
+            "numberAvailable": if ready { 2 } else { 0 },
+        }),
+        "Job" if ready => serde_json::json!({
+            "succeeded": 1, "conditions": [{"type": "Complete", "status": "True"}],
+        }),
+        "Job" => serde_json::json!({"active": 1}),
+        "PersistentVolumeClaim" => {
+            serde_json::json!({"phase": if ready { "Bound" } else { "Pending" }})
+        }
+        _ => return None,
+    })
 }
 
 #[derive(Default)]
@@ -98,13 +138,65 @@ impl Target for MemoryTarget {
                     "injected failure applying {id}"
                 )));
             }
-            s.objects.insert(id.clone(), object.clone());
+            let mut stored = object.clone();
+            let never_ready = s.knobs.never_ready;
+            if let (Some(status), Some(map)) = (
+                simulated_status(object, !never_ready),
+                stored.as_object_mut(),
+            ) {
+                map.insert("status".into(), status);
+            }
+            s.objects.insert(id.clone(), stored);
         }
         Ok(object.clone())
     }
 
     fn delete(&self, id: &ObjectId) -> Result<(), TargetError> {
-        self.lock().objects.remove(id);
+        let mut s = self.lock();
+        if id.group.is_empty() && id.kind == "Namespace" {
+            s.objects.retain(|k, _| k.namespace != id.name);
+            s.records.retain(|(m, _, _), _| *m != id.name);
+        }
+        s.objects.remove(id);
+        Ok(())
+    }
+
+    fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Value>, TargetError> {
+        Ok(self
+            .lock()
+            .objects
+            .iter()
+            .filter(|(id, _)| id.kind == kind && namespace.is_none_or(|ns| ns == id.namespace))
+            .map(|(_, v)| v)
+            .filter(|v| v.get("apiVersion").and_then(Value::as_str) == Some(api_version))
+            .filter(|v| {
+                label_selector
+                    .is_none_or(|sel| super::selector_matches(sel, v.pointer("/metadata/labels")))
+            })
+            .cloned()
+            .collect())
+    }
+
+    fn apply_as(
+        &self,
+        id: &ObjectId,
+        partial: &Value,
+        _field_manager: &str,
+    ) -> Result<(), TargetError> {
+        let mut s = self.lock();
+        let Some(stored) = s.objects.get_mut(id) else {
+            return Err(TargetError::Rejected {
+                id: id.clone(),
+                message: "not found".into(),
+            });
+        };
+        crate::values::merge_keep_null(stored, partial.clone());
         Ok(())
     }
 
@@ -246,7 +338,7 @@ mod tests {
         };
         t.set_knobs(Knobs {
             fail_apply_nth: Some(2),
-            fail_record_writes: false,
+            ..Knobs::default()
         });
         let commit = ApplyMode::Commit {
             force_conflicts: false,

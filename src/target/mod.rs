@@ -1,9 +1,10 @@
 //! Targets: where releases live. One narrow trait — objects (get, apply, delete), release
 //! records, and per-release leases — implemented by a local directory in a GitOps layout
-//! ([`dir::DirTarget`]) and by memory with failure knobs for tests ([`memory::MemoryTarget`]).
-//! The Kubernetes implementation comes with the install commands. IO at the edge.
+//! ([`dir::DirTarget`]), by a Kubernetes cluster through the kube crate ([`kube::KubeTarget`])
+//! and by memory with failure knobs for tests ([`memory::MemoryTarget`]). IO at the edge.
 
 pub mod dir;
+pub mod kube;
 pub mod memory;
 
 use std::path::PathBuf;
@@ -66,6 +67,26 @@ pub enum TargetError {
     },
     #[error("{0}")]
     Injected(String),
+    /// Server-side apply found fields owned by another field manager.
+    #[error("{id}: {message}")]
+    Conflict { id: ObjectId, message: String },
+    /// The service map (namespace) does not exist.
+    #[error("service map `{0}` does not exist")]
+    NoServiceMap(String),
+    /// The Kubernetes API refused or failed a request.
+    #[error("{action}: {message}")]
+    Api {
+        action: String,
+        code: u16,
+        message: String,
+    },
+    /// The cluster could not be reached or configured.
+    #[error("{message}")]
+    Connect {
+        message: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
 }
 
 impl TargetError {
@@ -74,15 +95,83 @@ impl TargetError {
             TargetError::LeaseHeld { .. } => Some(
                 "wait for it to finish; a lease left by a killed process expires on its own and the next operation marks the interrupted revision failed".into(),
             ),
+            TargetError::Conflict { .. } => Some(
+                "another field manager (kubectl, an operator) owns these fields; pass --force-conflicts to take them over".into(),
+            ),
+            TargetError::NoServiceMap(name) => Some(format!(
+                "create it with `cocktail-pkg service-map create {name}` or pass --create-service-map"
+            )),
+            TargetError::Api { code: 401 | 403, .. } => Some(
+                "check the credentials of the kube context (`kubectl auth can-i`), and that it may manage this service map".into(),
+            ),
+            TargetError::Api { code: 500.., .. } | TargetError::Connect { .. } => Some(
+                "check that the cluster is reachable (`kubectl cluster-info`); nothing is left half-done: run the command again".into(),
+            ),
             _ => None,
         }
     }
 }
 
-/// Where releases live.
-pub trait Target {
-    /// How users name it: `dir:PATH`, `memory`.
+/// Matches a label selector (`k=v`, `k==v`, `k!=v`, `k`, `!k`, comma-separated) against labels.
+pub fn selector_matches(selector: &str, labels: Option<&Value>) -> bool {
+    let label = |k: &str| labels.and_then(|l| l.get(k)).and_then(Value::as_str);
+    selector
+        .split(',')
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .all(|term| {
+            if let Some((k, v)) = term.split_once("!=") {
+                label(k.trim()) != Some(v.trim())
+            } else if let Some((k, v)) = term.split_once("==").or_else(|| term.split_once('=')) {
+                label(k.trim()) == Some(v.trim())
+            } else if let Some(k) = term.strip_prefix('!') {
+                label(k.trim()).is_none()
+            } else {
+                label(term).is_some()
+            }
+        })
+}
+
+/// The id of an object (apiVersion, kind, metadata.namespace and .name), if it has one.
+pub fn object_id(object: &Value) -> Option<ObjectId> {
+    let api = object.get("apiVersion")?.as_str()?;
+    Some(ObjectId {
+        group: ObjectId::group_of(api).to_string(),
+        kind: object.get("kind")?.as_str()?.to_string(),
+        namespace: object
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
+        name: object.pointer("/metadata/name")?.as_str()?.to_string(),
+    })
+}
+
+/// Where releases live. `Sync`: the objects of one kind wave are applied concurrently.
+pub trait Target: Send + Sync {
+    /// How users name it: `dir:PATH`, `kube:CONTEXT`, `memory`.
     fn describe(&self) -> String;
+    /// Whether objects have a live state (status) to read: false for a GitOps folder.
+    fn observes_live_state(&self) -> bool {
+        true
+    }
+    /// Objects of one kind (`apiVersion` + `kind`), in one namespace or all, filtered by a
+    /// label selector.
+    fn list(
+        &self,
+        api_version: &str,
+        kind: &str,
+        namespace: Option<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<Vec<Value>, TargetError>;
+    /// Applies a partial object as another field manager (forcing), leaving the fields of
+    /// `cocktail-pkg` alone: how `restart` sets its pod-template annotation.
+    fn apply_as(
+        &self,
+        id: &ObjectId,
+        partial: &Value,
+        field_manager: &str,
+    ) -> Result<(), TargetError>;
     /// The stored object, if any.
     fn get(&self, id: &ObjectId) -> Result<Option<Value>, TargetError>;
     /// Stores an object (or, with `DryRun`, checks it) and returns what is stored.

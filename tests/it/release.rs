@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use cocktail_pkg::model::{ReleaseName, ServiceMapName};
 use cocktail_pkg::ops::release::{
-    DeployMode, DeployOptions, UninstallOptions, deploy, history, list, uninstall,
+    ApplySettings, DeployMode, DeployOptions, UninstallOptions, deploy, history, list, uninstall,
 };
 use cocktail_pkg::ops::{Generation, ValuesSources};
 use cocktail_pkg::release::Status;
@@ -52,6 +52,8 @@ fn opts(pkg: &std::path::Path, mode: DeployMode, now: i64) -> DeployOptions {
         holder: "tester".into(),
         now,
         generation: Generation::Random,
+        apply: ApplySettings::default(),
+        create_service_map: false,
     }
 }
 
@@ -122,7 +124,7 @@ fn a_failed_apply_leaves_a_failed_revision_not_a_pending_one() {
     deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
     t.set_knobs(Knobs {
         fail_apply_nth: Some(1),
-        fail_record_writes: false,
+        ..Knobs::default()
     });
     let (_b, v2) = package("1.1.0", 2);
     let err = deploy(&t, &opts(&v2, UPGRADE, 200)).unwrap_err();
@@ -229,7 +231,9 @@ fn releases_on_a_directory_target_through_the_cli() {
     let target = format!("dir:{}", tmp.path().join("gitops").display());
     let cmd = || {
         let mut c = crate::support::cmd();
-        c.env_remove("COCKTAIL_PKG_TARGET");
+        c.env_remove("COCKTAIL_PKG_TARGET")
+            .env_remove("KUBERNETES_SERVICE_HOST")
+            .env("KUBECONFIG", tmp.path().join("no-such-kubeconfig"));
         c
     };
     cmd()
@@ -237,8 +241,10 @@ fn releases_on_a_directory_target_through_the_cli() {
         .assert()
         .code(1)
         .stderr(predicate::str::starts_with(
-            "error: no target: pass --target dir:PATH or set COCKTAIL_PKG_TARGET",
-        ));
+            "error: no target: no kubeconfig found",
+        ))
+        .stderr(predicate::str::contains("--target kube"))
+        .stderr(predicate::str::contains("--target dir:PATH"));
     cmd()
         .args(["install", "web", "catalog/nginx", "-n", "shop", "--target", &target])
         .assert()
@@ -313,6 +319,7 @@ fn rollback_returns_to_an_earlier_revision_and_values_are_masked() {
             history_max: 10,
             holder: "t".into(),
             now: 300,
+            apply: ApplySettings::default(),
         },
     )
     .unwrap();
@@ -405,4 +412,253 @@ fn diff_shows_changes_and_exits_2() {
         !text.contains("changed") && !text.contains("Y2hhbmdlZA"),
         "{text}"
     );
+}
+
+/// A package with a Deployment (image from values) and a Service.
+fn web_package(version: &str, image: &str) -> (tempfile::TempDir, PathBuf) {
+    PackageBuilder::new("app")
+        .file(
+            "package.yaml",
+            &format!("apiVersion: cocktail-pkg/v1\nname: app\nversion: {version}\n"),
+        )
+        .file("values.yaml", &format!("image: {image}\nreplicas: 2\n"))
+        .file(
+            "templates/web.yaml",
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {cocktail.io/workload-group: front}\nspec:\n  replicas: {{ values.replicas }}\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n        - name: web\n          image: {{ values.image }}\n        - name: log\n          image: fluent-bit:3.1\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web\ndata: {a: b}\n",
+        )
+        .write()
+}
+
+fn waiting(atomic: bool) -> ApplySettings {
+    ApplySettings {
+        force_conflicts: false,
+        wait: Some(cocktail_pkg::ops::wait::WaitOptions {
+            timeout: std::time::Duration::from_millis(300),
+            interval: std::time::Duration::from_millis(20),
+        }),
+        atomic,
+    }
+}
+
+fn image_of(t: &MemoryTarget) -> String {
+    t.objects()
+        .iter()
+        .find(|(id, _)| id.kind == "Deployment")
+        .and_then(|(_, o)| o.pointer("/spec/template/spec/containers/0/image"))
+        .and_then(|v| v.as_str())
+        .unwrap_or("")
+        .to_string()
+}
+
+#[test]
+fn wait_succeeds_when_ready_and_fails_the_revision_on_timeout() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = web_package("1.0.0", "nginx:1.27");
+    let mut rounds = 0;
+    let mut o = opts(&v1, DeployMode::Install, 100);
+    o.apply = waiting(false);
+    cocktail_pkg::ops::release::deploy_with(&t, &o, &mut |_| rounds += 1).unwrap();
+    assert!(rounds >= 1, "the wait observed the objects");
+    assert_eq!(statuses(&t), [(1, Status::Deployed)]);
+
+    t.set_knobs(Knobs {
+        never_ready: true,
+        ..Knobs::default()
+    });
+    let (_b, v2) = web_package("1.1.0", "nginx:1.28");
+    let mut o = opts(&v2, UPGRADE, 200);
+    o.apply = waiting(false);
+    let err = deploy(&t, &o).unwrap_err();
+    assert!(
+        err.to_string().contains("timed out") && err.to_string().contains("Deployment/web"),
+        "{err}"
+    );
+    assert_eq!(statuses(&t), [(1, Status::Deployed), (2, Status::Failed)]);
+    assert_eq!(
+        image_of(&t),
+        "nginx:1.28",
+        "without --atomic the failed revision stays applied"
+    );
+}
+
+#[test]
+fn atomic_upgrade_rolls_back_after_an_injected_apply_failure() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = web_package("1.0.0", "nginx:1.27");
+    deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    t.set_knobs(Knobs {
+        fail_apply_nth: Some(2),
+        ..Knobs::default()
+    });
+    let (_b, v2) = web_package("1.1.0", "nginx:1.28");
+    let mut o = opts(&v2, UPGRADE, 200);
+    o.apply = waiting(true);
+    let err = deploy(&t, &o).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("injected failure"), "{text}");
+    assert!(
+        text.contains("--atomic rolled back to revision 1 (now revision 3)"),
+        "{text}"
+    );
+    assert_eq!(
+        statuses(&t),
+        [
+            (1, Status::Superseded),
+            (2, Status::Failed),
+            (3, Status::Deployed)
+        ]
+    );
+    assert_eq!(image_of(&t), "nginx:1.27");
+    let (sm, rel) = names();
+    let h = history(&t, &sm, &rel).unwrap();
+    assert_eq!(h[2].1, "Rollback to 1 (--atomic: revision 2 failed)");
+    assert_eq!(h[2].0.version, "1.0.0");
+}
+
+#[test]
+fn atomic_first_install_that_never_gets_ready_is_removed() {
+    let t = MemoryTarget::new();
+    t.set_knobs(Knobs {
+        never_ready: true,
+        ..Knobs::default()
+    });
+    let (_a, v1) = web_package("1.0.0", "nginx:1.27");
+    let mut o = opts(&v1, DeployMode::Install, 100);
+    o.apply = waiting(true);
+    let err = deploy(&t, &o).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("--atomic removed the failed install"),
+        "{err}"
+    );
+    assert!(t.objects().is_empty(), "{:?}", t.objects().keys());
+    assert_eq!(statuses(&t), [(1, Status::Uninstalled)]);
+    assert!(list(&t, None).unwrap().is_empty());
+    // Installing again works and starts a new revision.
+    t.set_knobs(Knobs::default());
+    deploy(&t, &opts(&v1, DeployMode::Install, 200)).unwrap();
+    assert_eq!(
+        statuses(&t),
+        [(1, Status::Uninstalled), (2, Status::Deployed)]
+    );
+}
+
+#[test]
+fn set_image_makes_a_revision_and_restart_stamps_the_pod_template() {
+    use cocktail_pkg::ops::release::{RestartOptions, SetImageOptions, restart, set_image};
+    let t = MemoryTarget::new();
+    let (_a, v1) = web_package("1.0.0", "nginx:1.27");
+    deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    let (sm, rel) = names();
+    let mut si = SetImageOptions {
+        release: rel.clone(),
+        service_map: sm.clone(),
+        workload: "web".into(),
+        container: None,
+        image: "nginx:1.27.9".into(),
+        dry_run: false,
+        history_max: 10,
+        holder: "tester".into(),
+        now: 200,
+        apply: ApplySettings::default(),
+    };
+    let err = set_image(&t, &si, &mut |_| {}).unwrap_err();
+    assert!(
+        err.to_string().contains("several containers (web, log)"),
+        "{err}"
+    );
+    si.workload = "deployment/web".into();
+    si.container = Some("web".into());
+    let out = set_image(&t, &si, &mut |_| {}).unwrap();
+    assert_eq!(
+        out.record.description,
+        "Set image Deployment/web/web=nginx:1.27.9"
+    );
+    assert_eq!(image_of(&t), "nginx:1.27.9");
+    assert_eq!(
+        statuses(&t),
+        [(1, Status::Superseded), (2, Status::Deployed)]
+    );
+    si.container = Some("nope".into());
+    assert!(
+        set_image(&t, &si, &mut |_| {})
+            .unwrap_err()
+            .to_string()
+            .contains("no container `nope`")
+    );
+
+    let restarted = restart(
+        &t,
+        &RestartOptions {
+            release: rel,
+            service_map: sm,
+            workload: None,
+            holder: "tester".into(),
+            now: 300,
+            wait: None,
+        },
+        &mut |_| {},
+    )
+    .unwrap();
+    assert_eq!(restarted.len(), 1);
+    let (_, dep) = t
+        .objects()
+        .into_iter()
+        .find(|(id, _)| id.kind == "Deployment")
+        .unwrap();
+    assert_eq!(
+        dep.pointer("/spec/template/metadata/annotations/cocktail.io~1restartedAt"),
+        Some(&serde_json::json!("1970-01-01T00:05:00Z"))
+    );
+    assert_eq!(statuses(&t).len(), 2, "restart makes no revision");
+}
+
+#[test]
+fn service_maps_are_labelled_namespaces_and_delete_refuses_with_releases() {
+    use cocktail_pkg::ops::service_map::{CreateOptions, Created, create, delete, list_maps, show};
+    let t = MemoryTarget::new();
+    let (sm, _) = names();
+    let created = create(
+        &t,
+        &CreateOptions {
+            name: sm.clone(),
+            display_name: Some("Shop".into()),
+            description: Some("The web shop".into()),
+        },
+    )
+    .unwrap();
+    assert_eq!(created, Created::Created);
+    assert!(
+        create(
+            &t,
+            &CreateOptions {
+                name: sm.clone(),
+                display_name: None,
+                description: None
+            }
+        )
+        .is_err()
+    );
+    let (_a, v1) = web_package("1.0.0", "nginx:1.27");
+    deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    let rows = list_maps(&t).unwrap();
+    assert_eq!(rows.len(), 1);
+    assert_eq!(
+        (rows[0].display_name.as_str(), rows[0].releases),
+        ("Shop", 1)
+    );
+    let view = show(&t, &sm, 100).unwrap();
+    assert_eq!(view.releases.len(), 1);
+    assert_eq!(view.workload_groups[0].0, "front");
+    assert_eq!(view.config.len(), 1);
+    let err = delete(&t, &sm, false).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("still has 1 installed release(s): web"),
+        "{err}"
+    );
+    assert!(t.objects().len() > 1);
+    delete(&t, &sm, true).unwrap();
+    assert!(t.objects().is_empty());
+    assert!(list(&t, None).unwrap().is_empty());
 }

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::release::TargetArgs;
+use super::release::{TargetArgs, holder};
 use crate::cli::printer::Printer;
 use crate::cli::{ValuesArgs, exit};
 use crate::model::{Digest, ReleaseName};
@@ -116,12 +116,12 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
             values,
             reuse_values,
         } => {
-            let t = target.open()?;
+            let opened = target.open()?;
             release::deploy(
-                t.as_ref(),
+                opened.target.as_ref(),
                 &DeployOptions {
                     release: rel,
-                    service_map: target.service_map.clone(),
+                    service_map: opened.service_map.clone(),
                     package,
                     values: values.sources(),
                     mode: DeployMode::Upgrade {
@@ -130,9 +130,11 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
                     },
                     dry_run: true,
                     history_max: usize::MAX,
-                    holder: "diff".into(),
+                    holder: holder(),
                     now,
                     generation: Generation::Placeholder,
+                    apply: Default::default(),
+                    create_service_map: false,
                 },
             )?
         }
@@ -141,17 +143,18 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
             revision,
             target,
         } => {
-            let t = target.open()?;
+            let opened = target.open()?;
             release::rollback(
-                t.as_ref(),
+                opened.target.as_ref(),
                 &RollbackOptions {
                     release: rel,
-                    service_map: target.service_map.clone(),
+                    service_map: opened.service_map.clone(),
                     to: revision,
                     dry_run: true,
                     history_max: usize::MAX,
-                    holder: "diff".into(),
+                    holder: holder(),
                     now,
+                    apply: Default::default(),
                 },
             )?
         }

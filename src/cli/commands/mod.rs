@@ -12,5 +12,6 @@ pub mod release;
 pub mod repo;
 pub mod search;
 pub mod serve;
+pub mod service_map;
 pub mod show;
 pub mod template;

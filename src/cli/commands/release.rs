@@ -8,15 +8,21 @@ use clap::Args;
 use crate::cli::printer::Printer;
 use crate::cli::{OutputFormat, ValuesArgs, exit};
 use crate::model::{ReleaseName, ServiceMapName};
-use crate::ops::release::{self, DeployMode, DeployOptions, DeployOutcome, UninstallOptions};
+use crate::ops::release::{
+    self, ApplySettings, DeployMode, DeployOptions, DeployOutcome, UninstallOptions,
+};
+use crate::ops::wait::{Observation, WaitOptions};
 use crate::ops::{Generation, OpError};
 use crate::target::Target;
 use crate::target::dir::DirTarget;
+use crate::target::kube::{self as kube_target, KubeOptions, KubeTarget};
 
 /// Where releases live, shared by the release commands.
 #[derive(Debug, Clone, Args)]
 pub struct TargetArgs {
-    /// Where releases live: `dir:PATH` (a local GitOps folder). Also COCKTAIL_PKG_TARGET.
+    /// Where releases live: `kube` (the cluster of the kubeconfig; `kube:CONTEXT` for another
+    /// context) or `dir:PATH` (a local folder in a GitOps layout). Default: `kube` when a
+    /// kubeconfig or in-cluster service account exists. Also COCKTAIL_PKG_TARGET.
     #[arg(
         long,
         value_name = "TARGET",
@@ -24,36 +30,87 @@ pub struct TargetArgs {
         hide_env_values = true
     )]
     pub target: Option<String>,
-    /// Service map (namespace) of the release.
+    /// The kubeconfig context of the kube target (default: the current context).
+    #[arg(
+        long,
+        value_name = "CONTEXT",
+        env = "COCKTAIL_PKG_KUBE_CONTEXT",
+        hide_env_values = true
+    )]
+    pub kube_context: Option<String>,
+    /// A kubeconfig file (default: KUBECONFIG, then ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
+    /// Service map (namespace) of the release. Default: COCKTAIL_PKG_SERVICE_MAP, then the
+    /// kube context's namespace, then `default`.
     #[arg(
         short = 'n',
         long,
         value_name = "NAME",
         env = "COCKTAIL_PKG_SERVICE_MAP",
-        hide_env_values = true,
-        default_value = "default"
+        hide_env_values = true
     )]
+    pub service_map: Option<ServiceMapName>,
+}
+
+/// An opened target and the service map commands work in.
+pub struct Opened {
+    pub target: Box<dyn Target>,
     pub service_map: ServiceMapName,
 }
 
 impl TargetArgs {
-    pub fn open(&self) -> Result<Box<dyn Target>, OpError> {
+    pub fn open(&self) -> Result<Opened, OpError> {
+        let kube = |context: Option<String>| -> Result<Opened, OpError> {
+            let timeout = std::env::var(crate::env::KUBE_TIMEOUT)
+                .ok()
+                .and_then(|v| v.parse::<u64>().ok())
+                .map(std::time::Duration::from_secs);
+            let t = KubeTarget::connect(&KubeOptions {
+                context: context.or_else(|| self.kube_context.clone()),
+                kubeconfig: self.kubeconfig.clone(),
+                timeout,
+            })?;
+            let service_map = match &self.service_map {
+                Some(sm) => sm.clone(),
+                None => ServiceMapName::new(t.default_namespace())
+                    .map_err(|e| OpError::Invalid(format!("the kube context's namespace: {e}")))?,
+            };
+            Ok(Opened {
+                target: Box::new(t),
+                service_map,
+            })
+        };
+        let default_map = || {
+            self.service_map
+                .clone()
+                .unwrap_or_else(|| ServiceMapName::new("default").expect("valid name"))
+        };
         match self.target.as_deref() {
-            Some(t) if t.starts_with("dir:") => Ok(Box::new(DirTarget::new(PathBuf::from(&t[4..])))),
-            Some("kube") | Some("kubernetes") => Err(OpError::Invalid(
-                "the kube target is not available yet in this version; use --target dir:PATH".into(),
-            )),
+            Some(t) if t.starts_with("dir:") && t.len() > 4 => Ok(Opened {
+                target: Box::new(DirTarget::new(PathBuf::from(&t[4..]))),
+                service_map: default_map(),
+            }),
+            Some("kube") | Some("kubernetes") => kube(None),
+            Some(t) if t.starts_with("kube:") && t.len() > 5 => kube(Some(t[5..].to_string())),
             Some(other) => Err(OpError::Invalid(format!(
-                "unknown target `{other}`: use `dir:PATH` (a local folder in a GitOps layout)"
+                "unknown target `{other}`: use `kube`, `kube:CONTEXT` or `dir:PATH`"
             ))),
+            None if self.kube_context.is_some()
+                || self.kubeconfig.is_some()
+                || kube_target::kubeconfig_available() =>
+            {
+                kube(None)
+            }
             None => Err(OpError::Invalid(
-                "no target: pass --target dir:PATH or set COCKTAIL_PKG_TARGET (nothing is written until you choose)".into(),
+                "no target: no kubeconfig found (KUBECONFIG, ~/.kube/config, in-cluster); pass --target kube with a kubeconfig, or --target dir:PATH for a local GitOps folder, or set COCKTAIL_PKG_TARGET (nothing is written until you choose)".into(),
             )),
         }
     }
 }
 
-fn holder() -> String {
+/// Who holds a release's lease: `user@host` and the process, unique per running command.
+pub fn holder() -> String {
     let user = std::env::var("USER").unwrap_or_else(|_| "someone".into());
     let host = std::fs::read_to_string("/etc/hostname")
         .map(|h| h.trim().to_string())
@@ -61,7 +118,119 @@ fn holder() -> String {
         .filter(|h| !h.is_empty())
         .or_else(|| std::env::var("HOSTNAME").ok())
         .unwrap_or_else(|| "localhost".into());
-    format!("{user}@{host}")
+    format!("{user}@{host}/{}", std::process::id())
+}
+
+/// Parses a duration: `90`, `90s`, `5m`, `1h30m`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    let bad = || format!("invalid duration `{text}`: use e.g. 90s, 5m or 1h30m");
+    if let Ok(secs) = text.parse::<u64>() {
+        return Ok(std::time::Duration::from_secs(secs));
+    }
+    let (mut total, mut number) = (0u64, String::new());
+    for ch in text.chars() {
+        if ch.is_ascii_digit() {
+            number.push(ch);
+            continue;
+        }
+        let n: u64 = number.parse().map_err(|_| bad())?;
+        number.clear();
+        total += n * match ch {
+            'h' => 3600,
+            'm' => 60,
+            's' => 1,
+            _ => return Err(bad()),
+        };
+    }
+    if !number.is_empty() || text.is_empty() {
+        return Err(bad());
+    }
+    Ok(std::time::Duration::from_secs(total))
+}
+
+/// `--wait`, `--timeout`, `--atomic`, `--force-conflicts`: how a revision is applied.
+#[derive(Debug, Clone, Args)]
+pub struct ApplyArgs {
+    /// Wait until every object is ready (Deployments rolled out, Jobs complete, volumes bound,
+    /// load balancers addressed) before the revision counts as deployed.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits (e.g. 90s, 5m, 1h).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+    /// On failure (apply or wait), roll back to the previous revision, or remove a failed first
+    /// install. Implies --wait.
+    #[arg(long)]
+    pub atomic: bool,
+    /// Take fields that other field managers (kubectl, operators) own (server-side apply force).
+    #[arg(long)]
+    pub force_conflicts: bool,
+}
+
+impl ApplyArgs {
+    pub fn settings(&self) -> ApplySettings {
+        ApplySettings {
+            force_conflicts: self.force_conflicts,
+            wait: (self.wait || self.atomic).then(|| WaitOptions::new(self.timeout)),
+            atomic: self.atomic,
+        }
+    }
+}
+
+/// Shows `--wait` progress: a live line on a terminal, a line per change otherwise.
+pub struct WaitDisplay<'a> {
+    printer: &'a Printer,
+    line: crate::cli::printer::ProgressLine,
+    last: Option<(usize, usize)>,
+    noted_unobserved: bool,
+}
+
+impl<'a> WaitDisplay<'a> {
+    pub fn new(printer: &'a Printer) -> Self {
+        Self {
+            printer,
+            line: printer.progress("Waiting"),
+            last: None,
+            noted_unobserved: false,
+        }
+    }
+
+    pub fn show(&mut self, obs: &Observation) {
+        if !obs.observed {
+            if !self.noted_unobserved {
+                self.printer.status(
+                    "Waiting",
+                    "skipped: this target keeps no live state (a GitOps folder); objects are written",
+                );
+                self.noted_unobserved = true;
+            }
+            return;
+        }
+        let ready = obs
+            .objects
+            .iter()
+            .filter(|s| crate::status::is_ready(s))
+            .count();
+        let total = obs.objects.len();
+        let pending: Vec<String> = obs
+            .objects
+            .iter()
+            .filter(|s| !crate::status::is_ready(s))
+            .take(3)
+            .map(|s| format!("{} {}", crate::ops::wait::short(&s.id), s.summary))
+            .collect();
+        let text = format!("{ready}/{total} ready {}", pending.join("; "));
+        if self.line.is_live() {
+            self.line.message(&text);
+        } else if self.last != Some((ready, total)) {
+            self.printer.status("Waiting", &text);
+        }
+        self.last = Some((ready, total));
+    }
+
+    pub fn finish(&mut self) {
+        self.line.finish();
+    }
 }
 
 #[derive(Debug, Args)]
@@ -75,7 +244,12 @@ pub struct InstallArgs {
     pub target: TargetArgs,
     #[command(flatten)]
     pub values: ValuesArgs,
-    /// Show what would change, change nothing.
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// Create the service map (namespace) when it does not exist.
+    #[arg(long)]
+    pub create_service_map: bool,
+    /// Show what would change (server-side dry run on kube), change nothing.
     #[arg(long)]
     pub dry_run: bool,
     /// Revisions kept in history.
@@ -99,12 +273,16 @@ pub struct UpgradeArgs {
 }
 
 fn deploy(args: &InstallArgs, mode: DeployMode, printer: &Printer) -> anyhow::Result<u8> {
-    let target = args.target.open()?;
-    let out = release::deploy(
+    let Opened {
+        target,
+        service_map,
+    } = args.target.open()?;
+    let mut display = WaitDisplay::new(printer);
+    let out = release::deploy_with(
         target.as_ref(),
         &DeployOptions {
             release: args.release.clone(),
-            service_map: args.target.service_map.clone(),
+            service_map,
             package: args.package.clone(),
             values: args.values.sources(),
             mode,
@@ -113,9 +291,13 @@ fn deploy(args: &InstallArgs, mode: DeployMode, printer: &Printer) -> anyhow::Re
             holder: holder(),
             now: crate::time::now(),
             generation: Generation::Random,
+            apply: args.apply.settings(),
+            create_service_map: args.create_service_map,
         },
-    )?;
-    report(&out, printer, &target.describe())
+        &mut |obs| display.show(obs),
+    );
+    display.finish();
+    report(&out?, printer, &target.describe())
 }
 
 fn report(out: &DeployOutcome, printer: &Printer, target: &str) -> anyhow::Result<u8> {
@@ -192,12 +374,15 @@ pub struct UninstallArgs {
 }
 
 pub fn uninstall(args: UninstallArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let target = args.target.open()?;
+    let Opened {
+        target,
+        service_map,
+    } = args.target.open()?;
     let out = release::uninstall(
         target.as_ref(),
         &UninstallOptions {
             release: args.release.clone(),
-            service_map: args.target.service_map.clone(),
+            service_map,
             keep_history: args.keep_history,
             delete_volumes: args.delete_volumes,
             holder: holder(),
@@ -226,8 +411,11 @@ pub struct ListArgs {
 }
 
 pub fn list(args: ListArgs, _printer: &Printer) -> anyhow::Result<u8> {
-    let target = args.target.open()?;
-    let filter = (!args.all_service_maps).then_some(&args.target.service_map);
+    let Opened {
+        target,
+        service_map,
+    } = args.target.open()?;
+    let filter = (!args.all_service_maps).then_some(&service_map);
     let rows = release::list(target.as_ref(), filter)?;
     let mut out = std::io::stdout().lock();
     match args.output {
@@ -266,8 +454,11 @@ pub struct HistoryArgs {
 }
 
 pub fn history(args: HistoryArgs, _printer: &Printer) -> anyhow::Result<u8> {
-    let target = args.target.open()?;
-    let rows = release::history(target.as_ref(), &args.target.service_map, &args.release)?;
+    let Opened {
+        target,
+        service_map,
+    } = args.target.open()?;
+    let rows = release::history(target.as_ref(), &service_map, &args.release)?;
     let mut out = std::io::stdout().lock();
     match args.output {
         OutputFormat::Json | OutputFormat::Yaml => {
@@ -318,23 +509,32 @@ pub struct RollbackArgs {
     pub dry_run: bool,
     #[arg(long, default_value_t = 10)]
     pub history_max: usize,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
 }
 
 pub fn rollback(args: RollbackArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let target = args.target.open()?;
-    let out = release::rollback(
+    let Opened {
+        target,
+        service_map,
+    } = args.target.open()?;
+    let mut display = WaitDisplay::new(printer);
+    let out = release::rollback_with(
         target.as_ref(),
         &release::RollbackOptions {
             release: args.release.clone(),
-            service_map: args.target.service_map.clone(),
+            service_map,
             to: args.revision,
             dry_run: args.dry_run,
             history_max: args.history_max,
             holder: holder(),
             now: crate::time::now(),
+            apply: args.apply.settings(),
         },
-    )?;
-    report(&out, printer, &target.describe())
+        &mut |obs| display.show(obs),
+    );
+    display.finish();
+    report(&out?, printer, &target.describe())
 }
 
 /// What `get` shows.
@@ -367,13 +567,11 @@ pub struct GetArgs {
 }
 
 pub fn get(args: GetArgs, _printer: &Printer) -> anyhow::Result<u8> {
-    let target = args.target.open()?;
-    let record = release::revision(
-        target.as_ref(),
-        &args.target.service_map,
-        &args.release,
-        args.revision,
-    )?;
+    let Opened {
+        target,
+        service_map,
+    } = args.target.open()?;
+    let record = release::revision(target.as_ref(), &service_map, &args.release, args.revision)?;
     let mut out = std::io::stdout().lock();
     match args.what {
         GetWhat::Values => {
@@ -386,5 +584,192 @@ pub fn get(args: GetArgs, _printer: &Printer) -> anyhow::Result<u8> {
         GetWhat::Manifest => write!(out, "{}", record.manifest)?,
         GetWhat::Notes => writeln!(out, "{}", record.notes.as_deref().unwrap_or("").trim_end())?,
     }
+    Ok(exit::OK)
+}
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    pub release: ReleaseName,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+    /// Also print the release's notes.
+    #[arg(long)]
+    pub notes: bool,
+}
+
+/// Exit code of `status`: 0 deployed, 1 otherwise is not useful for scripts that only read;
+/// `status` exits 0 whenever it could read the state (the state is in the output).
+pub fn status(args: StatusArgs, _printer: &Printer) -> anyhow::Result<u8> {
+    let Opened {
+        target,
+        service_map,
+    } = args.target.open()?;
+    let report = release::status(target.as_ref(), &service_map, &args.release)?;
+    let mut out = std::io::stdout().lock();
+    match args.output {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
+        OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(&report)?)?,
+        OutputFormat::Table => {
+            let r = &report.release;
+            let live = if report.live.observed {
+                serde_json::to_value(report.live.overall)?
+                    .as_str()
+                    .unwrap_or("?")
+                    .to_string()
+            } else {
+                format!("not observed ({} keeps no live state)", target.describe())
+            };
+            writeln!(out, "NAME:        {}", r.name)?;
+            writeln!(out, "SERVICE MAP: {}", r.service_map)?;
+            writeln!(
+                out,
+                "PACKAGE:     {}-{} (app {})",
+                r.package,
+                r.version,
+                if r.app_version.is_empty() {
+                    "-"
+                } else {
+                    &r.app_version
+                }
+            )?;
+            writeln!(
+                out,
+                "REVISION:    {} ({}, {})",
+                r.revision, r.status, r.updated
+            )?;
+            if !report.description.is_empty() {
+                writeln!(out, "DESCRIPTION: {}", report.description)?;
+            }
+            writeln!(out, "LIVE STATE:  {live}")?;
+            for (group, objects) in crate::status::group_by_workload_group(&report.live.objects) {
+                writeln!(out, "\nWORKLOAD GROUP {group}")?;
+                writeln!(out, "  {:<44} {:<12} SUMMARY", "OBJECT", "STATE")?;
+                for s in objects {
+                    let state = serde_json::to_value(s.state)?;
+                    writeln!(
+                        out,
+                        "  {:<44} {:<12} {}",
+                        crate::ops::wait::short(&s.id),
+                        state.as_str().unwrap_or("?"),
+                        s.summary
+                    )?;
+                }
+            }
+            if args.notes
+                && let Some(n) = &report.notes
+            {
+                writeln!(out, "\nNOTES:\n{}", n.trim_end())?;
+            }
+        }
+    }
+    Ok(exit::OK)
+}
+
+#[derive(Debug, Args)]
+pub struct SetImageArgs {
+    pub release: ReleaseName,
+    /// `WORKLOAD[/CONTAINER]=IMAGE`; WORKLOAD is NAME or KIND/NAME (e.g. deployment/web).
+    #[arg(value_name = "WORKLOAD[/CONTAINER]=IMAGE")]
+    pub assignment: String,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    #[command(flatten)]
+    pub apply: ApplyArgs,
+    /// Show what would change, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    #[arg(long, default_value_t = 10)]
+    pub history_max: usize,
+}
+
+/// Splits `WORKLOAD[/CONTAINER]=IMAGE` where WORKLOAD may itself be `KIND/NAME`.
+fn split_assignment(text: &str) -> Result<(String, Option<String>, String), OpError> {
+    let bad = || {
+        OpError::Invalid(format!(
+            "`{text}` is not WORKLOAD[/CONTAINER]=IMAGE (e.g. web=nginx:1.27 or deployment/web/nginx=nginx:1.27)"
+        ))
+    };
+    let (lhs, image) = text.split_once('=').ok_or_else(bad)?;
+    let parts: Vec<&str> = lhs.split('/').collect();
+    let kinds = ["deployment", "statefulset", "daemonset", "job", "cronjob"];
+    let (workload, container) = match parts.as_slice() {
+        [w] => (w.to_string(), None),
+        [k, w] if kinds.contains(&k.to_lowercase().as_str()) => (format!("{k}/{w}"), None),
+        [w, c] => (w.to_string(), Some(c.to_string())),
+        [k, w, c] => (format!("{k}/{w}"), Some(c.to_string())),
+        _ => return Err(bad()),
+    };
+    if workload.is_empty() || image.is_empty() {
+        return Err(bad());
+    }
+    Ok((workload, container, image.to_string()))
+}
+
+pub fn set_image(args: SetImageArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let (workload, container, image) = split_assignment(&args.assignment)?;
+    let Opened {
+        target,
+        service_map,
+    } = args.target.open()?;
+    let mut display = WaitDisplay::new(printer);
+    let out = release::set_image(
+        target.as_ref(),
+        &release::SetImageOptions {
+            release: args.release.clone(),
+            service_map,
+            workload,
+            container,
+            image,
+            dry_run: args.dry_run,
+            history_max: args.history_max,
+            holder: holder(),
+            now: crate::time::now(),
+            apply: args.apply.settings(),
+        },
+        &mut |obs| display.show(obs),
+    );
+    display.finish();
+    report(&out?, printer, &target.describe())
+}
+
+#[derive(Debug, Args)]
+pub struct RestartArgs {
+    pub release: ReleaseName,
+    /// A workload (NAME or KIND/NAME); default: every Deployment, StatefulSet and DaemonSet.
+    pub workload: Option<String>,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Wait until the restarted workloads are ready again.
+    #[arg(long)]
+    pub wait: bool,
+    /// How long --wait waits (e.g. 90s, 5m).
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = parse_duration)]
+    pub timeout: std::time::Duration,
+}
+
+pub fn restart(args: RestartArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let Opened {
+        target,
+        service_map,
+    } = args.target.open()?;
+    let mut display = WaitDisplay::new(printer);
+    let out = release::restart(
+        target.as_ref(),
+        &release::RestartOptions {
+            release: args.release.clone(),
+            service_map,
+            workload: args.workload.clone(),
+            holder: holder(),
+            now: crate::time::now(),
+            wait: args.wait.then(|| WaitOptions::new(args.timeout)),
+        },
+        &mut |obs| display.show(obs),
+    );
+    display.finish();
+    let restarted = out?;
+    let names: Vec<String> = restarted.iter().map(crate::ops::wait::short).collect();
+    printer.status("Restarted", &names.join(", "));
     Ok(exit::OK)
 }

@@ -1,0 +1,221 @@
+//! `service-map create|list|show|delete`.
+
+use std::io::Write;
+
+use clap::{Args, Subcommand};
+
+use super::release::{Opened, TargetArgs};
+use crate::cli::printer::Printer;
+use crate::cli::{OutputFormat, exit};
+use crate::model::ServiceMapName;
+use crate::ops::service_map::{self, CreateOptions, Created};
+
+#[derive(Debug, Args)]
+pub struct ServiceMapArgs {
+    #[command(subcommand)]
+    pub command: ServiceMapCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ServiceMapCommand {
+    /// Create a service map (a namespace labelled cocktail.io/service-map=true), or turn an
+    /// existing namespace into one; on an existing service map, update its display name and
+    /// description.
+    Create {
+        name: ServiceMapName,
+        /// A human name shown in listings.
+        #[arg(long)]
+        display_name: Option<String>,
+        #[arg(long)]
+        description: Option<String>,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// List service maps, with their number of releases.
+    List {
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
+    /// Show a service map: releases, workloads by workload group, exposure, volumes, config.
+    Show {
+        name: ServiceMapName,
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
+    /// Delete a service map and everything in it; refused while releases are installed
+    /// unless --force.
+    Delete {
+        name: ServiceMapName,
+        /// Delete even with installed releases (their objects and records go with it).
+        #[arg(long)]
+        force: bool,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+}
+
+fn print<T: serde::Serialize>(output: OutputFormat, value: &T) -> anyhow::Result<bool> {
+    let mut out = std::io::stdout().lock();
+    match output {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
+        OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(value)?)?,
+        OutputFormat::Table => return Ok(false),
+    }
+    Ok(true)
+}
+
+pub fn run(args: ServiceMapArgs, printer: &Printer) -> anyhow::Result<u8> {
+    match args.command {
+        ServiceMapCommand::Create {
+            name,
+            display_name,
+            description,
+            target,
+        } => {
+            let Opened { target, .. } = target.open()?;
+            let what = service_map::create(
+                target.as_ref(),
+                &CreateOptions {
+                    name: name.clone(),
+                    display_name,
+                    description,
+                },
+            )?;
+            let verb = match what {
+                Created::Created => "Created",
+                Created::Adopted => "Adopted",
+                Created::Updated => "Updated",
+            };
+            printer.status(
+                verb,
+                &format!("service map {name} in {}", target.describe()),
+            );
+        }
+        ServiceMapCommand::List { target, output } => {
+            let Opened { target, .. } = target.open()?;
+            let rows = service_map::list_maps(target.as_ref())?;
+            if !print(output, &rows)? {
+                let mut out = std::io::stdout().lock();
+                writeln!(
+                    out,
+                    "{:<24} {:<24} {:<9} {:<22} DESCRIPTION",
+                    "NAME", "DISPLAY NAME", "RELEASES", "CREATED"
+                )?;
+                for r in rows {
+                    writeln!(
+                        out,
+                        "{:<24} {:<24} {:<9} {:<22} {}",
+                        r.name, r.display_name, r.releases, r.created, r.description
+                    )?;
+                }
+            }
+        }
+        ServiceMapCommand::Show {
+            name,
+            target,
+            output,
+        } => {
+            let Opened { target, .. } = target.open()?;
+            let view = service_map::show(target.as_ref(), &name, crate::time::now())?;
+            if !print(output, &view)? {
+                let mut out = std::io::stdout().lock();
+                writeln!(out, "SERVICE MAP: {}", view.name)?;
+                if !view.display_name.is_empty() {
+                    writeln!(out, "DISPLAY NAME: {}", view.display_name)?;
+                }
+                if !view.description.is_empty() {
+                    writeln!(out, "DESCRIPTION: {}", view.description)?;
+                }
+                if !view.observed {
+                    writeln!(
+                        out,
+                        "LIVE STATE: not observed ({} keeps no live state)",
+                        target.describe()
+                    )?;
+                }
+                writeln!(out, "\nRELEASES")?;
+                for r in &view.releases {
+                    writeln!(
+                        out,
+                        "  {:<20} {}-{} revision {} {}",
+                        r.name, r.package, r.version, r.revision, r.status
+                    )?;
+                }
+                writeln!(out, "\nWORKLOADS")?;
+                for (group, list) in &view.workload_groups {
+                    writeln!(out, "  group {group}")?;
+                    for s in list {
+                        let state = serde_json::to_value(s.state)?;
+                        writeln!(
+                            out,
+                            "    {:<40} {:<12} {}",
+                            crate::ops::wait::short(&s.id),
+                            state.as_str().unwrap_or("?"),
+                            s.summary
+                        )?;
+                    }
+                }
+                writeln!(out, "\nEXPOSURE")?;
+                for e in &view.exposure {
+                    writeln!(
+                        out,
+                        "  {:<40} {:<14} {} {}",
+                        format!("{}/{}", e.kind, e.name),
+                        e.r#type,
+                        e.routes.join(", "),
+                        if e.addresses.is_empty() {
+                            String::new()
+                        } else {
+                            format!("at {}", e.addresses.join(", "))
+                        }
+                    )?;
+                }
+                writeln!(out, "\nVOLUMES")?;
+                for v in &view.volumes {
+                    writeln!(
+                        out,
+                        "  {:<32} {:<10} {:<8} {:<16} {}",
+                        v.name,
+                        v.phase,
+                        v.size,
+                        if v.storage_class.is_empty() {
+                            "(default)"
+                        } else {
+                            &v.storage_class
+                        },
+                        v.access_modes.join(",")
+                    )?;
+                }
+                writeln!(out, "\nCONFIG")?;
+                for c in &view.config {
+                    writeln!(
+                        out,
+                        "  {:<40} keys: {}",
+                        format!("{}/{}", c.kind, c.name),
+                        c.keys.join(", ")
+                    )?;
+                }
+            }
+        }
+        ServiceMapCommand::Delete {
+            name,
+            force,
+            target,
+        } => {
+            let Opened { target, .. } = target.open()?;
+            let releases = service_map::delete(target.as_ref(), &name, force)?;
+            if !releases.is_empty() {
+                printer.warning(&format!(
+                    "deleted with its releases: {}",
+                    releases.join(", ")
+                ));
+            }
+            printer.status("Deleted", &format!("service map {name}"));
+        }
+    }
+    Ok(exit::OK)
+}

@@ -1,0 +1,179 @@
+//! Live state of a release's objects: `status`, and the `--wait` loop.
+//!
+//! The wait polls (every second by default) until every object is ready, stops early when one
+//! has failed, and gives up at a deadline; it renews the release's lease as it goes so a long
+//! wait never loses it. Polling rather than watching keeps it to one GET per object per round,
+//! which is what `kubectl rollout status` costs too, and works through any proxy.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::model::ObjectId;
+use crate::status::{self, ObjectStatus, Overall, Related, State};
+use crate::target::{Target, TargetError};
+use crate::time::UnixTime;
+
+/// How long and how often to wait.
+#[derive(Debug, Clone, Copy)]
+pub struct WaitOptions {
+    pub timeout: Duration,
+    pub interval: Duration,
+}
+
+impl WaitOptions {
+    pub fn new(timeout: Duration) -> Self {
+        let interval = std::env::var(crate::env::POLL_INTERVAL_MS)
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(Duration::from_secs(1), Duration::from_millis);
+        Self { timeout, interval }
+    }
+}
+
+/// Why a wait ended without every object ready.
+#[derive(Debug, thiserror::Error)]
+pub enum WaitError {
+    #[error("timed out after {}s waiting for {}", .after.as_secs(), describe(.pending))]
+    Timeout {
+        after: Duration,
+        pending: Vec<ObjectStatus>,
+    },
+    #[error("{} failed", describe(.failed))]
+    Failed { failed: Vec<ObjectStatus> },
+    #[error(transparent)]
+    Target(Box<TargetError>),
+}
+
+impl From<TargetError> for WaitError {
+    fn from(e: TargetError) -> Self {
+        WaitError::Target(Box::new(e))
+    }
+}
+
+fn describe(list: &[ObjectStatus]) -> String {
+    let shown: Vec<String> = list
+        .iter()
+        .take(5)
+        .map(|s| format!("{} ({})", short(&s.id), s.summary))
+        .collect();
+    let more = list.len().saturating_sub(5);
+    if more > 0 {
+        format!("{} and {more} more", shown.join(", "))
+    } else {
+        shown.join(", ")
+    }
+}
+
+/// `Kind/name`, how users name objects in a service map.
+pub fn short(id: &ObjectId) -> String {
+    format!("{}/{}", id.kind, id.name)
+}
+
+/// One round of observation of a release's objects.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Observation {
+    pub overall: Overall,
+    /// False on targets without live state (a GitOps folder): objects are only checked to be
+    /// written.
+    pub observed: bool,
+    pub objects: Vec<ObjectStatus>,
+}
+
+/// Reads the live state of `objects` (desired objects with their ids).
+pub fn observe(
+    target: &dyn Target,
+    objects: &[(ObjectId, Value)],
+    now: UnixTime,
+) -> Result<Observation, TargetError> {
+    let observed = target.observes_live_state();
+    let mut related_by_ns: std::collections::BTreeMap<String, Related> = Default::default();
+    if observed {
+        let mut namespaces: Vec<&str> = objects
+            .iter()
+            .map(|(id, _)| id.namespace.as_str())
+            .collect();
+        namespaces.sort();
+        namespaces.dedup();
+        for ns in namespaces.into_iter().filter(|ns| !ns.is_empty()) {
+            let needs = |kind: &str| {
+                objects
+                    .iter()
+                    .any(|(id, _)| id.namespace == ns && id.kind == kind)
+            };
+            let mut related = Related::default();
+            if needs("Service") {
+                related.endpoint_slices =
+                    target.list("discovery.k8s.io/v1", "EndpointSlice", Some(ns), None)?;
+            }
+            if needs("CronJob") {
+                related.jobs = target.list("batch/v1", "Job", Some(ns), None)?;
+            }
+            related_by_ns.insert(ns.to_string(), related);
+        }
+    }
+    let empty = Related::default();
+    let mut statuses = Vec::with_capacity(objects.len());
+    for (id, desired) in objects {
+        let live = target.get(id)?;
+        statuses.push(match (&live, observed) {
+            (Some(_), false) => status::unobserved(id, desired),
+            _ => status::assess(
+                id,
+                live.as_ref(),
+                related_by_ns.get(&id.namespace).unwrap_or(&empty),
+                now,
+            ),
+        });
+    }
+    Ok(Observation {
+        overall: status::overall(&statuses),
+        observed,
+        objects: statuses,
+    })
+}
+
+/// Waits until every object is ready. `tick` is called after each round (progress display,
+/// lease renewal); an error from it ends the wait.
+pub fn wait_ready(
+    target: &dyn Target,
+    objects: &[(ObjectId, Value)],
+    opts: WaitOptions,
+    tick: &mut dyn FnMut(&Observation) -> Result<(), TargetError>,
+) -> Result<Observation, WaitError> {
+    let start = Instant::now();
+    let deadline = start + opts.timeout;
+    loop {
+        let obs = observe(target, objects, crate::time::now())?;
+        tick(&obs)?;
+        if !obs.observed {
+            return Ok(obs);
+        }
+        let failed: Vec<ObjectStatus> = obs
+            .objects
+            .iter()
+            .filter(|s| s.state == State::Failed)
+            .cloned()
+            .collect();
+        if !failed.is_empty() {
+            return Err(WaitError::Failed { failed });
+        }
+        if obs.objects.iter().all(status::is_ready) {
+            return Ok(obs);
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(WaitError::Timeout {
+                after: opts.timeout,
+                pending: obs
+                    .objects
+                    .into_iter()
+                    .filter(|s| !status::is_ready(s))
+                    .collect(),
+            });
+        }
+        std::thread::sleep(opts.interval.min(deadline - now));
+    }
+}
