@@ -28,3 +28,5 @@ pub const KUBE_TIMEOUT: &str = "COCKTAIL_PKG_KUBE_TIMEOUT";
 pub const KUBE_CONTEXT: &str = "COCKTAIL_PKG_KUBE_CONTEXT";
 /// Default target of release commands (`--target`).
 pub const TARGET: &str = "COCKTAIL_PKG_TARGET";
+/// Lifetime of a release lease in seconds (default 300); renewed while an operation runs.
+pub const LEASE_TTL: &str = "COCKTAIL_PKG_LEASE_TTL";

@@ -68,8 +68,12 @@ pub enum OpError {
     #[error(transparent)]
     Wait(#[from] wait::WaitError),
     /// An operation failed and `--atomic` undid it.
-    #[error("{cause}; {undone}")]
-    Atomic { cause: Box<OpError>, undone: String },
+    #[error("{undone}")]
+    Atomic {
+        #[source]
+        cause: Box<OpError>,
+        undone: String,
+    },
 }
 
 impl OpError {

@@ -24,6 +24,16 @@ use crate::yaml;
 /// How long a lease lasts without renewal.
 pub const LEASE_TTL_SECS: i64 = 300;
 
+/// The lease TTL: `COCKTAIL_PKG_LEASE_TTL` seconds, else [`LEASE_TTL_SECS`]. A shorter TTL
+/// recovers sooner from a killed process; the lease is renewed at half its TTL while waiting.
+pub fn lease_ttl() -> i64 {
+    std::env::var(crate::env::LEASE_TTL)
+        .ok()
+        .and_then(|v| v.parse::<i64>().ok())
+        .filter(|t| *t > 0)
+        .unwrap_or(LEASE_TTL_SECS)
+}
+
 impl From<TargetError> for OpError {
     fn from(e: TargetError) -> Self {
         OpError::Target(Box::new(e))
@@ -110,8 +120,9 @@ struct Held<'a> {
 impl Held<'_> {
     /// Renews the lease when less than half its time is left.
     fn renew_if_due(&mut self, now: UnixTime) -> Result<(), TargetError> {
-        if self.lease.expires - now < LEASE_TTL_SECS / 2 {
-            self.lease = self.target.renew(&self.lease, LEASE_TTL_SECS, now)?;
+        let ttl = lease_ttl();
+        if self.lease.expires - now < ttl / 2 + 1 {
+            self.lease = self.target.renew(&self.lease, ttl, now)?;
         }
         Ok(())
     }
@@ -130,7 +141,7 @@ fn hold<'a>(
     holder: &str,
     now: UnixTime,
 ) -> Result<(Held<'a>, Vec<Record>), OpError> {
-    let lease = target.acquire(sm, rel, holder, LEASE_TTL_SECS, now)?;
+    let lease = target.acquire(sm, rel, holder, lease_ttl(), now)?;
     let held = Held { target, lease };
     let mut records = target.records(sm, rel)?;
     if held.lease.took_over_from.is_some() {
@@ -433,17 +444,18 @@ fn commit(
     })
 }
 
-/// Supersedes the revisions before `record` and prunes history.
+/// Supersedes the deployed revision before `record` and prunes history. Failed revisions stay
+/// failed: history tells what happened.
 fn finish(
     target: &dyn Target,
     record: &Record,
     previous: Vec<Record>,
     history_max: usize,
 ) -> Result<(), OpError> {
-    for mut r in previous.into_iter().filter(|r| {
-        r.revision != record.revision
-            && (r.status == Status::Deployed || r.status == Status::Failed)
-    }) {
+    for mut r in previous
+        .into_iter()
+        .filter(|r| r.revision != record.revision && r.status == Status::Deployed)
+    {
         r.status = Status::Superseded;
         target.write_record(&r)?;
     }
@@ -488,7 +500,7 @@ fn undo(
         );
         target.write_record(&r)?;
         return Ok(format!(
-            "--atomic removed the failed install (revision {})",
+            "the install failed; --atomic removed it (revision {} is kept in history as uninstalled)",
             failed.revision
         ));
     };
@@ -517,8 +529,13 @@ fn undo(
     target.write_record(&record)?;
     // The failed revision stays failed in history, beside the rollback that undid it.
     finish(target, &record, previous.to_vec(), history_max)?;
+    let what = match failed.status {
+        _ if failed.description.starts_with("Rollback") => "rollback",
+        _ if failed.description.starts_with("Set image") => "set-image",
+        _ => "upgrade",
+    };
     Ok(format!(
-        "--atomic rolled back to revision {} (now revision {})",
+        "the {what} failed; --atomic rolled back to revision {} (now revision {})",
         good.revision, record.revision
     ))
 }

@@ -220,7 +220,15 @@ impl Target for DirTarget {
         }
         let path = self.object_path(id);
         match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(io("delete", &path)(e)),
+            // A missing file, or a folder on the way that is not a folder: nothing to delete.
+            Err(e)
+                if !matches!(
+                    e.kind(),
+                    std::io::ErrorKind::NotFound | std::io::ErrorKind::NotADirectory
+                ) =>
+            {
+                Err(io("delete", &path)(e))
+            }
             _ => Ok(()),
         }
     }

@@ -130,14 +130,15 @@ fn a_failed_apply_leaves_a_failed_revision_not_a_pending_one() {
     let err = deploy(&t, &opts(&v2, UPGRADE, 200)).unwrap_err();
     assert!(err.to_string().contains("injected failure"), "{err}");
     assert_eq!(statuses(&t), [(1, Status::Deployed), (2, Status::Failed)]);
-    // The lease was given back: the next upgrade goes through and supersedes both.
+    // The lease was given back: the next upgrade goes through; the failed revision stays
+    // failed in history.
     t.set_knobs(Knobs::default());
     deploy(&t, &opts(&v2, UPGRADE, 300)).unwrap();
     assert_eq!(
         statuses(&t),
         [
             (1, Status::Superseded),
-            (2, Status::Superseded),
+            (2, Status::Failed),
             (3, Status::Deployed)
         ]
     );
@@ -169,7 +170,7 @@ fn a_held_lease_fails_fast_and_an_expired_one_is_taken_over() {
         statuses(&t),
         [
             (1, Status::Superseded),
-            (2, Status::Superseded),
+            (2, Status::Failed),
             (3, Status::Deployed)
         ]
     );
@@ -494,7 +495,7 @@ fn atomic_upgrade_rolls_back_after_an_injected_apply_failure() {
     let mut o = opts(&v2, UPGRADE, 200);
     o.apply = waiting(true);
     let err = deploy(&t, &o).unwrap_err();
-    let text = err.to_string();
+    let text = cocktail_pkg::error_chain(&err);
     assert!(text.contains("injected failure"), "{text}");
     assert!(
         text.contains("--atomic rolled back to revision 1 (now revision 3)"),
@@ -527,8 +528,9 @@ fn atomic_first_install_that_never_gets_ready_is_removed() {
     o.apply = waiting(true);
     let err = deploy(&t, &o).unwrap_err();
     assert!(
-        err.to_string()
-            .contains("--atomic removed the failed install"),
+        cocktail_pkg::error_chain(&err).starts_with(
+            "the install failed; --atomic removed it (revision 1 is kept in history as uninstalled): timed out"
+        ),
         "{err}"
     );
     assert!(t.objects().is_empty(), "{:?}", t.objects().keys());

@@ -1,0 +1,338 @@
+//! The directory target end to end through the CLI, with real processes: status, set-image,
+//! restart, service maps, two concurrent upgrades, a process killed mid-upgrade, and --atomic
+//! after a failure injected through the file system.
+//!
+//! A process is held mid-operation without test hooks: with `--wait`, the dir target reads back
+//! the objects it has, and an unchanged object's file replaced by a FIFO blocks that read until
+//! the test writes into it. By then the lease is held and the pending record written.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use predicates::prelude::*;
+
+use crate::support::{PackageBuilder, cmd};
+
+struct Setup {
+    _tmp: tempfile::TempDir,
+    root: PathBuf,
+    v1: PathBuf,
+    v2: PathBuf,
+}
+
+impl Setup {
+    fn new() -> Self {
+        let tmp = tempfile::tempdir().unwrap();
+        let make = |version: &str, image: &str, rbac: bool| {
+            let dir = tmp.path().join(format!("app-{version}"));
+            let (_t, built) = PackageBuilder::new("app")
+                .file(
+                    "package.yaml",
+                    &format!("apiVersion: cocktail-pkg/v1\nname: app\nversion: {version}\n"),
+                )
+                .file("values.yaml", &format!("image: {image}\nrbac: {rbac}\n"))
+                .file(
+                    "templates/all.yaml",
+                    "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata: {fixed: \"yes\"}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata: {image: \"{{ values.image }}\"}\n---\napiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  labels: {cocktail.io/workload-group: front}\nspec:\n  replicas: 2\n  selector: {matchLabels: {app: web}}\n  template:\n    metadata: {labels: {app: web}}\n    spec:\n      containers:\n        - name: web\n          image: {{ values.image }}\n{% if values.rbac %}---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: app-reader\nrules: []\n{% endif %}",
+                )
+                .write();
+            crate::support::copy_dir(&built, &dir);
+            dir
+        };
+        let v1 = make("1.0.0", "nginx:1.27", false);
+        let v2 = make("1.1.0", "nginx:1.28", true);
+        let root = tmp.path().join("gitops");
+        Self {
+            _tmp: tmp,
+            root,
+            v1,
+            v2,
+        }
+    }
+
+    fn cmd(&self) -> assert_cmd::Command {
+        let mut c = cmd();
+        c.env(
+            "COCKTAIL_PKG_TARGET",
+            format!("dir:{}", self.root.display()),
+        )
+        .env("COCKTAIL_PKG_SERVICE_MAP", "shop");
+        c
+    }
+
+    fn spawn(&self, args: &[&str], lease_ttl: &str) -> Child {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
+            .current_dir(crate::support::root())
+            .env("NO_COLOR", "1")
+            .env(
+                "COCKTAIL_PKG_TARGET",
+                format!("dir:{}", self.root.display()),
+            )
+            .env("COCKTAIL_PKG_SERVICE_MAP", "shop")
+            .env("COCKTAIL_PKG_LEASE_TTL", lease_ttl)
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    }
+
+    fn settings(&self) -> PathBuf {
+        self.root.join("shop").join("configmap-settings.yaml")
+    }
+
+    fn record(&self, revision: u64) -> PathBuf {
+        self.root
+            .join(".cocktail-pkg/releases/shop/web")
+            .join(format!("v{revision}.json"))
+    }
+
+    /// Replaces the unchanged `settings` object by a FIFO; returns its content.
+    fn block_reads(&self) -> String {
+        let text = std::fs::read_to_string(self.settings()).unwrap();
+        std::fs::remove_file(self.settings()).unwrap();
+        let ok = std::process::Command::new("mkfifo")
+            .arg(self.settings())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "mkfifo failed");
+        text
+    }
+
+    fn restore(&self, text: &str) {
+        std::fs::remove_file(self.settings()).unwrap();
+        std::fs::write(self.settings(), text).unwrap();
+    }
+
+    fn history(&self) -> Vec<(u64, String, String)> {
+        let out = self
+            .cmd()
+            .args(["history", "web", "-o", "json"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["revision"].as_u64().unwrap(),
+                    r["status"].as_str().unwrap().to_string(),
+                    r["description"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+}
+
+fn wait_for(what: &str, deadline: Duration, mut ready: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while !ready() {
+        assert!(start.elapsed() < deadline, "gave up waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn statuses(h: &[(u64, String, String)]) -> Vec<(u64, &str)> {
+    h.iter().map(|(r, s, _)| (*r, s.as_str())).collect()
+}
+
+fn exists(p: &Path) -> bool {
+    p.exists()
+}
+
+#[test]
+fn install_status_upgrade_diff_rollback_uninstall() {
+    let s = Setup::new();
+    let v1 = s.v1.to_str().unwrap();
+    let v2 = s.v2.to_str().unwrap();
+    s.cmd()
+        .args(["service-map", "create", "shop", "--display-name", "Shop"])
+        .assert()
+        .success();
+    s.cmd()
+        .args(["install", "web", v1, "--wait"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("keeps no live state"));
+    s.cmd()
+        .args(["status", "web"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("REVISION:    1 (deployed"))
+        .stdout(predicate::str::contains("WORKLOAD GROUP front"))
+        .stdout(predicate::str::contains("Deployment/web"))
+        .stdout(predicate::str::contains("LIVE STATE:  not observed"));
+    let out = s
+        .cmd()
+        .args(["status", "web", "-o", "json"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["overall"], "unknown");
+    assert_eq!(v["observed"], false);
+    assert_eq!(v["objects"].as_array().unwrap().len(), 3);
+    s.cmd()
+        .args(["diff", "upgrade", "web", v2])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("ClusterRole"));
+    s.cmd().args(["upgrade", "web", v2]).assert().success();
+    s.cmd()
+        .args(["set-image", "web", "web=nginx:1.29"])
+        .assert()
+        .success();
+    let dep = std::fs::read_to_string(s.root.join("shop/deployment-web.yaml")).unwrap();
+    assert!(dep.contains("image: nginx:1.29"), "{dep}");
+    s.cmd().args(["restart", "web"]).assert().success();
+    let dep = std::fs::read_to_string(s.root.join("shop/deployment-web.yaml")).unwrap();
+    assert!(dep.contains("cocktail.io/restartedAt"), "{dep}");
+    s.cmd().args(["rollback", "web", "1"]).assert().success();
+    assert!(!exists(
+        &s.root.join("_cluster/clusterrole-app-reader.yaml")
+    ));
+    assert_eq!(
+        statuses(&s.history()),
+        [
+            (1, "superseded"),
+            (2, "superseded"),
+            (3, "superseded"),
+            (4, "deployed")
+        ]
+    );
+    s.cmd()
+        .args(["service-map", "delete", "shop"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "still has 1 installed release(s): web",
+        ));
+    s.cmd().args(["uninstall", "web"]).assert().success();
+    s.cmd()
+        .args(["service-map", "delete", "shop"])
+        .assert()
+        .success();
+    assert!(!exists(&s.root.join("shop")));
+}
+
+#[test]
+fn two_concurrent_upgrades_one_wins_the_other_fails_fast() {
+    let s = Setup::new();
+    let (v1, v2) = (s.v1.to_str().unwrap(), s.v2.to_str().unwrap());
+    s.cmd().args(["install", "web", v1]).assert().success();
+    let text = s.block_reads();
+    // Same package version (the labels of `settings` stay the same), a new image.
+    let first = s.spawn(
+        &["upgrade", "web", v1, "--set", "image=nginx:1.28", "--wait"],
+        "300",
+    );
+    wait_for(
+        "the first upgrade's pending record",
+        Duration::from_secs(30),
+        || exists(&s.record(2)),
+    );
+    s.cmd()
+        .args(["upgrade", "web", v2])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: operation in progress on release `web` by",
+        ))
+        .stderr(predicate::str::contains(" since "))
+        .stderr(predicate::str::contains("hint:"));
+    // Let the first one go: it reads the object, finishes, and gives the lease back.
+    std::fs::write(s.settings(), &text).unwrap();
+    let out = first.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    s.restore(&text);
+    assert_eq!(statuses(&s.history()), [(1, "superseded"), (2, "deployed")]);
+    s.cmd().args(["upgrade", "web", v1]).assert().success();
+}
+
+#[test]
+fn a_process_killed_mid_upgrade_is_recovered_by_the_next_operation() {
+    let s = Setup::new();
+    let (v1, v2) = (s.v1.to_str().unwrap(), s.v2.to_str().unwrap());
+    s.cmd().args(["install", "web", v1]).assert().success();
+    let text = s.block_reads();
+    let mut victim = s.spawn(
+        &["upgrade", "web", v1, "--set", "image=nginx:1.28", "--wait"],
+        "1",
+    );
+    wait_for("the pending record", Duration::from_secs(30), || {
+        exists(&s.record(2))
+    });
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    s.restore(&text);
+    let pending = s.history();
+    assert_eq!(
+        statuses(&pending),
+        [(1, "deployed"), (2, "pending-upgrade")]
+    );
+    // The killed process's lease expires (1 s); the next upgrade takes over, marks the
+    // interrupted revision failed and goes on.
+    let start = Instant::now();
+    loop {
+        let out = s.cmd().args(["upgrade", "web", v2]).output().unwrap();
+        if out.status.success() {
+            break;
+        }
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("operation in progress"), "{err}");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the lease never expired"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let h = s.history();
+    assert_eq!(
+        statuses(&h),
+        [(1, "superseded"), (2, "failed"), (3, "deployed")]
+    );
+    assert!(h[1].2.starts_with("interrupted"), "{}", h[1].2);
+}
+
+#[test]
+fn atomic_upgrade_rolls_back_after_an_injected_failure() {
+    let s = Setup::new();
+    let (v1, v2) = (s.v1.to_str().unwrap(), s.v2.to_str().unwrap());
+    s.cmd().args(["install", "web", v1]).assert().success();
+    // Cluster-scoped objects go under `_cluster/`: a file there makes the ClusterRole that
+    // v2 adds fail to write, after v2's ConfigMap was already written.
+    std::fs::write(s.root.join("_cluster"), "in the way").unwrap();
+    s.cmd()
+        .args(["upgrade", "web", v2, "--atomic"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: the upgrade failed; --atomic rolled back to revision 1 (now revision 3)",
+        ))
+        .stderr(predicate::str::contains("caused by: failed to write"))
+        .stderr(predicate::str::contains("clusterrole-app-reader.yaml"));
+    let h = s.history();
+    assert_eq!(
+        statuses(&h),
+        [(1, "superseded"), (2, "failed"), (3, "deployed")]
+    );
+    assert_eq!(h[2].2, "Rollback to 1 (--atomic: revision 2 failed)");
+    let app = std::fs::read_to_string(s.root.join("shop/configmap-app.yaml")).unwrap();
+    assert!(app.contains("nginx:1.27"), "v1's ConfigMap is back: {app}");
+    // Without --atomic the failed revision stays applied as far as it got.
+    s.cmd().args(["upgrade", "web", v2]).assert().code(1);
+    let app = std::fs::read_to_string(s.root.join("shop/configmap-app.yaml")).unwrap();
+    assert!(app.contains("nginx:1.28"), "{app}");
+    assert_eq!(statuses(&s.history())[3], (4, "failed"));
+}
