@@ -107,6 +107,16 @@ impl Plan {
             .collect()
     }
 
+    /// Turns "unchanged" into "update": when what is applied is not known for sure (after a
+    /// failed revision), every object is applied again.
+    pub fn reapply_unchanged(&mut self) {
+        for c in &mut self.changes {
+            if c.action == Action::Unchanged {
+                c.action = Action::Update;
+            }
+        }
+    }
+
     /// The objects the release has after the plan (created, updated and unchanged), with ids.
     pub fn desired(&self) -> Vec<(ObjectId, Value)> {
         self.changes

@@ -112,6 +112,52 @@ pub fn manifest_objects(manifest: &str) -> Vec<(ObjectId, Value)> {
         .collect()
 }
 
+/// What a release's revisions have applied: the last deployed revision's objects, overlaid
+/// with those of later failed or interrupted revisions (they may have applied part of theirs).
+/// `clean` is false when there are such revisions: then no object can be assumed unchanged.
+fn applied_objects(records: &[Record]) -> (Vec<(ObjectId, Value)>, bool) {
+    let mut sorted: Vec<&Record> = records.iter().collect();
+    sorted.sort_by_key(|r| r.revision);
+    if sorted
+        .last()
+        .is_none_or(|r| r.status == Status::Uninstalled)
+    {
+        return (Vec::new(), true);
+    }
+    let start = sorted
+        .iter()
+        .rposition(|r| r.status == Status::Deployed)
+        .unwrap_or(0);
+    let mut objects: Vec<(ObjectId, Value)> = Vec::new();
+    let mut clean = true;
+    for (i, r) in sorted[start..].iter().enumerate() {
+        if r.status == Status::Superseded || r.status == Status::Uninstalled {
+            continue;
+        }
+        if i > 0 || r.status != Status::Deployed {
+            clean = false;
+        }
+        for (id, obj) in manifest_objects(&r.manifest) {
+            match objects.iter_mut().find(|(k, _)| *k == id) {
+                Some(slot) => slot.1 = obj,
+                None => objects.push((id, obj)),
+            }
+        }
+    }
+    (objects, clean)
+}
+
+/// Plans moving from what the release applied to `desired`; after a failed or interrupted
+/// revision every object is applied again (server-side apply makes that safe).
+fn plan_against(desired: &[crate::render::RenderedObject], records: &[Record]) -> Plan {
+    let (previous, clean) = applied_objects(records);
+    let mut plan = plan::plan(desired, &previous);
+    if !clean {
+        plan.reapply_unchanged();
+    }
+    plan
+}
+
 struct Held<'a> {
     target: &'a dyn Target,
     lease: Lease,
@@ -288,10 +334,7 @@ pub fn deploy_with(
         capabilities: Capabilities::default(),
     };
     let rendered = render::render(&pkg, &resolved, &ctx)?;
-    let previous = current
-        .map(|c| manifest_objects(&c.manifest))
-        .unwrap_or_default();
-    let plan = plan::plan(&rendered.objects, &previous);
+    let plan = plan_against(&rendered.objects, &records);
     refuse_immutable(&plan, "upgrade")?;
     let now = format_rfc3339(opts.now);
     let mut record = Record {
@@ -827,7 +870,7 @@ pub fn rollback_with(
             object,
         })
         .collect();
-    let plan = plan::plan(&desired, &manifest_objects(&current.manifest));
+    let plan = plan_against(&desired, &records);
     refuse_immutable(&plan, "rollback")?;
     let revision = records.iter().map(|r| r.revision).max().unwrap_or(0) + 1;
     let now = format_rfc3339(opts.now);
@@ -1015,7 +1058,7 @@ pub fn set_image(
             object: object.clone(),
         })
         .collect();
-    let plan = plan::plan(&desired, &before);
+    let plan = plan_against(&desired, &records);
     refuse_immutable(&plan, "set-image")?;
     let mut manifest = String::new();
     for (_, o) in &objects {

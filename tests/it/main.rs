@@ -5,6 +5,7 @@ mod catalog;
 mod cli;
 mod hostile;
 mod index;
+mod kube;
 mod lifecycle;
 mod release;
 mod render;
