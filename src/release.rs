@@ -70,7 +70,8 @@ pub struct PackageRef {
     pub app_version: Option<String>,
     /// How the user named it: `catalog/redis`, `team/redis@^2`, a path.
     pub source: String,
-    /// The archive digest, when the package came from an archive or a repository.
+    /// The archive digest: of the archive or repository entry, or for a directory of the
+    /// reproducible archive `cocktail-pkg package` would build from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<Digest>,
 }

@@ -641,6 +641,35 @@ pub fn mask_secrets(values: &mut Value, secret_paths: &[Vec<String>]) {
     }
 }
 
+/// The values at `secret_paths` that are set (strings, or other scalars as text), so output
+/// that may contain them (a diff of rendered objects) can hide them.
+pub fn secret_values(values: &Value, secret_paths: &[Vec<String>]) -> Vec<String> {
+    secret_paths
+        .iter()
+        .filter_map(|p| values.pointer(&pointer(p)))
+        .filter_map(|v| match v {
+            Value::String(s) => Some(s.clone()),
+            Value::Number(n) => Some(n.to_string()),
+            _ => None,
+        })
+        .filter(|s| s.chars().count() >= 4)
+        .collect()
+}
+
+/// Hides secret values wherever they appear in a text (a diff, an error message) by a short
+/// hash, so a change still shows but the value does not.
+pub fn redact(text: &str, secrets: &[String]) -> String {
+    let mut out = text.to_string();
+    for s in secrets {
+        let hidden = format!(
+            "(hidden, {})",
+            &crate::model::Digest::of(s.as_bytes()).hex()[..12]
+        );
+        out = out.replace(s.as_str(), &hidden);
+    }
+    out
+}
+
 /// A random value of the given kind from the operating system's generator.
 pub fn random_value(kind: Generate) -> Result<String, getrandom::Error> {
     let alphabet = kind.alphabet();

@@ -111,6 +111,29 @@ impl OpError {
     }
 }
 
+/// Loads a package like [`load_package`] and tells its digest: the archive's, or for a
+/// directory the digest of the reproducible archive `cocktail-pkg package` would build.
+pub fn load_package_digest(reference: &Path) -> Result<(Package, crate::model::Digest), OpError> {
+    use crate::repo::reference::{PackageRef, fetch};
+    match PackageRef::parse(&reference.to_string_lossy()) {
+        PackageRef::Path(p) => {
+            let loaded = crate::source::load(&p, None)?;
+            let digest = match &loaded.origin {
+                crate::source::Origin::Archive { digest, .. } => digest.clone(),
+                crate::source::Origin::Directory(_) => {
+                    crate::model::Digest::of(&package::archive_bytes(&loaded.package)?)
+                }
+            };
+            Ok((loaded.package, digest))
+        }
+        PackageRef::Repo { repo, name, req } => {
+            let mut client = crate::repo::RepoClient::from_env();
+            let fetched = fetch(&mut client, &repo, &name, req.as_ref(), &mut |_, _| {})?;
+            Ok((fetched.package, fetched.entry.digest))
+        }
+    }
+}
+
 /// Loads a package from a directory, an archive, or `REPO/NAME[@REQ]` (fetched and verified).
 /// With `digest`, the archive must have that digest.
 pub fn load_package(

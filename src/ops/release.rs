@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::wait::{Observation, WaitOptions, wait_ready};
-use super::{Generation, OpError, ValuesSources, load_package, placeholder};
+use super::{Generation, OpError, ValuesSources, load_package_digest, placeholder};
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::plan::{self, Action, Plan};
 use crate::release::{self, PackageRef, Record, Status};
@@ -239,7 +239,7 @@ pub fn deploy_with(
     opts: &DeployOptions,
     progress: &mut dyn FnMut(&Observation),
 ) -> Result<DeployOutcome, OpError> {
-    let pkg = load_package(&opts.package, None)?;
+    let (pkg, digest) = load_package_digest(&opts.package)?;
     ensure_service_map(
         target,
         &opts.service_map,
@@ -352,7 +352,7 @@ pub fn deploy_with(
             version: pkg.manifest.version.clone(),
             app_version: pkg.manifest.app_version.clone(),
             source: opts.package.display().to_string(),
-            digest: None,
+            digest: Some(digest),
         },
         values: overlay,
         manifest: rendered.to_yaml_stream(pkg.manifest.name.as_str())?,
@@ -464,7 +464,11 @@ fn commit(
     if let Err(e) = result {
         record.status = Status::Failed;
         record.updated = format_rfc3339(crate::time::now());
-        record.description = format!("{failed}: {}", crate::error_chain(&e));
+        // An error may quote an object; never let it carry a secret into history.
+        record.description = values::redact(
+            &format!("{failed}: {}", crate::error_chain(&e)),
+            &values::secret_values(&record.values, &record.secret_paths),
+        );
         target.write_record(&record)?;
         if settings.atomic {
             let undone = undo(target, &record, &previous, history_max, &e)?;

@@ -336,3 +336,42 @@ fn atomic_upgrade_rolls_back_after_an_injected_failure() {
     assert!(app.contains("nginx:1.28"), "{app}");
     assert_eq!(statuses(&s.history())[3], (4, "failed"));
 }
+
+#[test]
+fn diff_hides_values_marked_secret_wherever_they_appear() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_t, built) = PackageBuilder::new("app")
+        .file("values.yaml", "password: null\n")
+        .file(
+            "values.schema.json",
+            r#"{"type": "object", "properties": {"password": {"type": ["string", "null"], "x-cocktail-secret": true}}}"#,
+        )
+        .file(
+            "templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  dsn: \"postgres://app:{{ values.password }}@db/app\"\n",
+        )
+        .write();
+    let pkg = tmp.path().join("app");
+    crate::support::copy_dir(&built, &pkg);
+    let target = format!("dir:{}", tmp.path().join("gitops").display());
+    let run = |args: &[&str]| {
+        let mut c = cmd();
+        c.env("COCKTAIL_PKG_TARGET", &target).args(args);
+        c
+    };
+    let p = pkg.to_str().unwrap();
+    run(&["install", "web", p, "--set", "password=hunter2-old"])
+        .assert()
+        .success();
+    run(&["diff", "upgrade", "web", p, "--set", "password=hunter2-new"])
+        .assert()
+        .code(2)
+        .stdout(predicate::str::contains("-  dsn: postgres://app:(hidden, "))
+        .stdout(predicate::str::contains("+  dsn: postgres://app:(hidden, "))
+        .stdout(predicate::str::contains("hunter2").not());
+    run(&["get", "values", "web"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("*****"))
+        .stdout(predicate::str::contains("hunter2").not());
+}

@@ -71,7 +71,7 @@ fn yaml_of(v: &Option<Value>) -> String {
         .unwrap_or_default()
 }
 
-fn print(out: &DeployOutcome) -> anyhow::Result<u8> {
+fn print(out: &DeployOutcome, secrets: &[String]) -> anyhow::Result<u8> {
     let mut w = std::io::stdout().lock();
     let changed: Vec<_> = out
         .plan
@@ -88,7 +88,10 @@ fn print(out: &DeployOutcome) -> anyhow::Result<u8> {
         )?;
     }
     for c in &changed {
-        let (before, after) = (yaml_of(&c.before), yaml_of(&c.after));
+        let (before, after) = (
+            crate::values::redact(&yaml_of(&c.before), secrets),
+            crate::values::redact(&yaml_of(&c.after), secrets),
+        );
         let diff = similar::TextDiff::from_lines(&before, &after);
         writeln!(w)?;
         write!(
@@ -106,8 +109,16 @@ fn print(out: &DeployOutcome) -> anyhow::Result<u8> {
     })
 }
 
+/// The secret values of the release's current revision.
+fn current_secrets(opened: &super::release::Opened, rel: &ReleaseName) -> Vec<String> {
+    release::revision(opened.target.as_ref(), &opened.service_map, rel, None)
+        .map(|r| crate::values::secret_values(&r.values, &r.secret_paths))
+        .unwrap_or_default()
+}
+
 pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
     let now = crate::time::now();
+    let before_secrets: Vec<String>;
     let out = match args.command {
         DiffCommand::Upgrade {
             release: rel,
@@ -117,6 +128,7 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
             reuse_values,
         } => {
             let opened = target.open()?;
+            before_secrets = current_secrets(&opened, &rel);
             release::deploy(
                 opened.target.as_ref(),
                 &DeployOptions {
@@ -144,6 +156,7 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
             target,
         } => {
             let opened = target.open()?;
+            before_secrets = current_secrets(&opened, &rel);
             release::rollback(
                 opened.target.as_ref(),
                 &RollbackOptions {
@@ -159,7 +172,12 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
             )?
         }
     };
-    let code = print(&out)?;
+    let mut secrets = before_secrets;
+    secrets.extend(crate::values::secret_values(
+        &out.record.values,
+        &out.record.secret_paths,
+    ));
+    let code = print(&out, &secrets)?;
     let counts: Vec<String> = out
         .plan
         .counts()
