@@ -450,3 +450,22 @@ fn template_can_show_the_notes() {
         ))
         .stderr(predicate::str::contains("node port"));
 }
+
+#[test]
+fn every_environment_variable_is_documented() {
+    let source = std::fs::read_to_string(crate::support::root().join("src/env.rs")).unwrap();
+    let doc = std::fs::read_to_string(crate::support::root().join("docs/reference/environment.md"))
+        .unwrap();
+    let names: Vec<&str> = source
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("pub const "))
+        .filter_map(|l| l.split('"').nth(1))
+        .collect();
+    assert!(names.len() >= 15, "{names:?}");
+    for name in names {
+        assert!(
+            doc.contains(&format!("`{name}`")),
+            "{name} is missing from docs/reference/environment.md"
+        );
+    }
+}
