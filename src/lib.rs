@@ -32,6 +32,7 @@ pub mod model;
 pub mod ops;
 pub mod package;
 pub mod plan;
+pub mod policy;
 pub mod release;
 pub mod render;
 pub mod repo;
