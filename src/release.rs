@@ -74,6 +74,9 @@ pub struct PackageRef {
     /// reproducible archive `cocktail-pkg package` would build from it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub digest: Option<Digest>,
+    /// The repository it came from (`REPO/NAME`), where automatic upgrades look for versions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub repository: Option<String>,
 }
 
 /// One revision of a release.
@@ -103,6 +106,13 @@ pub struct Record {
     /// Value paths the package's schema marks secret (`x-cocktail-secret`): masked when shown.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub secret_paths: Vec<Vec<String>>,
+    /// The automatic-upgrade policy, carried from revision to revision.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<crate::policy::Policy>,
+    /// Versions an automatic upgrade failed with and rolled back from: not tried again
+    /// automatically. An upgrade by hand clears the list.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub failed_versions: Vec<semver::Version>,
 }
 
 /// A record that could not be read.
@@ -200,6 +210,7 @@ mod tests {
                 app_version: Some("1.27.3".into()),
                 source: "catalog/nginx".into(),
                 digest: Some(Digest::of(b"x")),
+                repository: None,
             },
             values: serde_json::json!({"replicas": 3}),
             manifest,
@@ -214,6 +225,8 @@ mod tests {
             updated: "2026-11-22T00:00:00Z".into(),
             description: "Install complete".into(),
             secret_paths: vec![],
+            policy: None,
+            failed_versions: vec![],
         }
     }
 

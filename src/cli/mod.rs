@@ -21,8 +21,10 @@ pub mod exit {
     pub const OK: u8 = 0;
     /// The command failed (bad input, failed render, lint errors, IO failure).
     pub const FAILURE: u8 = 1;
-    /// Reserved: `diff` found changes.
+    /// `diff` found changes.
     pub const CHANGES: u8 = 2;
+    /// `upgrade --auto`: some releases were upgraded, failed, and were rolled back.
+    pub const ROLLED_BACK: u8 = 3;
     /// Invalid command-line usage.
     pub const USAGE: u8 = 64;
 }
@@ -70,7 +72,11 @@ pub enum Command {
         after_help = "Examples:\n  cocktail-pkg install web catalog/nginx -n shop --target dir:./cluster\n  cocktail-pkg install db catalog/postgresql -n shop --target dir:./cluster --set persistence.size=20Gi --dry-run"
     )]
     Install(commands::release::InstallArgs),
-    /// Upgrade a release to a package version or new values.
+    /// Upgrade a release to a package version or new values; or, with --auto, every release
+    /// its policy allows (the cron entry point).
+    #[command(
+        after_help = "Examples:\n  cocktail-pkg upgrade web catalog/nginx -n shop --reuse-values --set replicas=3 --atomic\n  cocktail-pkg upgrade --auto --all-service-maps -o json --notify-url https://hooks.example.com/x\n\nExit codes with --auto: 0 fine or nothing to do, 1 an error, 3 some releases were rolled back."
+    )]
     Upgrade(commands::release::UpgradeArgs),
     /// Remove a release's objects (volumes are kept unless --delete-volumes).
     Uninstall(commands::release::UninstallArgs),
@@ -98,6 +104,15 @@ pub enum Command {
     SetImage(commands::release::SetImageArgs),
     /// Roll the pods of a release's workloads (like `kubectl rollout restart`).
     Restart(commands::release::RestartArgs),
+    /// Show each release's version, the newest its policy allows, the newest overall, and
+    /// when its next upgrade window opens.
+    Outdated(commands::auto::OutdatedArgs),
+    /// Set or show a release's automatic-upgrade policy.
+    #[command(
+        subcommand_required = true,
+        after_help = "Examples:\n  cocktail-pkg policy set web -n shop --auto-upgrade minor --upgrade-window 'Sat,Sun 02:00-05:00 Asia/Seoul' --min-age 72h --soak 5m\n  cocktail-pkg policy show web -n shop"
+    )]
+    Policy(commands::auto::PolicyCmdArgs),
     /// Manage service maps: namespaces managed as one application space.
     #[command(subcommand_required = true)]
     ServiceMap(commands::service_map::ServiceMapArgs),
@@ -243,6 +258,8 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::SetImage(args) => commands::release::set_image(args, printer),
         Command::Restart(args) => commands::release::restart(args, printer),
         Command::ServiceMap(args) => commands::service_map::run(args, printer),
+        Command::Outdated(args) => commands::auto::outdated(args, printer),
+        Command::Policy(args) => commands::auto::policy(args, printer),
         Command::Lint(args) => commands::lint::run(args, printer),
         Command::Package(args) => commands::package::run(args, printer),
         Command::Show(args) => commands::show::run(args, printer),

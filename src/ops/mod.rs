@@ -1,6 +1,7 @@
 //! Operations: one file per verb, `XOptions` in, `XOutcome` out. Operations do the IO a verb
 //! needs (read files, write archives) and call the pure modules; they never print.
 
+pub mod auto;
 pub mod docs;
 pub mod index;
 pub mod lint;
@@ -67,6 +68,9 @@ pub enum OpError {
     Invalid(String),
     #[error(transparent)]
     Wait(#[from] wait::WaitError),
+    /// The release changed while an automatic run was deciding.
+    #[error("{0}")]
+    Stale(String),
     /// An operation failed and `--atomic` undid it.
     #[error("{undone}")]
     Atomic {
@@ -99,7 +103,7 @@ impl OpError {
             }
             OpError::Read { .. } => Some("check the path and its permissions".into()),
             OpError::Write { .. } => Some("check that the folder exists and is writable".into()),
-            OpError::Invalid(_) => None,
+            OpError::Invalid(_) | OpError::Stale(_) => None,
             OpError::Wait(wait::WaitError::Target(e)) => e.hint(),
             OpError::Wait(_) => Some(
                 "the revision is marked failed; look at `cocktail-pkg status RELEASE`, raise --timeout, or pass --atomic to roll back automatically".into(),
@@ -113,7 +117,9 @@ impl OpError {
 
 /// Loads a package like [`load_package`] and tells its digest: the archive's, or for a
 /// directory the digest of the reproducible archive `cocktail-pkg package` would build.
-pub fn load_package_digest(reference: &Path) -> Result<(Package, crate::model::Digest), OpError> {
+pub fn load_package_digest(
+    reference: &Path,
+) -> Result<(Package, crate::model::Digest, Option<String>), OpError> {
     use crate::repo::reference::{PackageRef, fetch};
     match PackageRef::parse(&reference.to_string_lossy()) {
         PackageRef::Path(p) => {
@@ -124,12 +130,12 @@ pub fn load_package_digest(reference: &Path) -> Result<(Package, crate::model::D
                     crate::model::Digest::of(&package::archive_bytes(&loaded.package)?)
                 }
             };
-            Ok((loaded.package, digest))
+            Ok((loaded.package, digest, None))
         }
         PackageRef::Repo { repo, name, req } => {
             let mut client = crate::repo::RepoClient::from_env();
             let fetched = fetch(&mut client, &repo, &name, req.as_ref(), &mut |_, _| {})?;
-            Ok((fetched.package, fetched.entry.digest))
+            Ok((fetched.package, fetched.entry.digest, Some(repo)))
         }
     }
 }
@@ -197,6 +203,15 @@ fn read_text(what: &'static str, path: &Path) -> Result<String, OpError> {
 }
 
 impl ValuesSources {
+    /// True when no values flag was given.
+    pub fn is_empty(&self) -> bool {
+        self.files.is_empty()
+            && self.set.is_empty()
+            && self.set_string.is_empty()
+            && self.set_file.is_empty()
+            && self.set_json.is_empty()
+    }
+
     /// Reads the files named by `-f` and `--set-file`.
     pub fn read(&self) -> Result<ValuesInput, OpError> {
         let mut input = ValuesInput {

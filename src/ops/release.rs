@@ -69,6 +69,11 @@ pub struct DeployOptions {
     pub apply: ApplySettings,
     /// Create the service map (namespace) first when it does not exist.
     pub create_service_map: bool,
+    /// Changes to the automatic-upgrade policy (kept from the previous revision otherwise).
+    pub policy: super::auto::PolicyUpdate,
+    /// Only go on if the release's current revision is still this one (automatic upgrades:
+    /// another run may have upgraded it meanwhile).
+    pub expect_revision: Option<u64>,
 }
 
 /// How a revision is applied: shared by install, upgrade, rollback and set-image.
@@ -80,6 +85,8 @@ pub struct ApplySettings {
     pub wait: Option<WaitOptions>,
     /// On failure, roll back to the previous revision (or remove a failed first install).
     pub atomic: bool,
+    /// After the wait, how long every object must stay ready with no pod restarting.
+    pub soak: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -239,7 +246,7 @@ pub fn deploy_with(
     opts: &DeployOptions,
     progress: &mut dyn FnMut(&Observation),
 ) -> Result<DeployOutcome, OpError> {
-    let (pkg, digest) = load_package_digest(&opts.package)?;
+    let (pkg, digest, repository) = load_package_digest(&opts.package)?;
     ensure_service_map(
         target,
         &opts.service_map,
@@ -254,6 +261,14 @@ pub fn deploy_with(
         opts.now,
     )?;
     let current = release::current(&records).filter(|r| r.status != Status::Uninstalled);
+    if let Some(expected) = opts.expect_revision
+        && current.map(|c| c.revision) != Some(expected)
+    {
+        return Err(OpError::Stale(format!(
+            "release `{}` changed since this run read it (revision {expected} is no longer current)",
+            opts.release
+        )));
+    }
     let is_install = match (opts.mode, current) {
         (DeployMode::Install, Some(c)) => {
             return Err(OpError::Invalid(format!(
@@ -353,6 +368,7 @@ pub fn deploy_with(
             app_version: pkg.manifest.app_version.clone(),
             source: opts.package.display().to_string(),
             digest: Some(digest),
+            repository: repository.clone(),
         },
         values: overlay,
         manifest: rendered.to_yaml_stream(pkg.manifest.name.as_str())?,
@@ -366,7 +382,26 @@ pub fn deploy_with(
             .as_ref()
             .map(values::secret_paths)
             .unwrap_or_default(),
+        policy: opts
+            .policy
+            .apply_to(current.and_then(|c| c.policy.as_ref())),
+        // Automatic upgrades keep the list; an upgrade by hand is a human decision: clear it.
+        failed_versions: match (opts.expect_revision, current) {
+            (Some(_), Some(c)) => c.failed_versions.clone(),
+            _ => Vec::new(),
+        },
     };
+    if record
+        .policy
+        .as_ref()
+        .is_some_and(|p| p.auto_upgrade != crate::policy::Track::Off)
+        && repository.is_none()
+    {
+        return Err(OpError::Invalid(format!(
+            "automatic upgrades need a package from a repository (REPO/NAME[@VERSION]), not `{}`",
+            opts.package.display()
+        )));
+    }
     if opts.dry_run {
         for c in &plan.changes {
             if let Some(after) = &c.after {
@@ -452,12 +487,15 @@ fn commit(
         .and_then(|()| match settings.wait {
             Some(w) => {
                 let desired = plan.desired();
-                wait_ready(target, &desired, w, &mut |obs| {
+                let mut tick = |obs: &Observation| {
                     progress(obs);
                     held.renew_if_due(crate::time::now())
-                })
-                .map(drop)
-                .map_err(OpError::from)
+                };
+                wait_ready(target, &desired, w, &mut tick)?;
+                if let Some(soak_for) = settings.soak {
+                    super::wait::soak(target, &desired, soak_for, w.interval, &mut tick)?;
+                }
+                Ok(())
             }
             None => Ok(()),
         });
@@ -562,6 +600,12 @@ fn undo(
     let back = plan::plan(&desired, &manifest_objects(&failed.manifest));
     // Force: the failed revision's fields are ours, and nothing may block the way back.
     apply_plan(target, &back, true)?;
+    let mut failed_versions = failed.failed_versions.clone();
+    if failed.package.version != good.package.version
+        && !failed_versions.contains(&failed.package.version)
+    {
+        failed_versions.push(failed.package.version.clone());
+    }
     let record = Record {
         revision: failed.revision + 1,
         status: Status::Deployed,
@@ -571,6 +615,8 @@ fn undo(
             "Rollback to {} (--atomic: revision {} failed)",
             good.revision, failed.revision
         ),
+        policy: failed.policy.clone(),
+        failed_versions,
         ..good.clone()
     };
     target.write_record(&record)?;
@@ -881,6 +927,8 @@ pub fn rollback_with(
     let mut record = Record {
         revision,
         status: Status::PendingRollback,
+        policy: current.policy.clone(),
+        failed_versions: current.failed_versions.clone(),
         created: now.clone(),
         updated: now,
         description: String::new(),

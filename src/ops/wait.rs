@@ -42,6 +42,9 @@ pub enum WaitError {
     },
     #[error("{} failed", describe(.failed))]
     Failed { failed: Vec<ObjectStatus> },
+    /// A workload stopped being ready, or its pods restarted, while soaking.
+    #[error("soak failed after {}s: {reason}", .after.as_secs())]
+    Soak { after: Duration, reason: String },
     #[error(transparent)]
     Target(Box<TargetError>),
 }
@@ -175,5 +178,99 @@ pub fn wait_ready(
             });
         }
         std::thread::sleep(opts.interval.min(deadline - now));
+    }
+}
+
+/// Restarts of the pods of the workloads among `objects`: pods matched by each workload's
+/// `spec.selector.matchLabels`, one list per namespace.
+fn restarts(target: &dyn Target, objects: &[(ObjectId, Value)]) -> Result<u64, TargetError> {
+    let mut total = 0;
+    let mut namespaces: Vec<&str> = objects
+        .iter()
+        .map(|(id, _)| id.namespace.as_str())
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    for ns in namespaces.into_iter().filter(|ns| !ns.is_empty()) {
+        let selectors: Vec<&serde_json::Map<String, Value>> = objects
+            .iter()
+            .filter(|(id, _)| {
+                id.namespace == ns
+                    && matches!(id.kind.as_str(), "Deployment" | "StatefulSet" | "DaemonSet")
+            })
+            .filter_map(|(_, o)| o.pointer("/spec/selector/matchLabels")?.as_object())
+            .filter(|m| !m.is_empty())
+            .collect();
+        if selectors.is_empty() {
+            continue;
+        }
+        for pod in target.list("v1", "Pod", Some(ns), None)? {
+            let labels = pod.pointer("/metadata/labels");
+            let matches = selectors.iter().any(|sel| {
+                sel.iter()
+                    .all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v))
+            });
+            if !matches {
+                continue;
+            }
+            total += pod
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .map(|cs| {
+                    cs.iter()
+                        .filter_map(|c| c.get("restartCount").and_then(Value::as_u64))
+                        .sum::<u64>()
+                })
+                .unwrap_or(0);
+        }
+    }
+    Ok(total)
+}
+
+/// Watches ready objects for `duration`: every object must stay ready and no pod of the
+/// workloads may restart. Targets without live state have nothing to soak.
+pub fn soak(
+    target: &dyn Target,
+    objects: &[(ObjectId, Value)],
+    duration: Duration,
+    interval: Duration,
+    tick: &mut dyn FnMut(&Observation) -> Result<(), TargetError>,
+) -> Result<(), WaitError> {
+    if !target.observes_live_state() || duration.is_zero() {
+        return Ok(());
+    }
+    let start = Instant::now();
+    let deadline = start + duration;
+    let before = restarts(target, objects)?;
+    loop {
+        let obs = observe(target, objects, crate::time::now())?;
+        tick(&obs)?;
+        let unready: Vec<ObjectStatus> = obs
+            .objects
+            .iter()
+            .filter(|s| !status::is_ready(s))
+            .cloned()
+            .collect();
+        if !unready.is_empty() {
+            return Err(WaitError::Soak {
+                after: start.elapsed(),
+                reason: format!("{} stopped being ready", describe(&unready)),
+            });
+        }
+        let now_restarts = restarts(target, objects)?;
+        if now_restarts > before {
+            return Err(WaitError::Soak {
+                after: start.elapsed(),
+                reason: format!(
+                    "pods restarted {} time(s) while soaking",
+                    now_restarts - before
+                ),
+            });
+        }
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(());
+        }
+        std::thread::sleep(interval.min(deadline - now));
     }
 }

@@ -480,6 +480,7 @@ mod tests {
                 app_version: None,
                 source: "catalog/nginx".into(),
                 digest: None,
+                repository: None,
             },
             values: json!({}),
             manifest: String::new(),
@@ -489,6 +490,8 @@ mod tests {
             updated: "2026-11-22T00:00:00Z".into(),
             description: String::new(),
             secret_paths: vec![],
+            policy: None,
+            failed_versions: vec![],
         }
     }
 

@@ -358,6 +358,16 @@ fn label<'a>(o: &'a DynamicObject, key: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
+/// The chunk of a record a Secret holds (its `release` key).
+fn record_chunk(s: &DynamicObject) -> String {
+    s.data
+        .pointer("/data/release")
+        .and_then(Value::as_str)
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
+        .and_then(|b| String::from_utf8(b).ok())
+        .unwrap_or_default()
+}
+
 fn record_name(release: &str, revision: u64, chunk: usize) -> String {
     if chunk == 0 {
         format!("cocktail.release.v1.{release}.v{revision}")
@@ -478,6 +488,80 @@ impl Target for KubeTarget {
             .map_err(|e| self.err(format!("failed to apply {id}"), Some(id), e))
     }
 
+    fn current_records(
+        &self,
+        service_map: Option<&ServiceMapName>,
+    ) -> Result<Vec<Record>, TargetError> {
+        // One list: the revisions that can be current (not superseded, not uninstalled).
+        let api = self.secrets(service_map.map(ServiceMapName::as_str));
+        let lp = ListParams::default().labels(&format!(
+            "owner={FIELD_MANAGER},status in (deployed,failed,pending-install,pending-upgrade,pending-rollback)"
+        ));
+        let items = self
+            .call(|| api.list(&lp))
+            .map_err(|e| self.err("failed to list release records".into(), None, e))?
+            .items;
+        let mut by_release: BTreeMap<(String, String), Vec<DynamicObject>> = BTreeMap::new();
+        for s in items {
+            let (Some(ns), Some(name)) = (s.metadata.namespace.clone(), label(&s, "name")) else {
+                continue;
+            };
+            by_release
+                .entry((ns, name.to_string()))
+                .or_default()
+                .push(s);
+        }
+        let mut out = Vec::new();
+        for ((_, release), secrets) in by_release {
+            let newest = secrets
+                .iter()
+                .filter_map(|s| label(s, "revision").and_then(|r| r.parse::<u64>().ok()))
+                .max()
+                .unwrap_or(0);
+            let mut chunks: Vec<(usize, String)> = secrets
+                .iter()
+                .filter(|s| {
+                    label(s, "revision").and_then(|r| r.parse::<u64>().ok()) == Some(newest)
+                })
+                .filter_map(|s| {
+                    let chunk = label(s, "chunk")?.parse::<usize>().ok()?;
+                    Some((chunk, record_chunk(s)))
+                })
+                .collect();
+            chunks.sort();
+            let texts: Vec<String> = chunks.into_iter().map(|(_, t)| t).collect();
+            out.push(
+                release::decode(&texts).map_err(|source| TargetError::Record {
+                    release: release.clone(),
+                    revision: newest,
+                    source,
+                })?,
+            );
+        }
+        Ok(out)
+    }
+
+    fn kube_version(&self) -> Result<Option<semver::Version>, TargetError> {
+        let info = self
+            .call(|| self.client.apiserver_version())
+            .map_err(|e| self.err("failed to read the cluster version".into(), None, e))?;
+        let digits = |s: &str| {
+            s.chars()
+                .take_while(char::is_ascii_digit)
+                .collect::<String>()
+        };
+        let version = semver::Version::parse(&format!(
+            "{}.{}.0",
+            digits(&info.major),
+            digits(&info.minor)
+        ))
+        .ok()
+        .or_else(|| {
+            semver::Version::parse(info.git_version.trim_start_matches('v').split('+').next()?).ok()
+        });
+        Ok(version)
+    }
+
     fn records(
         &self,
         service_map: &ServiceMapName,
@@ -495,14 +579,10 @@ impl Target for KubeTarget {
             ) else {
                 continue;
             };
-            let data = s
-                .data
-                .pointer("/data/release")
-                .and_then(Value::as_str)
-                .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-                .and_then(|b| String::from_utf8(b).ok())
-                .unwrap_or_default();
-            by_revision.entry(rev).or_default().push((chunk, data));
+            by_revision
+                .entry(rev)
+                .or_default()
+                .push((chunk, record_chunk(s)));
         }
         let mut out = Vec::new();
         for (revision, mut chunks) in by_revision {

@@ -189,6 +189,30 @@ pub trait Target: Send + Sync {
         &self,
         service_map: Option<&ServiceMapName>,
     ) -> Result<Vec<(String, String)>, TargetError>;
+    /// The current record of every installed release (uninstalled ones left out), optionally
+    /// in one service map. Targets that can read them in one request override this.
+    fn current_records(
+        &self,
+        service_map: Option<&ServiceMapName>,
+    ) -> Result<Vec<Record>, TargetError> {
+        let mut out = Vec::new();
+        for (sm, rel) in self.releases(service_map)? {
+            let (Ok(sm), Ok(rel)) = (ServiceMapName::new(sm), ReleaseName::new(rel)) else {
+                continue;
+            };
+            let records = self.records(&sm, &rel)?;
+            if let Some(r) = crate::release::current(&records)
+                .filter(|r| r.status != crate::release::Status::Uninstalled)
+            {
+                out.push(r.clone());
+            }
+        }
+        Ok(out)
+    }
+    /// The cluster's Kubernetes version, when the target has a cluster.
+    fn kube_version(&self) -> Result<Option<semver::Version>, TargetError> {
+        Ok(None)
+    }
     /// Writes (creates or replaces) one record.
     fn write_record(&self, record: &Record) -> Result<(), TargetError>;
     fn delete_record(

@@ -1,5 +1,6 @@
 //! The integration test binary: the CLI end to end, hostile inputs, and rendering snapshots.
 
+mod auto;
 mod browser;
 mod catalog;
 mod cli;

@@ -54,6 +54,8 @@ fn opts(pkg: &std::path::Path, mode: DeployMode, now: i64) -> DeployOptions {
         generation: Generation::Random,
         apply: ApplySettings::default(),
         create_service_map: false,
+        policy: Default::default(),
+        expect_revision: None,
     }
 }
 
@@ -438,6 +440,7 @@ fn waiting(atomic: bool) -> ApplySettings {
             interval: std::time::Duration::from_millis(20),
         }),
         atomic,
+        soak: None,
     }
 }
 

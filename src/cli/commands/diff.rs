@@ -147,6 +147,8 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
                     generation: Generation::Placeholder,
                     apply: Default::default(),
                     create_service_map: false,
+                    policy: Default::default(),
+                    expect_revision: None,
                 },
             )?
         }

@@ -1,5 +1,6 @@
 //! One file per command: resolve settings, call one op, print the outcome.
 
+pub mod auto;
 pub mod completions;
 pub mod diff;
 pub mod docs;

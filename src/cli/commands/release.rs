@@ -8,11 +8,13 @@ use clap::Args;
 use crate::cli::printer::Printer;
 use crate::cli::{OutputFormat, ValuesArgs, exit};
 use crate::model::{ReleaseName, ServiceMapName};
+use crate::ops::auto::PolicyUpdate;
 use crate::ops::release::{
     self, ApplySettings, DeployMode, DeployOptions, DeployOutcome, UninstallOptions,
 };
 use crate::ops::wait::{Observation, WaitOptions};
 use crate::ops::{Generation, OpError};
+use crate::policy::{Track, Window};
 use crate::target::Target;
 use crate::target::dir::DirTarget;
 use crate::target::kube::{self as kube_target, KubeOptions, KubeTarget};
@@ -43,14 +45,16 @@ pub struct TargetArgs {
     pub kubeconfig: Option<PathBuf>,
     /// Service map (namespace) of the release. Default: COCKTAIL_PKG_SERVICE_MAP, then the
     /// kube context's namespace, then `default`.
+    /// (`upgrade --auto` and `outdated` take several: `-n shop -n blog` or `-n shop,blog`.)
     #[arg(
         short = 'n',
         long,
         value_name = "NAME",
         env = "COCKTAIL_PKG_SERVICE_MAP",
-        hide_env_values = true
+        hide_env_values = true,
+        value_delimiter = ','
     )]
-    pub service_map: Option<ServiceMapName>,
+    pub service_map: Vec<ServiceMapName>,
 }
 
 /// An opened target and the service map commands work in.
@@ -60,7 +64,25 @@ pub struct Opened {
 }
 
 impl TargetArgs {
+    /// Opens the target for commands that work in one service map.
     pub fn open(&self) -> Result<Opened, OpError> {
+        if self.service_map.len() > 1 {
+            return Err(OpError::Invalid(format!(
+                "this command works in one service map, and {} were given",
+                self.service_map.len()
+            )));
+        }
+        self.open_target()
+    }
+
+    /// Opens the target for commands that take several service maps (or all): the service
+    /// maps named explicitly, possibly none.
+    pub fn open_many(&self) -> Result<(Box<dyn Target>, Vec<ServiceMapName>), OpError> {
+        let opened = self.open_target()?;
+        Ok((opened.target, self.service_map.clone()))
+    }
+
+    fn open_target(&self) -> Result<Opened, OpError> {
         let kube = |context: Option<String>| -> Result<Opened, OpError> {
             let timeout = std::env::var(crate::env::KUBE_TIMEOUT)
                 .ok()
@@ -71,7 +93,7 @@ impl TargetArgs {
                 kubeconfig: self.kubeconfig.clone(),
                 timeout,
             })?;
-            let service_map = match &self.service_map {
+            let service_map = match self.service_map.first() {
                 Some(sm) => sm.clone(),
                 None => ServiceMapName::new(t.default_namespace())
                     .map_err(|e| OpError::Invalid(format!("the kube context's namespace: {e}")))?,
@@ -83,7 +105,8 @@ impl TargetArgs {
         };
         let default_map = || {
             self.service_map
-                .clone()
+                .first()
+                .cloned()
                 .unwrap_or_else(|| ServiceMapName::new("default").expect("valid name"))
         };
         match self.target.as_deref() {
@@ -173,6 +196,7 @@ impl ApplyArgs {
             force_conflicts: self.force_conflicts,
             wait: (self.wait || self.atomic).then(|| WaitOptions::new(self.timeout)),
             atomic: self.atomic,
+            soak: None,
         }
     }
 }
@@ -233,19 +257,75 @@ impl<'a> WaitDisplay<'a> {
     }
 }
 
+/// The automatic-upgrade policy flags of `install`, `upgrade` and `policy set`.
+#[derive(Debug, Clone, Args, Default)]
+pub struct PolicyArgs {
+    /// Automatic upgrades: `patch`, `minor`, `major`, a semver requirement (`'>=2.1, <3'`), or
+    /// `off`. Stored with the release; `upgrade --auto` acts on it.
+    #[arg(long, value_name = "TRACK", value_parser = parse_track)]
+    pub auto_upgrade: Option<Track>,
+    /// When automatic upgrades may start: `DAYS HH:MM-HH:MM ZONE` (e.g. `Sat,Sun 02:00-05:00
+    /// Asia/Seoul`; DAYS like `Mon-Fri` or `daily`), repeatable; `always` for any time.
+    #[arg(long, value_name = "WINDOW")]
+    pub upgrade_window: Vec<String>,
+    /// Let automatic upgrades pick pre-release versions.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
+    pub allow_prerelease: Option<bool>,
+    /// Skip versions published less than this long ago (e.g. 72h); security fixes excepted.
+    #[arg(long, value_name = "DURATION", value_parser = parse_policy_duration)]
+    pub min_age: Option<u64>,
+    /// After an automatic upgrade is ready, how long everything must stay ready with no pod
+    /// restarting before it counts as good (e.g. 5m).
+    #[arg(long, value_name = "DURATION", value_parser = parse_policy_duration)]
+    pub soak: Option<u64>,
+}
+
+fn parse_track(text: &str) -> Result<Track, String> {
+    text.parse::<Track>().map_err(|e| e.to_string())
+}
+
+fn parse_policy_duration(text: &str) -> Result<u64, String> {
+    crate::policy::parse_duration(text)
+}
+
+impl PolicyArgs {
+    pub fn update(&self) -> Result<PolicyUpdate, OpError> {
+        let windows = if self.upgrade_window.is_empty() {
+            None
+        } else if self.upgrade_window.iter().any(|w| w.trim() == "always") {
+            Some(Vec::new())
+        } else {
+            Some(
+                self.upgrade_window
+                    .iter()
+                    .map(|w| {
+                        w.parse::<Window>()
+                            .map_err(|e| OpError::Invalid(e.to_string()))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?,
+            )
+        };
+        Ok(PolicyUpdate {
+            auto_upgrade: self.auto_upgrade.clone(),
+            windows,
+            allow_prerelease: self.allow_prerelease,
+            min_age_secs: self.min_age,
+            soak_secs: self.soak,
+        })
+    }
+}
+
+/// The flags `install` and `upgrade` share.
 #[derive(Debug, Args)]
-pub struct InstallArgs {
-    /// Release name (DNS-1123 label).
-    pub release: ReleaseName,
-    /// Package directory, archive, or REPO/NAME[@VERSION-REQ].
-    #[arg(value_name = "PKG")]
-    pub package: PathBuf,
+pub struct DeployArgs {
     #[command(flatten)]
     pub target: TargetArgs,
     #[command(flatten)]
     pub values: ValuesArgs,
     #[command(flatten)]
     pub apply: ApplyArgs,
+    #[command(flatten)]
+    pub policy: PolicyArgs,
     /// Create the service map (namespace) when it does not exist.
     #[arg(long)]
     pub create_service_map: bool,
@@ -258,9 +338,26 @@ pub struct InstallArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct UpgradeArgs {
+pub struct InstallArgs {
+    /// Release name (DNS-1123 label).
+    pub release: ReleaseName,
+    /// Package directory, archive, or REPO/NAME[@VERSION-REQ].
+    #[arg(value_name = "PKG")]
+    pub package: PathBuf,
     #[command(flatten)]
-    pub common: InstallArgs,
+    pub common: DeployArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Release name (not with --auto).
+    #[arg(required_unless_present = "auto")]
+    pub release: Option<ReleaseName>,
+    /// Package directory, archive, or REPO/NAME[@VERSION-REQ] (not with --auto).
+    #[arg(value_name = "PKG", required_unless_present = "auto")]
+    pub package: Option<PathBuf>,
+    #[command(flatten)]
+    pub common: DeployArgs,
     /// Install the release if it does not exist.
     #[arg(long)]
     pub install: bool,
@@ -270,9 +367,34 @@ pub struct UpgradeArgs {
     /// Start from the package defaults (the default).
     #[arg(long)]
     pub reset_values: bool,
+    /// The cron entry point: upgrade every release whose policy allows a newer version now,
+    /// with its stored values, waiting, soaking, rolling back on failure. Exit 3 when some
+    /// were rolled back.
+    #[arg(long, conflicts_with_all = ["release", "package", "install", "reuse_values", "reset_values"])]
+    pub auto: bool,
+    /// With --auto: every service map (default: those given with -n, else all).
+    #[arg(short = 'A', long, requires = "auto")]
+    pub all_service_maps: bool,
+    /// With --auto: releases upgraded at once.
+    #[arg(long, default_value_t = 4, requires = "auto")]
+    pub max_parallel: usize,
+    /// With --auto: post the run's report as JSON to this webhook (retried; a failure is
+    /// reported but does not fail the run).
+    #[arg(long, value_name = "URL", requires = "auto")]
+    pub notify_url: Option<String>,
+    /// With --auto: the report's format.
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
 }
 
-fn deploy(args: &InstallArgs, mode: DeployMode, printer: &Printer) -> anyhow::Result<u8> {
+fn deploy(
+    release: &ReleaseName,
+    package: &std::path::Path,
+    args: &DeployArgs,
+    mode: DeployMode,
+    printer: &Printer,
+) -> anyhow::Result<u8> {
+    let policy = args.policy.update()?;
     let Opened {
         target,
         service_map,
@@ -281,9 +403,9 @@ fn deploy(args: &InstallArgs, mode: DeployMode, printer: &Printer) -> anyhow::Re
     let out = release::deploy_with(
         target.as_ref(),
         &DeployOptions {
-            release: args.release.clone(),
+            release: release.clone(),
             service_map,
-            package: args.package.clone(),
+            package: package.to_path_buf(),
             values: args.values.sources(),
             mode,
             dry_run: args.dry_run,
@@ -293,6 +415,8 @@ fn deploy(args: &InstallArgs, mode: DeployMode, printer: &Printer) -> anyhow::Re
             generation: Generation::Random,
             apply: args.apply.settings(),
             create_service_map: args.create_service_map,
+            policy,
+            expect_revision: None,
         },
         &mut |obs| display.show(obs),
     );
@@ -349,15 +473,27 @@ fn report(out: &DeployOutcome, printer: &Printer, target: &str) -> anyhow::Resul
 }
 
 pub fn install(args: InstallArgs, printer: &Printer) -> anyhow::Result<u8> {
-    deploy(&args, DeployMode::Install, printer)
+    deploy(
+        &args.release,
+        &args.package,
+        &args.common,
+        DeployMode::Install,
+        printer,
+    )
 }
 
 pub fn upgrade(args: UpgradeArgs, printer: &Printer) -> anyhow::Result<u8> {
+    if args.auto {
+        return super::auto::run(&args, printer);
+    }
+    let (Some(release), Some(package)) = (&args.release, &args.package) else {
+        return Err(OpError::Invalid("upgrade needs RELEASE and PKG (or --auto)".into()).into());
+    };
     let mode = DeployMode::Upgrade {
         install_if_missing: args.install,
         reuse_values: args.reuse_values,
     };
-    deploy(&args.common, mode, printer)
+    deploy(release, package, &args.common, mode, printer)
 }
 
 #[derive(Debug, Args)]

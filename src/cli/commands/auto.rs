@@ -1,0 +1,297 @@
+//! `upgrade --auto`, `outdated`, `policy set|show`.
+
+use std::io::Write;
+
+use clap::{Args, Subcommand};
+
+use super::release::{Opened, PolicyArgs, TargetArgs, UpgradeArgs, holder};
+use crate::cli::printer::Printer;
+use crate::cli::{OutputFormat, exit};
+use crate::model::ReleaseName;
+use crate::ops::OpError;
+use crate::ops::auto::{self, AutoAction, AutoOptions, AutoReport};
+use crate::policy::format_duration;
+use crate::repo::RepoClient;
+
+fn print<T: serde::Serialize>(output: OutputFormat, value: &T) -> anyhow::Result<bool> {
+    let mut out = std::io::stdout().lock();
+    match output {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
+        OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(value)?)?,
+        OutputFormat::Table => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// `upgrade --auto`: exit 0 (fine or nothing to do), 1 (an error), 3 (some rolled back).
+pub fn run(args: &UpgradeArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let c = &args.common;
+    if !c.values.sources().is_empty() || !c.policy.update()?.is_empty() {
+        return Err(OpError::Invalid(
+            "upgrade --auto uses each release's stored values and policy; set them with `upgrade RELEASE PKG` or `policy set RELEASE`".into(),
+        )
+        .into());
+    }
+    let (target, service_maps) = c.target.open_many()?;
+    let service_maps = if args.all_service_maps {
+        Vec::new()
+    } else {
+        service_maps
+    };
+    let mut report = auto::run(
+        target.as_ref(),
+        &AutoOptions {
+            service_maps,
+            dry_run: c.dry_run,
+            max_parallel: args.max_parallel,
+            timeout: c.apply.timeout,
+            holder: holder(),
+            now: crate::time::now(),
+        },
+        RepoClient::from_env(),
+    )?;
+    if let Some(url) = &args.notify_url {
+        report.notification = Some(match auto::notify(url, &report) {
+            Ok(()) => "sent".into(),
+            Err(e) => {
+                printer.warning(&format!("failed to notify {url}: {e}"));
+                format!("failed: {e}")
+            }
+        });
+    }
+    show_report(&report, args.output, printer)?;
+    Ok(if report.failed > 0 {
+        exit::FAILURE
+    } else if report.rolled_back > 0 {
+        exit::ROLLED_BACK
+    } else {
+        exit::OK
+    })
+}
+
+fn show_report(report: &AutoReport, output: OutputFormat, printer: &Printer) -> anyhow::Result<()> {
+    if print(output, report)? {
+        return Ok(());
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<20} {:<16} {:<16} {:<10} {:<10} {:<14} REASON",
+        "RELEASE", "SERVICE MAP", "PACKAGE", "FROM", "TO", "ACTION"
+    )?;
+    for r in &report.releases {
+        let action = serde_json::to_value(r.action)?
+            .as_str()
+            .unwrap_or("?")
+            .to_string();
+        writeln!(
+            out,
+            "{:<20} {:<16} {:<16} {:<10} {:<10} {:<14} {}",
+            r.release,
+            r.service_map,
+            r.package,
+            r.from,
+            r.to.as_deref().unwrap_or("-"),
+            action,
+            if r.action == AutoAction::Skipped {
+                format!("{}: {}", r.code, r.reason)
+            } else {
+                r.reason.clone()
+            }
+        )?;
+    }
+    let verb = if report.dry_run { "Planned" } else { "Done" };
+    printer.status(
+        verb,
+        &format!(
+            "{} {}, {} rolled back, {} skipped, {} failed",
+            report.upgraded,
+            if report.dry_run {
+                "would upgrade"
+            } else {
+                "upgraded"
+            },
+            report.rolled_back,
+            report.skipped,
+            report.failed
+        ),
+    );
+    Ok(())
+}
+
+#[derive(Debug, Args)]
+pub struct OutdatedArgs {
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Every service map (default: those given with -n, else all).
+    #[arg(short = 'A', long)]
+    pub all_service_maps: bool,
+    #[arg(short, long, value_enum, default_value = "table")]
+    pub output: OutputFormat,
+}
+
+pub fn outdated(args: OutdatedArgs, _printer: &Printer) -> anyhow::Result<u8> {
+    let (target, service_maps) = args.target.open_many()?;
+    let service_maps = if args.all_service_maps {
+        Vec::new()
+    } else {
+        service_maps
+    };
+    let rows = auto::outdated(
+        target.as_ref(),
+        &service_maps,
+        RepoClient::from_env(),
+        crate::time::now(),
+    )?;
+    if print(args.output, &rows)? {
+        return Ok(exit::OK);
+    }
+    let mut out = std::io::stdout().lock();
+    writeln!(
+        out,
+        "{:<20} {:<16} {:<16} {:<10} {:<10} {:<10} {:<10} {:<22} NOTE",
+        "RELEASE",
+        "SERVICE MAP",
+        "PACKAGE",
+        "VERSION",
+        "POLICY",
+        "ALLOWED",
+        "NEWEST",
+        "NEXT WINDOW"
+    )?;
+    for r in rows {
+        writeln!(
+            out,
+            "{:<20} {:<16} {:<16} {:<10} {:<10} {:<10} {:<10} {:<22} {}",
+            r.release,
+            r.service_map,
+            r.package,
+            r.version,
+            r.policy,
+            r.allowed.as_deref().unwrap_or("-"),
+            r.newest.as_deref().unwrap_or("-"),
+            r.next_window.as_deref().unwrap_or("any time"),
+            r.note
+        )?;
+    }
+    Ok(exit::OK)
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyCmdArgs {
+    #[command(subcommand)]
+    pub command: PolicyCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Change a release's automatic-upgrade policy (no new revision: nothing is applied).
+    Set {
+        release: ReleaseName,
+        #[command(flatten)]
+        policy: PolicyArgs,
+        #[command(flatten)]
+        target: TargetArgs,
+    },
+    /// Show a release's automatic-upgrade policy.
+    Show {
+        release: ReleaseName,
+        #[command(flatten)]
+        target: TargetArgs,
+        #[arg(short, long, value_enum, default_value = "table")]
+        output: OutputFormat,
+    },
+}
+
+pub fn policy(args: PolicyCmdArgs, printer: &Printer) -> anyhow::Result<u8> {
+    match args.command {
+        PolicyCommand::Set {
+            release,
+            policy,
+            target,
+        } => {
+            let update = policy.update()?;
+            if update.is_empty() {
+                return Err(OpError::Invalid(
+                    "nothing to change: pass --auto-upgrade, --upgrade-window, --allow-prerelease, --min-age or --soak".into(),
+                )
+                .into());
+            }
+            let Opened {
+                target,
+                service_map,
+            } = target.open()?;
+            let p = auto::set_policy(
+                target.as_ref(),
+                &service_map,
+                &release,
+                &update,
+                &holder(),
+                crate::time::now(),
+            )?;
+            printer.status(
+                "Updated",
+                &format!("policy of {release}: {}", p.auto_upgrade),
+            );
+        }
+        PolicyCommand::Show {
+            release,
+            target,
+            output,
+        } => {
+            let Opened {
+                target,
+                service_map,
+            } = target.open()?;
+            let (record, p) = auto::show_policy(target.as_ref(), &service_map, &release)?;
+            if print(output, &p)? {
+                return Ok(exit::OK);
+            }
+            let mut out = std::io::stdout().lock();
+            writeln!(
+                out,
+                "RELEASE:          {release} ({} {})",
+                record.package.name, record.package.version
+            )?;
+            writeln!(
+                out,
+                "FROM:             {}",
+                record.package.repository.as_deref().map_or_else(
+                    || format!("{} (not a repository)", record.package.source),
+                    |r| format!("repository {r}")
+                )
+            )?;
+            writeln!(out, "AUTO-UPGRADE:     {}", p.auto_upgrade)?;
+            let windows: Vec<String> = p.windows.iter().map(ToString::to_string).collect();
+            writeln!(
+                out,
+                "WINDOWS:          {}",
+                if windows.is_empty() {
+                    "any time".into()
+                } else {
+                    windows.join("; ")
+                }
+            )?;
+            writeln!(
+                out,
+                "PRE-RELEASES:     {}",
+                if p.allow_prerelease { "allowed" } else { "no" }
+            )?;
+            writeln!(out, "MIN AGE:          {}", format_duration(p.min_age_secs))?;
+            writeln!(out, "SOAK:             {}", format_duration(p.soak_secs))?;
+            if !record.failed_versions.is_empty() {
+                let v: Vec<String> = record
+                    .failed_versions
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect();
+                writeln!(
+                    out,
+                    "NOT RETRIED:      {} (failed and rolled back)",
+                    v.join(", ")
+                )?;
+            }
+        }
+    }
+    Ok(exit::OK)
+}

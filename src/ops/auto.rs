@@ -1,0 +1,613 @@
+//! Automatic upgrades: per-release policies (`policy set|show`), `outdated`, and
+//! `upgrade --auto`, the cron entry point.
+//!
+//! A run reads the current record of every release in one pass, refreshes each repository's
+//! index once (a conditional request), decides per release with the pure
+//! [`crate::policy::decide`], then upgrades the chosen releases — at most `max_parallel` at
+//! once — with their stored values, waiting for readiness, soaking, and rolling back
+//! automatically (`--atomic`) on failure. Each upgrade holds its release's lease and checks that
+//! the release did not change since the run read it, so concurrent runs are safe and a second
+//! run finds nothing left to do.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::OpError;
+use super::release::{ApplySettings, DeployMode, DeployOptions, deploy};
+use super::wait::WaitOptions;
+use crate::index::format::VersionEntry;
+use crate::model::{ReleaseName, ServiceMapName};
+use crate::policy::{self, Decision, Input, Policy, Track, Window};
+use crate::release::{self, Record, Status};
+use crate::repo::client::{Repo, RepoClient};
+use crate::target::{Target, TargetError};
+use crate::time::{UnixTime, format_rfc3339};
+
+/// Changes to a release's policy, from flags; unset fields keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyUpdate {
+    pub auto_upgrade: Option<Track>,
+    /// `Some(vec![])` clears the windows (any time).
+    pub windows: Option<Vec<Window>>,
+    pub allow_prerelease: Option<bool>,
+    pub min_age_secs: Option<u64>,
+    pub soak_secs: Option<u64>,
+}
+
+impl PolicyUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.auto_upgrade.is_none()
+            && self.windows.is_none()
+            && self.allow_prerelease.is_none()
+            && self.min_age_secs.is_none()
+            && self.soak_secs.is_none()
+    }
+
+    /// The policy after the update; `None` when there was none and nothing is set.
+    pub fn apply_to(&self, base: Option<&Policy>) -> Option<Policy> {
+        if base.is_none() && self.is_empty() {
+            return None;
+        }
+        let mut p = base.cloned().unwrap_or_default();
+        if let Some(t) = &self.auto_upgrade {
+            p.auto_upgrade = t.clone();
+        }
+        if let Some(w) = &self.windows {
+            p.windows = w.clone();
+        }
+        if let Some(a) = self.allow_prerelease {
+            p.allow_prerelease = a;
+        }
+        if let Some(m) = self.min_age_secs {
+            p.min_age_secs = m;
+        }
+        if let Some(s) = self.soak_secs {
+            p.soak_secs = s;
+        }
+        Some(p)
+    }
+}
+
+/// `policy set`: changes the policy stored with the release's current revision (no new
+/// revision: nothing is applied), under the release's lease.
+pub fn set_policy(
+    target: &dyn Target,
+    service_map: &ServiceMapName,
+    release: &ReleaseName,
+    update: &PolicyUpdate,
+    holder: &str,
+    now: UnixTime,
+) -> Result<Policy, OpError> {
+    let lease = target.acquire(
+        service_map,
+        release,
+        holder,
+        super::release::lease_ttl(),
+        now,
+    )?;
+    let result = (|| {
+        let records = target.records(service_map, release)?;
+        let mut current = release::current(&records)
+            .filter(|r| r.status != Status::Uninstalled)
+            .cloned()
+            .ok_or_else(|| {
+                OpError::Invalid(format!(
+                    "release `{release}` is not installed in service map `{service_map}`"
+                ))
+            })?;
+        let policy = update.apply_to(current.policy.as_ref()).unwrap_or_default();
+        if policy.auto_upgrade != Track::Off && current.package.repository.is_none() {
+            return Err(OpError::Invalid(format!(
+                "release `{release}` was installed from `{}`, not from a repository, so there is nothing to upgrade it from; upgrade it once from REPO/{} to enable automatic upgrades",
+                current.package.source, current.package.name
+            )));
+        }
+        current.policy = Some(policy.clone());
+        current.updated = format_rfc3339(now);
+        target.write_record(&current)?;
+        Ok(policy)
+    })();
+    let _ = target.release_lease(&lease);
+    result
+}
+
+/// The policy of a release (the default, off, when none was set).
+pub fn show_policy(
+    target: &dyn Target,
+    service_map: &ServiceMapName,
+    release: &ReleaseName,
+) -> Result<(Record, Policy), OpError> {
+    let record = super::release::revision(target, service_map, release, None)?;
+    let policy = record.policy.clone().unwrap_or_default();
+    Ok((record, policy))
+}
+
+/// What the run did with one release.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AutoAction {
+    Upgraded,
+    /// `--dry-run`: would have upgraded.
+    WouldUpgrade,
+    RolledBack,
+    Skipped,
+    Failed,
+}
+
+/// One row of the report.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoRow {
+    pub release: String,
+    pub service_map: String,
+    pub package: String,
+    pub from: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    pub action: AutoAction,
+    /// A stable code: `upgraded`, `rolled-back`, `off`, `up-to-date`, `outside-window`, …
+    pub code: String,
+    pub reason: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub security: bool,
+}
+
+/// The report of an `upgrade --auto` run (also the webhook's body).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoReport {
+    pub started: String,
+    pub finished: String,
+    pub dry_run: bool,
+    pub target: String,
+    pub upgraded: usize,
+    pub rolled_back: usize,
+    pub skipped: usize,
+    pub failed: usize,
+    pub releases: Vec<AutoRow>,
+    /// The outcome of `--notify-url` (`sent`, or why it failed).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub notification: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct AutoOptions {
+    /// Service maps to look at; empty: all.
+    pub service_maps: Vec<ServiceMapName>,
+    pub dry_run: bool,
+    pub max_parallel: usize,
+    /// How long each upgrade waits for readiness.
+    pub timeout: Duration,
+    pub holder: String,
+    pub now: UnixTime,
+}
+
+/// The versions of the packages the releases come from, one index refresh per repository.
+struct Catalogs {
+    client: RepoClient,
+    repos: BTreeMap<String, Result<Repo, String>>,
+    versions: BTreeMap<(String, String), Result<Vec<VersionEntry>, String>>,
+}
+
+impl Catalogs {
+    fn new(client: RepoClient) -> Self {
+        Self {
+            client,
+            repos: BTreeMap::new(),
+            versions: BTreeMap::new(),
+        }
+    }
+
+    fn repo(&mut self, name: &str) -> Result<Repo, String> {
+        if let Some(r) = self.repos.get(name) {
+            return r.clone();
+        }
+        let found = crate::repo::reference::find_repo(name)
+            .map_err(|e| crate::error_chain(&e))
+            .and_then(|repo| match &repo {
+                Repo::Builtin => Ok(repo),
+                // The one conditional refresh of this run.
+                Repo::Remote(entry) => self
+                    .client
+                    .update(entry)
+                    .map(|_| repo.clone())
+                    .map_err(|e| crate::error_chain(&e)),
+            });
+        self.repos.insert(name.to_string(), found.clone());
+        found
+    }
+
+    fn versions(&mut self, repo_name: &str, package: &str) -> Result<Vec<VersionEntry>, String> {
+        let key = (repo_name.to_string(), package.to_string());
+        if let Some(v) = self.versions.get(&key) {
+            return v.clone();
+        }
+        let found = self.repo(repo_name).and_then(|repo| {
+            let root = self
+                .client
+                .root(&repo)
+                .map_err(|e| crate::error_chain(&e))?;
+            let summary = root.package(package).ok_or_else(|| {
+                format!("repository `{repo_name}` no longer has package `{package}`")
+            })?;
+            self.client
+                .versions(&repo, summary)
+                .map(|f| f.versions)
+                .map_err(|e| crate::error_chain(&e))
+        });
+        self.versions.insert(key, found.clone());
+        found
+    }
+}
+
+/// The current records of the releases a run looks at.
+fn current_records(
+    target: &dyn Target,
+    service_maps: &[ServiceMapName],
+) -> Result<Vec<Record>, TargetError> {
+    if service_maps.is_empty() {
+        return target.current_records(None);
+    }
+    let mut out = Vec::new();
+    for sm in service_maps {
+        out.extend(target.current_records(Some(sm))?);
+    }
+    Ok(out)
+}
+
+fn kube_version(target: &dyn Target) -> Result<semver::Version, TargetError> {
+    Ok(target.kube_version()?.unwrap_or_else(|| {
+        semver::Version::parse(crate::render::DEFAULT_KUBE_VERSION)
+            .unwrap_or(semver::Version::new(1, 33, 0))
+    }))
+}
+
+/// A decision made for one release, before anything is applied.
+struct Planned {
+    record: Record,
+    row: AutoRow,
+    /// `REPO/NAME@=VERSION` when the release is to be upgraded.
+    upgrade_to: Option<String>,
+}
+
+fn skipped(record: &Record, code: &str, reason: String) -> AutoRow {
+    AutoRow {
+        release: record.name.clone(),
+        service_map: record.service_map.clone(),
+        package: record.package.name.clone(),
+        from: record.package.version.to_string(),
+        to: None,
+        action: AutoAction::Skipped,
+        code: code.into(),
+        reason,
+        security: false,
+    }
+}
+
+fn plan_release(
+    record: Record,
+    catalogs: &mut Catalogs,
+    now: UnixTime,
+    kube: &semver::Version,
+) -> Planned {
+    let policy = record.policy.clone().unwrap_or_default();
+    let skip = |record: Record, code: &str, reason: String| Planned {
+        row: skipped(&record, code, reason),
+        record,
+        upgrade_to: None,
+    };
+    if policy.auto_upgrade == Track::Off {
+        return skip(
+            record,
+            "off",
+            "automatic upgrades are off for this release".into(),
+        );
+    }
+    if record.status != Status::Deployed {
+        let reason = format!(
+            "the current revision {} is {}; fix it first (see `cocktail-pkg history {}`)",
+            record.revision,
+            record.status.as_str(),
+            record.name
+        );
+        return skip(record, "not-deployed", reason);
+    }
+    let Some(repo) = record.package.repository.clone() else {
+        let reason = format!(
+            "installed from `{}`, not from a repository",
+            record.package.source
+        );
+        return skip(record, "not-from-repository", reason);
+    };
+    let versions = match catalogs.versions(&repo, &record.package.name) {
+        Ok(v) => v,
+        Err(e) => {
+            let mut p = skip(record, "index", e);
+            p.row.action = AutoAction::Failed;
+            return p;
+        }
+    };
+    // Versions this release already failed with are not tried again automatically.
+    let (blocked, versions): (Vec<VersionEntry>, Vec<VersionEntry>) = versions
+        .into_iter()
+        .partition(|v| record.failed_versions.contains(&v.version));
+    let mut decision = policy::decide(&Input {
+        policy: &policy,
+        current: &record.package.version,
+        versions: &versions,
+        now,
+        kube_version: kube,
+    });
+    if let Decision::Skip(s) = &decision
+        && s.code == "up-to-date"
+        && let Some(b) = blocked
+            .iter()
+            .filter(|b| b.version > record.package.version)
+            .max_by(|a, b| a.version.cmp(&b.version))
+    {
+        decision = Decision::Skip(policy::Skip {
+            code: "failed-before",
+            reason: format!(
+                "{} failed here and was rolled back; upgrade by hand to try it again",
+                b.version
+            ),
+        });
+    }
+    match decision {
+        Decision::Skip(s) => skip(record, s.code, s.reason),
+        Decision::Upgrade {
+            to,
+            security,
+            reason,
+        } => {
+            let row = AutoRow {
+                release: record.name.clone(),
+                service_map: record.service_map.clone(),
+                package: record.package.name.clone(),
+                from: record.package.version.to_string(),
+                to: Some(to.to_string()),
+                action: AutoAction::WouldUpgrade,
+                code: "upgrade".into(),
+                reason,
+                security,
+            };
+            Planned {
+                upgrade_to: Some(format!("{repo}/{}@={to}", record.package.name)),
+                record,
+                row,
+            }
+        }
+    }
+}
+
+/// Upgrades one release as decided; fills in its row.
+fn upgrade_one(target: &dyn Target, p: &mut Planned, opts: &AutoOptions) {
+    let Some(reference) = p.upgrade_to.clone() else {
+        return;
+    };
+    let policy = p.record.policy.clone().unwrap_or_default();
+    let (Ok(service_map), Ok(name)) = (
+        ServiceMapName::new(&p.record.service_map),
+        ReleaseName::new(&p.record.name),
+    ) else {
+        return;
+    };
+    let result = deploy(
+        target,
+        &DeployOptions {
+            release: name,
+            service_map,
+            package: PathBuf::from(reference),
+            values: Default::default(),
+            mode: DeployMode::Upgrade {
+                install_if_missing: false,
+                reuse_values: true,
+            },
+            dry_run: false,
+            history_max: 10,
+            holder: opts.holder.clone(),
+            now: crate::time::now(),
+            generation: super::Generation::Random,
+            apply: ApplySettings {
+                force_conflicts: false,
+                wait: Some(WaitOptions::new(opts.timeout)),
+                atomic: true,
+                soak: (policy.soak_secs > 0).then(|| Duration::from_secs(policy.soak_secs)),
+            },
+            create_service_map: false,
+            policy: Default::default(),
+            expect_revision: Some(p.record.revision),
+        },
+    );
+    let row = &mut p.row;
+    match result {
+        Ok(out) => {
+            row.action = AutoAction::Upgraded;
+            row.code = "upgraded".into();
+            row.reason = format!("{} (revision {})", row.reason, out.record.revision);
+        }
+        Err(OpError::Atomic { cause, undone }) => {
+            row.action = AutoAction::RolledBack;
+            row.code = "rolled-back".into();
+            row.reason = format!("{}: {undone}", crate::error_chain(cause.as_ref()));
+        }
+        Err(OpError::Target(e)) if matches!(*e, TargetError::LeaseHeld { .. }) => {
+            row.action = AutoAction::Skipped;
+            row.code = "busy".into();
+            row.reason = e.to_string();
+        }
+        Err(OpError::Stale(reason)) => {
+            row.action = AutoAction::Skipped;
+            row.code = "changed".into();
+            row.reason = reason;
+        }
+        Err(e) => {
+            row.action = AutoAction::Failed;
+            row.code = "failed".into();
+            row.reason = crate::error_chain(&e);
+        }
+    }
+}
+
+/// `upgrade --auto`.
+pub fn run(
+    target: &dyn Target,
+    opts: &AutoOptions,
+    client: RepoClient,
+) -> Result<AutoReport, OpError> {
+    let started = format_rfc3339(opts.now);
+    let records = current_records(target, &opts.service_maps)?;
+    let kube = kube_version(target)?;
+    let mut catalogs = Catalogs::new(client);
+    let mut planned: Vec<Planned> = records
+        .into_iter()
+        .map(|r| plan_release(r, &mut catalogs, opts.now, &kube))
+        .collect();
+    planned.sort_by(|a, b| {
+        (&a.row.service_map, &a.row.release).cmp(&(&b.row.service_map, &b.row.release))
+    });
+    if !opts.dry_run {
+        let work: Vec<&mut Planned> = planned
+            .iter_mut()
+            .filter(|p| p.upgrade_to.is_some())
+            .collect();
+        let queue = std::sync::Mutex::new(work);
+        std::thread::scope(|scope| {
+            for _ in 0..opts.max_parallel.max(1) {
+                scope.spawn(|| {
+                    loop {
+                        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
+                        let Some(p) = next else { break };
+                        upgrade_one(target, p, opts);
+                    }
+                });
+            }
+        });
+    }
+    let releases: Vec<AutoRow> = planned.into_iter().map(|p| p.row).collect();
+    let count = |a: AutoAction| releases.iter().filter(|r| r.action == a).count();
+    Ok(AutoReport {
+        started,
+        finished: format_rfc3339(crate::time::now()),
+        dry_run: opts.dry_run,
+        target: target.describe(),
+        upgraded: count(AutoAction::Upgraded) + count(AutoAction::WouldUpgrade),
+        rolled_back: count(AutoAction::RolledBack),
+        skipped: count(AutoAction::Skipped),
+        failed: count(AutoAction::Failed),
+        releases,
+        notification: None,
+    })
+}
+
+/// One row of `outdated`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OutdatedRow {
+    pub release: String,
+    pub service_map: String,
+    pub package: String,
+    pub version: String,
+    /// The policy in short: `minor`, `off`, `^2`.
+    pub policy: String,
+    /// The newest version the policy allows, if newer than the installed one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<String>,
+    /// The newest version overall.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub newest: Option<String>,
+    /// When the next upgrade window opens (`now` when inside one; absent: any time).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_window: Option<String>,
+    /// Why nothing is offered, when so.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub note: String,
+}
+
+/// `outdated`: each release, its version, the newest its policy allows, the newest overall,
+/// and when its next window opens.
+pub fn outdated(
+    target: &dyn Target,
+    service_maps: &[ServiceMapName],
+    client: RepoClient,
+    now: UnixTime,
+) -> Result<Vec<OutdatedRow>, OpError> {
+    let records = current_records(target, service_maps)?;
+    let kube = kube_version(target)?;
+    let mut catalogs = Catalogs::new(client);
+    let mut rows = Vec::new();
+    for r in records {
+        let policy = r.policy.clone().unwrap_or_default();
+        let mut row = OutdatedRow {
+            release: r.name.clone(),
+            service_map: r.service_map.clone(),
+            package: r.package.name.clone(),
+            version: r.package.version.to_string(),
+            policy: policy.auto_upgrade.to_string(),
+            allowed: None,
+            newest: None,
+            next_window: policy::next_window(&policy.windows, now).map(format_rfc3339),
+            note: String::new(),
+        };
+        match r.package.repository.as_deref() {
+            None => row.note = format!("installed from `{}`, not a repository", r.package.source),
+            Some(repo) => match catalogs.versions(repo, &r.package.name) {
+                Err(e) => row.note = e,
+                Ok(versions) => {
+                    let input = Input {
+                        policy: &policy,
+                        current: &r.package.version,
+                        versions: &versions,
+                        now,
+                        kube_version: &kube,
+                    };
+                    row.newest = policy::newest(&versions, policy.allow_prerelease)
+                        .map(|v| v.version.to_string());
+                    if policy.auto_upgrade != Track::Off {
+                        row.allowed = policy::newest_allowed(&input).map(|v| v.version.to_string());
+                    }
+                    if let Decision::Skip(s) = policy::decide(&input) {
+                        row.note = s.reason;
+                    }
+                }
+            },
+        }
+        rows.push(row);
+    }
+    rows.sort_by(|a, b| (&a.service_map, &a.release).cmp(&(&b.service_map, &b.release)));
+    Ok(rows)
+}
+
+/// Posts the report to a webhook: three attempts with backoff, 10 s each. Returns what
+/// happened; a failure never fails the run.
+pub fn notify(url: &str, report: &AutoReport) -> Result<(), String> {
+    let body = serde_json::to_vec(report).map_err(|e| e.to_string())?;
+    let client = reqwest::blocking::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .user_agent(concat!("cocktail-pkg/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut last = String::new();
+    for attempt in 0..3u32 {
+        if attempt > 0 {
+            std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
+        }
+        match client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()
+        {
+            Ok(resp) if resp.status().is_success() => return Ok(()),
+            Ok(resp) if resp.status().is_client_error() => {
+                return Err(format!("the webhook answered {}", resp.status()));
+            }
+            Ok(resp) => last = format!("the webhook answered {}", resp.status()),
+            Err(e) => last = crate::error_chain(&e),
+        }
+    }
+    Err(format!("{last} (after 3 attempts)"))
+}
