@@ -115,7 +115,7 @@ fn end_to_end_host_add_search_pull_render_publish() {
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            "Updated team (new index, 16 packages)",
+            "Updated team (new index, 17 packages)",
         ));
     user(home.path())
         .args(["search", "nginx", "--versions"])
@@ -131,7 +131,7 @@ fn end_to_end_host_add_search_pull_render_publish() {
         .assert()
         .success()
         .stderr(predicate::str::contains(
-            "Updated team (unchanged, 16 packages)",
+            "Updated team (unchanged, 17 packages)",
         ));
     user(home.path())
         .args(["repo", "remove", "team"])

@@ -404,7 +404,7 @@ fn health_metrics_and_web_page() {
         ),
         "{m}"
     );
-    assert!(m.contains("cocktail_pkg_index_packages 16"), "{m}");
+    assert!(m.contains("cocktail_pkg_index_packages 17"), "{m}");
 }
 
 #[test]
