@@ -636,42 +636,39 @@ fn undo(
 /// Most objects applied at once within one kind wave.
 const APPLY_CONCURRENCY: usize = 8;
 
-/// Applies a plan wave by wave (kinds in [`plan::KIND_ORDER`]): the objects of one wave
-/// concurrently, a wave only after the one before it succeeded. Deletes run after, one by one,
-/// in reverse kind order.
-fn apply_plan(target: &dyn Target, plan: &Plan, force_conflicts: bool) -> Result<(), TargetError> {
-    let mode = ApplyMode::Commit { force_conflicts };
-    let applies: Vec<(&ObjectId, &Value)> = plan
-        .changes
-        .iter()
-        .filter(|c| matches!(c.action, Action::Create | Action::Update))
-        .filter_map(|c| c.after.as_ref().map(|a| (&c.id, a)))
-        .collect();
+/// Runs `op` on items grouped in kind waves (consecutive items of one kind rank): the items of
+/// a wave concurrently ([`APPLY_CONCURRENCY`] at once), a wave only after the one before it
+/// succeeded. The first error stops handing out work (items in flight finish) and is returned.
+fn in_waves<T: Sync>(
+    items: &[T],
+    kind_of: impl Fn(&T) -> &str + Sync,
+    op: impl Fn(&T) -> Result<(), TargetError> + Sync,
+) -> Result<(), TargetError> {
+    use std::sync::atomic::{AtomicUsize, Ordering};
     let mut start = 0;
-    while start < applies.len() {
-        let rank = plan::kind_rank(&applies[start].0.kind);
-        let end = applies[start..]
+    while start < items.len() {
+        let rank = plan::kind_rank(kind_of(&items[start]));
+        let end = items[start..]
             .iter()
-            .position(|(id, _)| plan::kind_rank(&id.kind) != rank)
-            .map_or(applies.len(), |n| start + n);
-        let wave = &applies[start..end];
+            .position(|i| plan::kind_rank(kind_of(i)) != rank)
+            .map_or(items.len(), |n| start + n);
+        let wave = &items[start..end];
         if wave.len() == 1 {
-            target.apply(wave[0].0, wave[0].1, mode)?;
+            op(&wave[0])?;
         } else {
-            let next = std::sync::atomic::AtomicUsize::new(0);
+            let next = AtomicUsize::new(0);
             let first_error: std::sync::Mutex<Option<TargetError>> = std::sync::Mutex::new(None);
             std::thread::scope(|scope| {
                 for _ in 0..APPLY_CONCURRENCY.min(wave.len()) {
                     scope.spawn(|| {
                         loop {
-                            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            let Some((id, obj)) = wave.get(i) else { break };
-                            if let Err(e) = target.apply(id, obj, mode) {
+                            let i = next.fetch_add(1, Ordering::Relaxed);
+                            let Some(item) = wave.get(i) else { break };
+                            if let Err(e) = op(item) {
                                 let mut slot =
                                     first_error.lock().unwrap_or_else(|p| p.into_inner());
                                 slot.get_or_insert(e);
-                                // Stop handing out work; objects in flight finish.
-                                next.store(wave.len(), std::sync::atomic::Ordering::Relaxed);
+                                next.store(wave.len(), Ordering::Relaxed);
                                 break;
                             }
                         }
@@ -684,10 +681,31 @@ fn apply_plan(target: &dyn Target, plan: &Plan, force_conflicts: bool) -> Result
         }
         start = end;
     }
-    for c in plan.changes.iter().filter(|c| c.action == Action::Delete) {
-        target.delete(&c.id)?;
-    }
     Ok(())
+}
+
+/// Applies a plan wave by wave (kinds in [`plan::KIND_ORDER`]), then deletes what it drops,
+/// also in waves, in reverse kind order.
+fn apply_plan(target: &dyn Target, plan: &Plan, force_conflicts: bool) -> Result<(), TargetError> {
+    let mode = ApplyMode::Commit { force_conflicts };
+    let applies: Vec<(&ObjectId, &Value)> = plan
+        .changes
+        .iter()
+        .filter(|c| matches!(c.action, Action::Create | Action::Update))
+        .filter_map(|c| c.after.as_ref().map(|a| (&c.id, a)))
+        .collect();
+    in_waves(
+        &applies,
+        |(id, _)| id.kind.as_str(),
+        |(id, obj)| target.apply(id, obj, mode).map(drop),
+    )?;
+    let deletes: Vec<&ObjectId> = plan
+        .changes
+        .iter()
+        .filter(|c| c.action == Action::Delete)
+        .map(|c| &c.id)
+        .collect();
+    in_waves(&deletes, |id| id.kind.as_str(), |id| target.delete(id))
 }
 
 #[derive(Debug, Clone)]
@@ -734,10 +752,11 @@ pub fn uninstall(
         if plan::keeps(&obj) || (id.kind == "PersistentVolumeClaim" && !opts.delete_volumes) {
             kept.push(id);
         } else {
-            target.delete(&id)?;
             deleted.push(id);
         }
     }
+    // Reverse kind order, the objects of one kind concurrently.
+    in_waves(&deleted, |id| id.kind.as_str(), |id| target.delete(id))?;
     if opts.keep_history {
         let mut r = current;
         r.status = Status::Uninstalled;

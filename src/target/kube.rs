@@ -64,8 +64,8 @@ pub fn kubeconfig_available() -> bool {
         || std::env::var_os("KUBERNETES_SERVICE_HOST").is_some()
 }
 
-/// Discovered kinds: (group, version or "", kind) -> (resource, namespaced).
-type ResourceCache = HashMap<(String, String, String), (ApiResource, bool)>;
+/// Discovered resources per (group, version or "" for the preferred one): (resource, namespaced).
+type ResourceCache = HashMap<(String, String), Vec<(ApiResource, bool)>>;
 
 /// See the module docs.
 pub struct KubeTarget {
@@ -75,6 +75,8 @@ pub struct KubeTarget {
     url: String,
     default_namespace: String,
     resources: Mutex<ResourceCache>,
+    /// Held while a discovery request is in flight.
+    discovery: Mutex<()>,
 }
 
 fn connect_error(
@@ -159,6 +161,7 @@ impl KubeTarget {
             url,
             default_namespace,
             resources: Mutex::new(HashMap::new()),
+            discovery: Mutex::new(()),
         })
     }
 
@@ -232,50 +235,77 @@ impl KubeTarget {
         version: Option<&str>,
         kind: &str,
     ) -> Result<(ApiResource, bool), TargetError> {
-        let key = (
-            group.to_string(),
-            version.unwrap_or("").to_string(),
-            kind.to_string(),
-        );
-        if let Some(hit) = self.lock_resources().get(&key) {
-            return Ok(hit.clone());
-        }
-        let found = match version {
+        let key = (group.to_string(), version.unwrap_or("").to_string());
+        let find = |cache: &ResourceCache| {
+            cache
+                .get(&key)
+                .map(|list| list.iter().find(|(ar, _)| ar.kind == kind).cloned())
+        };
+        // (Each cache lookup is its own statement: the guard must be dropped before the next.)
+        let cached = find(&self.lock_resources());
+        let found = match cached {
+            Some(found) => found,
+            None => {
+                // One discovery request per group version, even when a whole kind wave misses
+                // the cache at once: the others wait for it, then read the cache.
+                let _flight = self.discovery.lock().unwrap_or_else(|p| p.into_inner());
+                let cached = find(&self.lock_resources());
+                match cached {
+                    Some(found) => found,
+                    None => {
+                        let list = self.discover(group, version).map_err(|e| {
+                            self.err(format!("failed to discover kind {kind}"), None, e)
+                        })?;
+                        self.lock_resources().insert(key.clone(), list);
+                        let cached = find(&self.lock_resources());
+                        cached.flatten()
+                    }
+                }
+            }
+        };
+        found.ok_or_else(|| {
+            let api_version = match version {
+                Some(v) if !group.is_empty() => format!("{group}/{v}"),
+                Some(v) => v.to_string(),
+                None if group.is_empty() => "v1".into(),
+                None => group.to_string(),
+            };
+            TargetError::Api {
+                action: format!("failed to find kind {kind}"),
+                code: 404,
+                message: format!(
+                    "the cluster does not serve kind {kind} in {api_version} (is its CRD installed?)"
+                ),
+            }
+        })
+    }
+
+    /// The resources of a group version (or of a group's preferred version); empty when the
+    /// cluster does not serve it.
+    fn discover(
+        &self,
+        group: &str,
+        version: Option<&str>,
+    ) -> Result<Vec<(ApiResource, bool)>, kube::Error> {
+        let resources = match version {
             Some(v) => {
-                let gvk = GroupVersionKind::gvk(group, v, kind);
-                self.call(|| kube::discovery::pinned_kind(&self.client, &gvk))
-                    .map(Some)
-                    .or_else(|e| match e {
-                        kube::Error::Discovery(_) => Ok(None),
-                        kube::Error::Api(s) if s.code == 404 => Ok(None),
-                        e => Err(e),
-                    })
+                let gv = kube::core::GroupVersion::gv(group, v);
+                self.call(|| kube::discovery::pinned_group(&self.client, &gv))
+                    .map(|g| g.versioned_resources(v))
             }
             None => self
                 .call(|| kube::discovery::group(&self.client, group))
-                .map(|g| g.recommended_kind(kind))
-                .or_else(|e| match e {
-                    kube::Error::Discovery(_) => Ok(None),
-                    e => Err(e),
-                }),
-        }
-        .map_err(|e| self.err(format!("failed to discover kind {kind}"), None, e))?;
-        let api_version = match version {
-            Some(v) if !group.is_empty() => format!("{group}/{v}"),
-            Some(v) => v.to_string(),
-            None if group.is_empty() => "v1".into(),
-            None => group.to_string(),
+                .map(|g| g.recommended_resources()),
         };
-        let (ar, caps) = found.ok_or_else(|| TargetError::Api {
-            action: format!("failed to find kind {kind}"),
-            code: 404,
-            message: format!(
-                "the cluster does not serve kind {kind} in {api_version} (is its CRD installed?)"
-            ),
-        })?;
-        let hit = (ar, caps.scope == Scope::Namespaced);
-        self.lock_resources().insert(key, hit.clone());
-        Ok(hit)
+        match resources {
+            Ok(list) => Ok(list
+                .into_iter()
+                .map(|(ar, caps)| (ar, caps.scope == Scope::Namespaced))
+                .collect()),
+            Err(kube::Error::Discovery(_)) => Ok(Vec::new()),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(Vec::new()),
+            Err(e) => Err(e),
+        }
     }
 
     fn lock_resources(&self) -> std::sync::MutexGuard<'_, ResourceCache> {

@@ -21,6 +21,9 @@ pub struct Knobs {
     pub fail_record_writes: bool,
     /// Workloads never become ready (no pod gets ready, volumes stay Pending).
     pub never_ready: bool,
+    /// After this many reads (`get`) of objects, counting from when the knob was set,
+    /// workloads read back as not ready: they break after having been ready (for soaks).
+    pub unready_after_reads: Option<usize>,
 }
 
 /// The status a controller would report for an applied object: every replica ready, or none.
@@ -66,6 +69,7 @@ struct State {
     records: BTreeMap<(String, String, u64), Record>,
     leases: BTreeMap<(String, String), Lease>,
     applies: usize,
+    reads: usize,
     knobs: Knobs,
 }
 
@@ -84,6 +88,7 @@ impl MemoryTarget {
         let mut s = self.lock();
         s.knobs = knobs;
         s.applies = 0;
+        s.reads = 0;
     }
 
     /// Pretends another process holds the release's lease until `expires`.
@@ -126,7 +131,18 @@ impl Target for MemoryTarget {
     }
 
     fn get(&self, id: &ObjectId) -> Result<Option<Value>, TargetError> {
-        Ok(self.lock().objects.get(id).cloned())
+        let mut s = self.lock();
+        s.reads += 1;
+        let broken = s.knobs.unready_after_reads.is_some_and(|n| s.reads > n);
+        let mut object = s.objects.get(id).cloned();
+        if broken
+            && let Some(o) = object.as_mut()
+            && let Some(status) = simulated_status(o, false)
+            && let Some(map) = o.as_object_mut()
+        {
+            map.insert("status".into(), status);
+        }
+        Ok(object)
     }
 
     fn apply(&self, id: &ObjectId, object: &Value, mode: ApplyMode) -> Result<Value, TargetError> {

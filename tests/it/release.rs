@@ -667,3 +667,30 @@ fn service_maps_are_labelled_namespaces_and_delete_refuses_with_releases() {
     assert!(t.objects().is_empty());
     assert!(list(&t, None).unwrap().is_empty());
 }
+
+#[test]
+fn a_workload_that_breaks_during_the_soak_is_rolled_back() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = web_package("1.0.0", "nginx:1.27");
+    deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    // Ready for the wait's first round (2 objects), broken from then on.
+    t.set_knobs(Knobs {
+        unready_after_reads: Some(2),
+        ..Knobs::default()
+    });
+    let (_b, v2) = web_package("1.1.0", "nginx:1.28");
+    let mut o = opts(&v2, UPGRADE, 200);
+    o.apply = waiting(true);
+    o.apply.soak = Some(std::time::Duration::from_millis(200));
+    let err = deploy(&t, &o).unwrap_err();
+    let text = cocktail_pkg::error_chain(&err);
+    assert!(text.contains("soak failed"), "{text}");
+    assert!(text.contains("Deployment/web"), "{text}");
+    assert!(text.contains("--atomic rolled back to revision 1"), "{text}");
+    t.set_knobs(Knobs::default());
+    assert_eq!(image_of(&t), "nginx:1.27");
+    assert_eq!(
+        statuses(&t),
+        [(1, Status::Superseded), (2, Status::Failed), (3, Status::Deployed)]
+    );
+}

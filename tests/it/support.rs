@@ -15,7 +15,9 @@ pub fn cmd() -> Command {
     let mut c = Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"));
     c.current_dir(root())
         .env("NO_COLOR", "1")
-        .env_remove("COCKTAIL_PKG_SERVICE_MAP");
+        .env_remove("COCKTAIL_PKG_SERVICE_MAP")
+        // No test command may hang the suite: a deadlock fails the test instead.
+        .timeout(std::time::Duration::from_secs(120));
     c
 }
 
