@@ -210,6 +210,21 @@ pub enum OutputFormat {
     Yaml,
 }
 
+/// Prints `value` as JSON or YAML on stdout; returns false for `table` (the caller prints it).
+pub fn print_structured<T: serde::Serialize>(
+    output: OutputFormat,
+    value: &T,
+) -> anyhow::Result<bool> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    match output {
+        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
+        OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(value)?)?,
+        OutputFormat::Table => return Ok(false),
+    }
+    Ok(true)
+}
+
 /// Runs the binary: parse, dispatch, report. Returns the process exit code.
 pub fn main() -> ExitCode {
     let cli = match Cli::try_parse() {

@@ -21,7 +21,7 @@ use super::wait::WaitOptions;
 use crate::index::format::VersionEntry;
 use crate::model::{ReleaseName, ServiceMapName};
 use crate::policy::{self, Decision, Input, Policy, Track, Window};
-use crate::release::{self, Record, Status};
+use crate::release::{Record, Status};
 use crate::repo::client::{Repo, RepoClient};
 use crate::target::{Target, TargetError};
 use crate::time::{UnixTime, format_rfc3339};
@@ -90,14 +90,7 @@ pub fn set_policy(
     )?;
     let result = (|| {
         let records = target.records(service_map, release)?;
-        let mut current = release::current(&records)
-            .filter(|r| r.status != Status::Uninstalled)
-            .cloned()
-            .ok_or_else(|| {
-                OpError::Invalid(format!(
-                    "release `{release}` is not installed in service map `{service_map}`"
-                ))
-            })?;
+        let mut current = super::release::installed(&records, service_map, release)?;
         let policy = update.apply_to(current.policy.as_ref()).unwrap_or_default();
         if policy.auto_upgrade != Track::Off && current.package.repository.is_none() {
             return Err(OpError::Invalid(format!(

@@ -165,6 +165,22 @@ fn plan_against(desired: &[crate::render::RenderedObject], records: &[Record]) -
     plan
 }
 
+/// The current revision of an installed release, or the error that it is not installed.
+pub(crate) fn installed(
+    records: &[Record],
+    service_map: &ServiceMapName,
+    release: &ReleaseName,
+) -> Result<Record, OpError> {
+    release::current(records)
+        .filter(|r| r.status != Status::Uninstalled)
+        .cloned()
+        .ok_or_else(|| {
+            OpError::Invalid(format!(
+                "release `{release}` is not installed in service map `{service_map}`"
+            ))
+        })
+}
+
 struct Held<'a> {
     target: &'a dyn Target,
     lease: Lease,
@@ -736,15 +752,7 @@ pub fn uninstall(
         &opts.holder,
         opts.now,
     )?;
-    let Some(current) = release::current(&records)
-        .filter(|r| r.status != Status::Uninstalled)
-        .cloned()
-    else {
-        return Err(OpError::Invalid(format!(
-            "release `{}` is not installed in service map `{}`",
-            opts.release, opts.service_map
-        )));
-    };
+    let current = installed(&records, &opts.service_map, &opts.release)?;
     let mut objects = manifest_objects(&current.manifest);
     objects.sort_by_key(|(id, _)| std::cmp::Reverse(plan::kind_rank(&id.kind)));
     let (mut deleted, mut kept) = (Vec::new(), Vec::new());
@@ -896,15 +904,7 @@ pub fn rollback_with(
         &opts.holder,
         opts.now,
     )?;
-    let current = release::current(&records)
-        .filter(|r| r.status != Status::Uninstalled)
-        .cloned()
-        .ok_or_else(|| {
-            OpError::Invalid(format!(
-                "release `{}` is not installed in service map `{}`",
-                opts.release, opts.service_map
-            ))
-        })?;
+    let current = installed(&records, &opts.service_map, &opts.release)?;
     let to = match opts.to {
         Some(n) => records
             .iter()
@@ -1064,15 +1064,7 @@ pub fn set_image(
         &opts.holder,
         opts.now,
     )?;
-    let current = release::current(&records)
-        .filter(|r| r.status != Status::Uninstalled)
-        .cloned()
-        .ok_or_else(|| {
-            OpError::Invalid(format!(
-                "release `{}` is not installed in service map `{}`",
-                opts.release, opts.service_map
-            ))
-        })?;
+    let current = installed(&records, &opts.service_map, &opts.release)?;
     let before = manifest_objects(&current.manifest);
     let mut objects = before.clone();
     let (id, object) = find_workload(&mut objects, &opts.workload, &WORKLOAD_KINDS)?;
@@ -1206,14 +1198,7 @@ pub fn restart(
         &opts.holder,
         opts.now,
     )?;
-    let current = release::current(&records)
-        .filter(|r| r.status != Status::Uninstalled)
-        .ok_or_else(|| {
-            OpError::Invalid(format!(
-                "release `{}` is not installed in service map `{}`",
-                opts.release, opts.service_map
-            ))
-        })?;
+    let current = installed(&records, &opts.service_map, &opts.release)?;
     let mut objects = manifest_objects(&current.manifest);
     let chosen: Vec<(ObjectId, Value)> = match &opts.workload {
         Some(w) => vec![find_workload(&mut objects, w, &KINDS)?.clone()],

@@ -686,11 +686,18 @@ fn a_workload_that_breaks_during_the_soak_is_rolled_back() {
     let text = cocktail_pkg::error_chain(&err);
     assert!(text.contains("soak failed"), "{text}");
     assert!(text.contains("Deployment/web"), "{text}");
-    assert!(text.contains("--atomic rolled back to revision 1"), "{text}");
+    assert!(
+        text.contains("--atomic rolled back to revision 1"),
+        "{text}"
+    );
     t.set_knobs(Knobs::default());
     assert_eq!(image_of(&t), "nginx:1.27");
     assert_eq!(
         statuses(&t),
-        [(1, Status::Superseded), (2, Status::Failed), (3, Status::Deployed)]
+        [
+            (1, Status::Superseded),
+            (2, Status::Failed),
+            (3, Status::Deployed)
+        ]
     );
 }

@@ -13,16 +13,6 @@ use crate::ops::auto::{self, AutoAction, AutoOptions, AutoReport};
 use crate::policy::format_duration;
 use crate::repo::RepoClient;
 
-fn print<T: serde::Serialize>(output: OutputFormat, value: &T) -> anyhow::Result<bool> {
-    let mut out = std::io::stdout().lock();
-    match output {
-        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
-        OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(value)?)?,
-        OutputFormat::Table => return Ok(false),
-    }
-    Ok(true)
-}
-
 /// `upgrade --auto`: exit 0 (fine or nothing to do), 1 (an error), 3 (some rolled back).
 pub fn run(args: &UpgradeArgs, printer: &Printer) -> anyhow::Result<u8> {
     let c = &args.common;
@@ -70,7 +60,7 @@ pub fn run(args: &UpgradeArgs, printer: &Printer) -> anyhow::Result<u8> {
 }
 
 fn show_report(report: &AutoReport, output: OutputFormat, printer: &Printer) -> anyhow::Result<()> {
-    if print(output, report)? {
+    if crate::cli::print_structured(output, report)? {
         return Ok(());
     }
     let mut out = std::io::stdout().lock();
@@ -143,7 +133,7 @@ pub fn outdated(args: OutdatedArgs, _printer: &Printer) -> anyhow::Result<u8> {
         RepoClient::from_env(),
         crate::time::now(),
     )?;
-    if print(args.output, &rows)? {
+    if crate::cli::print_structured(args.output, &rows)? {
         return Ok(exit::OK);
     }
     let mut out = std::io::stdout().lock();
@@ -244,7 +234,7 @@ pub fn policy(args: PolicyCmdArgs, printer: &Printer) -> anyhow::Result<u8> {
                 service_map,
             } = target.open()?;
             let (record, p) = auto::show_policy(target.as_ref(), &service_map, &release)?;
-            if print(output, &p)? {
+            if crate::cli::print_structured(output, &p)? {
                 return Ok(exit::OK);
             }
             let mut out = std::io::stdout().lock();

@@ -58,16 +58,6 @@ pub enum ServiceMapCommand {
     },
 }
 
-fn print<T: serde::Serialize>(output: OutputFormat, value: &T) -> anyhow::Result<bool> {
-    let mut out = std::io::stdout().lock();
-    match output {
-        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(value)?)?,
-        OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(value)?)?,
-        OutputFormat::Table => return Ok(false),
-    }
-    Ok(true)
-}
-
 pub fn run(args: ServiceMapArgs, printer: &Printer) -> anyhow::Result<u8> {
     match args.command {
         ServiceMapCommand::Create {
@@ -98,7 +88,7 @@ pub fn run(args: ServiceMapArgs, printer: &Printer) -> anyhow::Result<u8> {
         ServiceMapCommand::List { target, output } => {
             let Opened { target, .. } = target.open()?;
             let rows = service_map::list_maps(target.as_ref())?;
-            if !print(output, &rows)? {
+            if !crate::cli::print_structured(output, &rows)? {
                 let mut out = std::io::stdout().lock();
                 writeln!(
                     out,
@@ -121,7 +111,7 @@ pub fn run(args: ServiceMapArgs, printer: &Printer) -> anyhow::Result<u8> {
         } => {
             let Opened { target, .. } = target.open()?;
             let view = service_map::show(target.as_ref(), &name, crate::time::now())?;
-            if !print(output, &view)? {
+            if !crate::cli::print_structured(output, &view)? {
                 let mut out = std::io::stdout().lock();
                 writeln!(out, "SERVICE MAP: {}", view.name)?;
                 if !view.display_name.is_empty() {
