@@ -88,6 +88,8 @@ pub enum Command {
     Diff(commands::diff::DiffArgs),
     /// List releases.
     List(commands::release::ListArgs),
+    /// Show a release's revisions.
+    History(commands::release::HistoryArgs),
     /// Show a release's live state: every object, grouped by workload group.
     #[command(
         long_about = "Show a release's current revision and the live state of every object, grouped by \
@@ -116,8 +118,6 @@ pub enum Command {
     /// Manage service maps: namespaces managed as one application space.
     #[command(subcommand_required = true)]
     ServiceMap(commands::service_map::ServiceMapArgs),
-    /// Show a release's revisions.
-    History(commands::release::HistoryArgs),
     /// Check a package: manifest, schema, renders, and best practices.
     #[command(
         long_about = "Check a package: the manifest and schema are valid, it renders with its defaults and with \
