@@ -152,6 +152,12 @@ pub enum Command {
         after_help = "Examples:\n  COCKTAIL_PKG_PUBLISH_TOKEN=s3cret cocktail-pkg publish catalog/nginx --to team\n  cocktail-pkg publish dist/nginx-1.1.0.tgz --to http://127.0.0.1:8080/ --token-file token.txt"
     )]
     Publish(commands::publish::PublishArgs),
+    /// Yank a published version (or --undo): it stays downloadable by exact version, but no
+    /// version requirement or automatic upgrade picks it.
+    #[command(
+        after_help = "Examples:\n  COCKTAIL_PKG_PUBLISH_TOKEN=s3cret cocktail-pkg yank redis 1.4.0 --to team\n  cocktail-pkg yank redis 1.4.0 --to team --undo --token-file token.txt"
+    )]
+    Yank(commands::publish::YankArgs),
     /// Host an index over HTTP: index files, archives, JSON API, publishing, web page.
     #[command(
         long_about = "Host an index folder over HTTP: the signed index files and archives (strong ETags, \
@@ -285,6 +291,7 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Search(args) => commands::search::run(args, printer),
         Command::Pull(args) => commands::pull::run(args, printer),
         Command::Publish(args) => commands::publish::run(args, printer),
+        Command::Yank(args) => commands::publish::yank(args, printer),
         Command::Completions(args) => commands::completions::run(args),
     }
 }

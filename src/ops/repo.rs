@@ -351,3 +351,47 @@ pub fn publish(opts: &PublishOptions) -> Result<PublishOutcome, OpError> {
         digest: Digest::of(&bytes),
     })
 }
+
+#[derive(Debug, Clone)]
+pub struct YankOptions {
+    pub name: String,
+    pub version: semver::Version,
+    /// A repository name (from `repo add`) or a server URL.
+    pub to: String,
+    pub token: String,
+    /// False to take a yank back.
+    pub yanked: bool,
+}
+
+/// Yanks (or un-yanks) a published version on a server started with `serve`: it stays
+/// downloadable for those who pinned it, but no requirement or automatic upgrade picks it.
+pub fn yank(opts: &YankOptions) -> Result<String, OpError> {
+    let base = if opts.to.starts_with("http://") || opts.to.starts_with("https://") {
+        normalize_url(&opts.to)?
+    } else {
+        let file = RepoFile::load(&RepoFile::path()).map_err(config_err)?;
+        file.get(&opts.to)
+            .map(|r| r.url.clone())
+            .ok_or_else(|| OpError::from(crate::repo::RepoError::UnknownRepo(opts.to.clone())))?
+    };
+    let url = format!("{base}api/v1/packages/{}/{}/yank", opts.name, opts.version);
+    let client = crate::repo::http::client().map_err(crate::repo::RepoError::from)?;
+    let resp = client
+        .post(&url)
+        .bearer_auth(&opts.token)
+        .header("Content-Type", "application/json")
+        .body(serde_json::json!({ "yanked": opts.yanked }).to_string())
+        .send()
+        .map_err(|e| {
+            OpError::Invalid(format!("failed to reach {url}: {}", crate::error_chain(&e)))
+        })?;
+    let status = resp.status();
+    if !status.is_success() {
+        let body: serde_json::Value = resp.json().unwrap_or_default();
+        let msg = body["error"].as_str().unwrap_or("no details").to_string();
+        return Err(OpError::Invalid(format!(
+            "the server refused ({status}): {msg}"
+        )));
+    }
+    Ok(base)
+}

@@ -19,7 +19,7 @@ use axum::extract::{DefaultBodyLimit, MatchedPath, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -29,7 +29,7 @@ use crate::index::format::{
     ARCHIVES_DIR, PACKAGES_DIR, ROOT_FILE, RootIndex, SIGNATURE_FILE, VersionEntry,
 };
 use crate::index::sign::SecretKey;
-use crate::index::{self, IndexError};
+use crate::index::{self, IndexError, VersionsFile};
 use crate::lint::Severity;
 use crate::model::{Digest, PackageName};
 use crate::package::Package;
@@ -128,6 +128,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/archives/{file}", get(archive_file))
         .route("/api/v1/packages", get(api_search).post(api_publish))
         .route("/api/v1/packages/{name}", get(api_package))
+        .route("/api/v1/packages/{name}/{version}/yank", post(api_yank))
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/static/style.css", get(web::stylesheet))
@@ -469,32 +470,40 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
-async fn api_publish(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
-    let refuse = |status, msg: String| {
-        s.metrics.publishes_refused.fetch_add(1, Ordering::Relaxed);
-        error(status, msg)
-    };
+/// Checks the publish token: `Err` is the refusal to send.
+fn authorize(s: &AppState, headers: &HeaderMap) -> Result<(), (StatusCode, String)> {
     let Some(expected) = &s.config.publish_token else {
-        return refuse(
+        return Err((
             StatusCode::FORBIDDEN,
             "publishing is disabled on this server".into(),
-        );
+        ));
     };
     let Some(given) = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
     else {
-        return refuse(
+        return Err((
             StatusCode::UNAUTHORIZED,
             "missing `Authorization: Bearer TOKEN`".into(),
-        );
+        ));
     };
     if !constant_time_eq(given.trim().as_bytes(), expected.as_bytes()) {
-        return refuse(
+        return Err((
             StatusCode::FORBIDDEN,
             "the token is not valid for publishing".into(),
-        );
+        ));
+    }
+    Ok(())
+}
+
+async fn api_publish(State(s): State<Arc<AppState>>, headers: HeaderMap, body: Bytes) -> Response {
+    let refuse = |status, msg: String| {
+        s.metrics.publishes_refused.fetch_add(1, Ordering::Relaxed);
+        error(status, msg)
+    };
+    if let Err((status, msg)) = authorize(&s, &headers) {
+        return refuse(status, msg);
     }
     // One publish at a time: each sees the result of the one before.
     let _guard = s.publish_lock.lock().await;
@@ -580,11 +589,27 @@ fn publish(state: &AppState, body: &[u8]) -> PublishResult {
     let internal = |e: String| (StatusCode::INTERNAL_SERVER_ERROR, e);
     let (versions, _) = index::add_version(&name, existing, entry.clone())
         .map_err(|e: IndexError| internal(e.to_string()))?;
+    write_atomic(&dir.join(ARCHIVES_DIR).join(&file_name), body)
+        .map_err(|e| internal(format!("failed to write {file_name}: {e}")))?;
+    commit_versions(state, &snap, &name, &versions, Some(&pkg.manifest))?;
+    Ok((name, entry))
+}
+
+/// Writes a package's versions file, then the root that pins it (re-signed), and swaps the
+/// snapshot. `manifest` is the package just published, for the summary when it is the newest.
+fn commit_versions(
+    state: &AppState,
+    snap: &Snapshot,
+    name: &str,
+    versions: &VersionsFile,
+    manifest: Option<&crate::package::Manifest>,
+) -> Result<(), (StatusCode, String)> {
+    let internal = |e: String| (StatusCode::INTERNAL_SERVER_ERROR, e);
+    let dir = &state.config.index_dir;
     let write = |path: PathBuf, bytes: &[u8]| {
         write_atomic(&path, bytes)
             .map_err(|e| internal(format!("failed to write {}: {e}", path.display())))
     };
-    write(dir.join(ARCHIVES_DIR).join(&file_name), body)?;
     let versions_bytes = versions.to_bytes();
     let rel = format!("{PACKAGES_DIR}/{name}.json");
     write(dir.join(&rel), &versions_bytes)?;
@@ -596,8 +621,8 @@ fn publish(state: &AppState, body: &[u8]) -> PublishResult {
         .cloned()
         .collect();
     let newest = crate::index::format::latest(&versions.versions).map(|v| v.version.clone());
-    let manifest = (newest.as_ref() == Some(&pkg.manifest.version)).then_some(&pkg.manifest);
-    let old = snap.root.package(&name);
+    let manifest = manifest.filter(|m| newest.as_ref() == Some(&m.version));
+    let old = snap.root.package(name);
     if let Some(mut summary) = versions.summary(rel, Digest::of(&versions_bytes), manifest) {
         if manifest.is_none()
             && let Some(old) = old
@@ -619,7 +644,77 @@ fn publish(state: &AppState, body: &[u8]) -> PublishResult {
     let fresh =
         Snapshot::load(dir, &state.config.key).map_err(|e| internal(crate::error_chain(&e)))?;
     state.replace_snapshot(fresh);
-    Ok((name, entry))
+    Ok(())
+}
+
+#[derive(serde::Deserialize)]
+struct YankBody {
+    #[serde(default = "yes")]
+    yanked: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// `POST /api/v1/packages/NAME/VERSION/yank` (`{"yanked": false}` to undo): a yanked version
+/// stays downloadable for those who pinned it, but is never chosen by a version requirement
+/// or an automatic upgrade.
+async fn api_yank(
+    State(s): State<Arc<AppState>>,
+    axum::extract::Path((name, version)): axum::extract::Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if let Err((status, msg)) = authorize(&s, &headers) {
+        return error(status, msg);
+    }
+    let yanked = if body.is_empty() {
+        true
+    } else {
+        match serde_json::from_slice::<YankBody>(&body) {
+            Ok(b) => b.yanked,
+            Err(e) => return error(StatusCode::BAD_REQUEST, format!("invalid body: {e}")),
+        }
+    };
+    let Ok(version) = semver::Version::parse(&version) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            format!("`{version}` is not a semantic version"),
+        );
+    };
+    let _guard = s.publish_lock.lock().await;
+    let state = Arc::clone(&s);
+    let result = tokio::task::spawn_blocking(move || {
+        let snap = state.snapshot();
+        let Some((file, _)) = snap.versions.get(&name) else {
+            return Err((StatusCode::NOT_FOUND, format!("no package `{name}`")));
+        };
+        let mut versions = file.clone();
+        let Some(entry) = versions.versions.iter_mut().find(|v| v.version == version) else {
+            return Err((
+                StatusCode::NOT_FOUND,
+                format!("{name} has no version {version}"),
+            ));
+        };
+        entry.yanked = yanked;
+        let entry = entry.clone();
+        commit_versions(&state, &snap, &name, &versions, None)?;
+        Ok((name, entry))
+    })
+    .await;
+    match result {
+        Ok(Ok((name, entry))) => {
+            tracing::info!("{name} {} yanked={}", entry.version, entry.yanked);
+            axum::Json(json!({"name": name, "version": entry.version, "yanked": entry.yanked}))
+                .into_response()
+        }
+        Ok(Err((status, msg))) => error(status, msg),
+        Err(_) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "the yank task failed".to_string(),
+        ),
+    }
 }
 
 /// Checks a package name from a URL.

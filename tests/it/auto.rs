@@ -405,3 +405,72 @@ fn a_broken_version_is_rolled_back_and_the_run_exits_3() {
     );
     assert_eq!(report(&out)["releases"][0]["to"], "1.0.2");
 }
+
+#[test]
+fn a_yanked_version_is_not_picked_until_the_yank_is_undone() {
+    let w = World::new();
+    w.publish("1.0.0");
+    w.update();
+    let target = format!("dir:{}", w.home.path().join("gitops").display());
+    let auto = || {
+        let out = w
+            .cmd()
+            .env("COCKTAIL_PKG_TARGET", &target)
+            .args(["upgrade", "--auto", "-A", "-o", "json"])
+            .output()
+            .unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        report(&out)["releases"][0].clone()
+    };
+    w.cmd()
+        .env("COCKTAIL_PKG_TARGET", &target)
+        .args([
+            "install",
+            "web",
+            "test/app@1.0.0",
+            "-n",
+            "shop",
+            "--auto-upgrade",
+            "patch",
+        ])
+        .assert()
+        .success();
+    w.publish("1.0.1");
+    // Refused without the token, and for a version that does not exist.
+    w.cmd()
+        .args(["yank", "app", "1.0.1", "--to", "test"])
+        .env("COCKTAIL_PKG_PUBLISH_TOKEN", "wrong")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the token is not valid"));
+    w.cmd()
+        .args(["yank", "app", "9.9.9", "--to", "test"])
+        .env("COCKTAIL_PKG_PUBLISH_TOKEN", TOKEN)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("app has no version 9.9.9"));
+    w.cmd()
+        .args(["yank", "app", "1.0.1", "--to", "test"])
+        .env("COCKTAIL_PKG_PUBLISH_TOKEN", TOKEN)
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("Yanked app 1.0.1"));
+    let row = auto();
+    assert_eq!(row["code"], "yanked", "{row}");
+    w.cmd()
+        .args(["yank", "app", "1.0.1", "--to", "test", "--undo"])
+        .env("COCKTAIL_PKG_PUBLISH_TOKEN", TOKEN)
+        .assert()
+        .success();
+    let row = auto();
+    assert_eq!(
+        (row["action"].as_str(), row["to"].as_str()),
+        (Some("upgraded"), Some("1.0.1")),
+        "{row}"
+    );
+}

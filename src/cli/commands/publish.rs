@@ -20,8 +20,9 @@ pub struct PublishArgs {
     pub token_file: Option<PathBuf>,
 }
 
-pub fn run(args: PublishArgs, printer: &Printer) -> anyhow::Result<u8> {
-    let token = match &args.token_file {
+/// The publish token: from a file, else the environment.
+fn token(token_file: &Option<PathBuf>) -> anyhow::Result<String> {
+    let token = match token_file {
         Some(f) => std::fs::read_to_string(f)
             .with_context(|| format!("failed to read token file {}", f.display()))?,
         None => std::env::var(crate::env::PUBLISH_TOKEN).map_err(|_| {
@@ -31,10 +32,14 @@ pub fn run(args: PublishArgs, printer: &Printer) -> anyhow::Result<u8> {
             )
         })?,
     };
+    Ok(token.trim().to_string())
+}
+
+pub fn run(args: PublishArgs, printer: &Printer) -> anyhow::Result<u8> {
     let outcome = publish(&PublishOptions {
         package: args.package,
         to: args.to,
-        token: token.trim().to_string(),
+        token: token(&args.token_file)?,
     })?;
     printer.status(
         "Published",
@@ -42,6 +47,38 @@ pub fn run(args: PublishArgs, printer: &Printer) -> anyhow::Result<u8> {
             "{} {} to {} ({})",
             outcome.name, outcome.version, outcome.url, outcome.digest
         ),
+    );
+    Ok(exit::OK)
+}
+
+#[derive(Debug, Args)]
+pub struct YankArgs {
+    /// Package name.
+    pub name: crate::model::PackageName,
+    /// The version to yank.
+    pub version: semver::Version,
+    /// Where: a repository name (from `repo add`) or a server URL.
+    #[arg(long, value_name = "REPO|URL")]
+    pub to: String,
+    /// File holding the publish token (else COCKTAIL_PKG_PUBLISH_TOKEN).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Take a yank back.
+    #[arg(long)]
+    pub undo: bool,
+}
+
+pub fn yank(args: YankArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let base = crate::ops::repo::yank(&crate::ops::repo::YankOptions {
+        name: args.name.to_string(),
+        version: args.version.clone(),
+        to: args.to,
+        token: token(&args.token_file)?,
+        yanked: !args.undo,
+    })?;
+    printer.status(
+        if args.undo { "Unyanked" } else { "Yanked" },
+        &format!("{} {} on {base}", args.name, args.version),
     );
     Ok(exit::OK)
 }
