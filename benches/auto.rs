@@ -128,6 +128,7 @@ fn dry_run(f: &Fixture) -> usize {
             now: 1_795_305_600,
         },
         RepoClient::new(f.cache.path().to_path_buf()),
+        &|_| {},
     )
     .unwrap();
     report.releases.len()

@@ -445,11 +445,12 @@ fn upgrade_one(target: &dyn Target, p: &mut Planned, opts: &AutoOptions) {
     }
 }
 
-/// `upgrade --auto`.
+/// `upgrade --auto`. `on_done` hears of each upgrade as it ends (progress for long runs).
 pub fn run(
     target: &dyn Target,
     opts: &AutoOptions,
     client: RepoClient,
+    on_done: &(dyn Fn(&AutoRow) + Sync),
 ) -> Result<AutoReport, OpError> {
     let started = format_rfc3339(opts.now);
     let records = current_records(target, &opts.service_maps)?;
@@ -475,6 +476,7 @@ pub fn run(
                         let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop();
                         let Some(p) = next else { break };
                         upgrade_one(target, p, opts);
+                        on_done(&p.row);
                     }
                 });
             }

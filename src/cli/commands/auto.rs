@@ -39,6 +39,21 @@ pub fn run(args: &UpgradeArgs, printer: &Printer) -> anyhow::Result<u8> {
             now: crate::time::now(),
         },
         RepoClient::from_env(),
+        &|row| {
+            let verb = match row.action {
+                AutoAction::Upgraded => "Upgraded",
+                AutoAction::RolledBack => "Rolled back",
+                AutoAction::Failed => "Failed",
+                AutoAction::Skipped | AutoAction::WouldUpgrade => "Skipped",
+            };
+            printer.status(
+                verb,
+                &format!(
+                    "{}/{} {}: {}",
+                    row.service_map, row.release, row.package, row.reason
+                ),
+            );
+        },
     )?;
     if let Some(url) = &args.notify_url {
         report.notification = Some(match auto::notify(url, &report) {
