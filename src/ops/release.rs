@@ -181,17 +181,20 @@ pub(crate) fn installed(
         })
 }
 
+/// The release's lease while an operation runs (none for a dry run: it only reads).
 struct Held<'a> {
     target: &'a dyn Target,
-    lease: Lease,
+    lease: Option<Lease>,
 }
 
 impl Held<'_> {
     /// Renews the lease when less than half its time is left.
     fn renew_if_due(&mut self, now: UnixTime) -> Result<(), TargetError> {
         let ttl = lease_ttl();
-        if self.lease.expires - now < ttl / 2 + 1 {
-            self.lease = self.target.renew(&self.lease, ttl, now)?;
+        if let Some(lease) = &mut self.lease
+            && lease.expires - now < ttl / 2 + 1
+        {
+            *lease = self.target.renew(lease, ttl, now)?;
         }
         Ok(())
     }
@@ -199,27 +202,46 @@ impl Held<'_> {
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        let _ = self.target.release_lease(&self.lease);
+        if let Some(lease) = &self.lease {
+            let _ = self.target.release_lease(lease);
+        }
     }
 }
 
+/// Takes the release's lease and reads its records; a lease taken over from an interrupted
+/// operation marks that operation's pending revision failed. A dry run (`diff`, `--dry-run`)
+/// only reads: it takes no lease, so it needs no write access and never waits for one.
 fn hold<'a>(
     target: &'a dyn Target,
     sm: &ServiceMapName,
     rel: &ReleaseName,
     holder: &str,
     now: UnixTime,
+    dry_run: bool,
 ) -> Result<(Held<'a>, Vec<Record>), OpError> {
+    if dry_run {
+        let records = target.records(sm, rel)?;
+        return Ok((
+            Held {
+                target,
+                lease: None,
+            },
+            records,
+        ));
+    }
     let lease = target.acquire(sm, rel, holder, lease_ttl(), now)?;
-    let held = Held { target, lease };
+    let took_over_from = lease.took_over_from.clone();
+    let held = Held {
+        target,
+        lease: Some(lease),
+    };
     let mut records = target.records(sm, rel)?;
-    if held.lease.took_over_from.is_some() {
+    if let Some(previous) = took_over_from {
         for r in records.iter_mut().filter(|r| r.status.is_pending()) {
             r.status = Status::Failed;
             r.updated = format_rfc3339(now);
             r.description = format!(
-                "interrupted: the operation holding the lease ({}) stopped before finishing",
-                held.lease.took_over_from.clone().unwrap_or_default()
+                "interrupted: the operation holding the lease ({previous}) stopped before finishing"
             );
             target.write_record(r)?;
         }
@@ -275,6 +297,7 @@ pub fn deploy_with(
         &opts.release,
         &opts.holder,
         opts.now,
+        opts.dry_run,
     )?;
     let current = release::current(&records).filter(|r| r.status != Status::Uninstalled);
     if let Some(expected) = opts.expect_revision
@@ -751,6 +774,7 @@ pub fn uninstall(
         &opts.release,
         &opts.holder,
         opts.now,
+        false,
     )?;
     let current = installed(&records, &opts.service_map, &opts.release)?;
     let mut objects = manifest_objects(&current.manifest);
@@ -903,6 +927,7 @@ pub fn rollback_with(
         &opts.release,
         &opts.holder,
         opts.now,
+        opts.dry_run,
     )?;
     let current = installed(&records, &opts.service_map, &opts.release)?;
     let to = match opts.to {
@@ -1063,6 +1088,7 @@ pub fn set_image(
         &opts.release,
         &opts.holder,
         opts.now,
+        opts.dry_run,
     )?;
     let current = installed(&records, &opts.service_map, &opts.release)?;
     let before = manifest_objects(&current.manifest);
@@ -1197,6 +1223,7 @@ pub fn restart(
         &opts.release,
         &opts.holder,
         opts.now,
+        false,
     )?;
     let current = installed(&records, &opts.service_map, &opts.release)?;
     let mut objects = manifest_objects(&current.manifest);

@@ -252,6 +252,9 @@ fn dry_run_is_a_server_side_dry_run_and_stores_nothing() {
     }
     assert!(c.deployment("web-nginx").is_none());
     assert!(c.record_secrets().is_empty());
+    // Read-only: no lease taken, so it needs no write access and never waits for one.
+    assert!(c.requests("POST", "/leases").is_empty());
+    assert!(c.requests("PUT", "/leases").is_empty());
 }
 
 #[test]

@@ -193,6 +193,16 @@ fn dry_run_changes_nothing() {
     let out = deploy(&t, &o).unwrap();
     assert!(out.dry_run && out.plan.has_changes());
     assert!(t.objects().is_empty() && statuses(&t).is_empty());
+    // A dry run only reads: it works while another operation holds the lease.
+    t.hold_lease("shop", "web", "someone-else", 0, i64::MAX);
+    assert!(deploy(&t, &o).is_ok());
+    o.dry_run = false;
+    assert!(
+        deploy(&t, &o)
+            .unwrap_err()
+            .to_string()
+            .contains("operation in progress")
+    );
 }
 
 #[test]
