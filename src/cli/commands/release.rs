@@ -743,62 +743,59 @@ pub fn status(args: StatusArgs, _printer: &Printer) -> anyhow::Result<u8> {
         service_map,
     } = args.target.open()?;
     let report = release::status(target.as_ref(), &service_map, &args.release)?;
+    if crate::cli::print_structured(args.output, &report)? {
+        return Ok(exit::OK);
+    }
     let mut out = std::io::stdout().lock();
-    match args.output {
-        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?,
-        OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(&report)?)?,
-        OutputFormat::Table => {
-            let r = &report.release;
-            let live = if report.live.observed {
-                serde_json::to_value(report.live.overall)?
-                    .as_str()
-                    .unwrap_or("?")
-                    .to_string()
-            } else {
-                format!("not observed ({} keeps no live state)", target.describe())
-            };
-            writeln!(out, "NAME:        {}", r.name)?;
-            writeln!(out, "SERVICE MAP: {}", r.service_map)?;
-            writeln!(
-                out,
-                "PACKAGE:     {}-{} (app {})",
-                r.package,
-                r.version,
-                if r.app_version.is_empty() {
-                    "-"
-                } else {
-                    &r.app_version
-                }
-            )?;
-            writeln!(
-                out,
-                "REVISION:    {} ({}, {})",
-                r.revision, r.status, r.updated
-            )?;
-            if !report.description.is_empty() {
-                writeln!(out, "DESCRIPTION: {}", report.description)?;
-            }
-            writeln!(out, "LIVE STATE:  {live}")?;
-            for (group, objects) in crate::status::group_by_workload_group(&report.live.objects) {
-                writeln!(out, "\nWORKLOAD GROUP {group}")?;
-                writeln!(out, "  {:<44} {:<12} SUMMARY", "OBJECT", "STATE")?;
-                for s in objects {
-                    let state = serde_json::to_value(s.state)?;
-                    writeln!(
-                        out,
-                        "  {:<44} {:<12} {}",
-                        crate::ops::wait::short(&s.id),
-                        state.as_str().unwrap_or("?"),
-                        s.summary
-                    )?;
-                }
-            }
-            if args.notes
-                && let Some(n) = &report.notes
-            {
-                writeln!(out, "\nNOTES:\n{}", n.trim_end())?;
-            }
+    let r = &report.release;
+    let live = if report.live.observed {
+        serde_json::to_value(report.live.overall)?
+            .as_str()
+            .unwrap_or("?")
+            .to_string()
+    } else {
+        format!("not observed ({} keeps no live state)", target.describe())
+    };
+    writeln!(out, "NAME:        {}", r.name)?;
+    writeln!(out, "SERVICE MAP: {}", r.service_map)?;
+    writeln!(
+        out,
+        "PACKAGE:     {}-{} (app {})",
+        r.package,
+        r.version,
+        if r.app_version.is_empty() {
+            "-"
+        } else {
+            &r.app_version
         }
+    )?;
+    writeln!(
+        out,
+        "REVISION:    {} ({}, {})",
+        r.revision, r.status, r.updated
+    )?;
+    if !report.description.is_empty() {
+        writeln!(out, "DESCRIPTION: {}", report.description)?;
+    }
+    writeln!(out, "LIVE STATE:  {live}")?;
+    for (group, objects) in crate::status::group_by_workload_group(&report.live.objects) {
+        writeln!(out, "\nWORKLOAD GROUP {group}")?;
+        writeln!(out, "  {:<44} {:<12} SUMMARY", "OBJECT", "STATE")?;
+        for s in objects {
+            let state = serde_json::to_value(s.state)?;
+            writeln!(
+                out,
+                "  {:<44} {:<12} {}",
+                crate::ops::wait::short(&s.id),
+                state.as_str().unwrap_or("?"),
+                s.summary
+            )?;
+        }
+    }
+    if args.notes
+        && let Some(n) = &report.notes
+    {
+        writeln!(out, "\nNOTES:\n{}", n.trim_end())?;
     }
     Ok(exit::OK)
 }
