@@ -1,0 +1,7 @@
+//! Template functions: the `reflect` family.
+
+use super::FuncMap;
+
+pub(crate) fn register(map: &mut FuncMap) {
+    let _ = map;
+}

@@ -1,0 +1,301 @@
+//! The values templates see, modelled on the Go types Helm hands to `text/template`.
+//!
+//! Helm reads values files through `sigs.k8s.io/yaml` (YAML -> JSON -> `interface{}`), so every
+//! number in `.Values` is a `float64` ([`Value::Float`]); `--set` integers are `int64`
+//! ([`Value::Int64`]); integer literals in templates and `len` results are Go `int`
+//! ([`Value::Int`]). The distinction shows in `typeOf`, `kindOf`, `printf "%T"` and in `eq`, which
+//! refuses to compare a `float64` with an `int` ("incompatible types for comparison"), exactly as
+//! Helm does. Maps are Go `map[string]interface{}`: templates, `toYaml` and `toJson` see their keys
+//! in sorted order, hence a `BTreeMap`.
+//!
+//! Cloning a [`Value`] is cheap: strings, lists, maps and objects are reference counted.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+/// A Go `map[string]interface{}`.
+pub type Map = BTreeMap<String, Value>;
+
+/// One template value.
+#[derive(Clone, Debug, Default)]
+pub enum Value {
+    /// Go's untyped `nil` (a missing map key under `missingkey=zero`, a YAML `null`).
+    #[default]
+    Nil,
+    Bool(bool),
+    /// Go `int`: integer literals in templates, `len`, `atoi`, `int`.
+    Int(i64),
+    /// Go `int64`: `--set` integers, Sprig arithmetic (`add`, `mul`, ...), `int64`.
+    Int64(i64),
+    /// Go `float64`: every number parsed from YAML or JSON values, float literals, `float64`.
+    Float(f64),
+    String(Arc<str>),
+    /// Go `[]byte` (`.Files.GetBytes`).
+    Bytes(Arc<[u8]>),
+    /// Go `[]interface{}` (also stands for `[]string` results such as `splitList`).
+    List(Arc<Vec<Value>>),
+    /// Go `map[string]interface{}`.
+    Map(Arc<Map>),
+    /// A host value with fields and methods (Go structs such as `.Chart`, `.Capabilities`,
+    /// `.Files`).
+    Object(Arc<dyn Object>),
+}
+
+/// A struct-like value provided by the host (the chart renderer): fields, methods, and the form
+/// `toYaml`/`toJson` see.
+pub trait Object: fmt::Debug + Send + Sync {
+    /// The Go type name, as `printf "%T"` and Sprig's `typeOf` print it (`*chart.Metadata`).
+    fn type_name(&self) -> &str;
+    /// The Go kind, as Sprig's `kindOf` prints it (`struct`, `ptr`, `map`, `slice`).
+    fn kind_name(&self) -> &str {
+        "struct"
+    }
+    /// An exported field, or a method that takes no arguments (`.Chart.Name`,
+    /// `.Capabilities.KubeVersion.Version`). `None` when there is no such field or method.
+    fn field(&self, name: &str) -> Option<Value>;
+    /// Calls a method with arguments (`.Files.Get "x"`, `.Capabilities.APIVersions.Has "v1"`).
+    /// `None` when there is no such method.
+    fn call_method(
+        &self,
+        name: &str,
+        args: &[Value],
+    ) -> Option<Result<Value, crate::funcs::FuncError>> {
+        let _ = (name, args);
+        None
+    }
+    /// The value `toYaml`, `toJson` and `%v` see (Go marshals the struct's JSON fields).
+    fn to_value(&self) -> Value;
+}
+
+impl Value {
+    /// A string value.
+    pub fn str(s: impl Into<Arc<str>>) -> Value {
+        Value::String(s.into())
+    }
+
+    /// A list value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Arc::new(items))
+    }
+
+    /// A map value.
+    pub fn map(map: Map) -> Value {
+        Value::Map(Arc::new(map))
+    }
+
+    /// Go's truthiness, as `if`, `with`, `and`, `or`, `not` and `default` see it: false, zero
+    /// numbers, nil, and empty strings, lists and maps are false; everything else is true.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Nil => false,
+            Value::Bool(b) => *b,
+            Value::Int(n) | Value::Int64(n) => *n != 0,
+            Value::Float(f) => *f != 0.0,
+            Value::String(s) => !s.is_empty(),
+            Value::Bytes(b) => !b.is_empty(),
+            Value::List(l) => !l.is_empty(),
+            Value::Map(m) => !m.is_empty(),
+            Value::Object(_) => true,
+        }
+    }
+
+    /// The Go type name (`printf "%T"`, Sprig's `typeOf`): `float64`, `int`, `int64`, `string`,
+    /// `bool`, `[]interface {}`, `map[string]interface {}`, `[]uint8`; `<nil>` for nil.
+    pub fn type_name(&self) -> &str {
+        match self {
+            Value::Nil => "<nil>",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
+            Value::Float(_) => "float64",
+            Value::String(_) => "string",
+            Value::Bytes(_) => "[]uint8",
+            Value::List(_) => "[]interface {}",
+            Value::Map(_) => "map[string]interface {}",
+            Value::Object(o) => o.type_name(),
+        }
+    }
+
+    /// The Go reflect kind (Sprig's `kindOf`, `kindIs`): `invalid` for nil, `slice`, `map`, ...
+    pub fn kind_name(&self) -> &str {
+        match self {
+            Value::Nil => "invalid",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
+            Value::Float(_) => "float64",
+            Value::String(_) => "string",
+            Value::Bytes(_) | Value::List(_) => "slice",
+            Value::Map(_) => "map",
+            Value::Object(o) => o.kind_name(),
+        }
+    }
+
+    /// The string inside a string value.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The map inside a map value.
+    pub fn as_map(&self) -> Option<&Map> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    /// The items of a list value.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+
+    /// Converts JSON as Helm's values reach templates: every number becomes a `float64`
+    /// (`sigs.k8s.io/yaml` and `encoding/json` decode numbers into `interface{}` that way).
+    pub fn from_json_values(v: &serde_json::Value) -> Value {
+        Self::from_json_with(v, &|n: &serde_json::Number| {
+            Value::Float(n.as_f64().unwrap_or(f64::NAN))
+        })
+    }
+
+    /// Converts JSON keeping integers as `int64` (Helm's `--set` parser types integers so).
+    pub fn from_json_int64(v: &serde_json::Value) -> Value {
+        Self::from_json_with(v, &|n: &serde_json::Number| match n.as_i64() {
+            Some(i) => Value::Int64(i),
+            None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+        })
+    }
+
+    fn from_json_with(v: &serde_json::Value, num: &dyn Fn(&serde_json::Number) -> Value) -> Value {
+        match v {
+            serde_json::Value::Null => Value::Nil,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => num(n),
+            serde_json::Value::String(s) => Value::str(s.as_str()),
+            serde_json::Value::Array(a) => {
+                Value::list(a.iter().map(|x| Self::from_json_with(x, num)).collect())
+            }
+            serde_json::Value::Object(o) => Value::map(
+                o.iter()
+                    .map(|(k, x)| (k.clone(), Self::from_json_with(x, num)))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// Converts to JSON data (objects through [`Object::to_value`]). Non-finite floats become
+    /// `null`; bytes become a base64 string, as Go's `encoding/json` writes `[]byte`.
+    /// This is data conversion, not Go's JSON text: `toJson` writes text itself.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Nil => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(n) | Value::Int64(n) => serde_json::Value::from(*n),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::String(s) => serde_json::Value::String(s.to_string()),
+            Value::Bytes(b) => serde_json::Value::String(base64_std(b)),
+            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            ),
+            Value::Object(o) => o.to_value().to_json(),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::str(s)
+    }
+}
+
+impl From<String> for Value {
+    fn from(s: String) -> Self {
+        Value::str(s)
+    }
+}
+
+impl From<bool> for Value {
+    fn from(b: bool) -> Self {
+        Value::Bool(b)
+    }
+}
+
+impl From<Map> for Value {
+    fn from(m: Map) -> Self {
+        Value::map(m)
+    }
+}
+
+impl From<Vec<Value>> for Value {
+    fn from(l: Vec<Value>) -> Self {
+        Value::list(l)
+    }
+}
+
+/// Standard base64 with padding (Go's `base64.StdEncoding`).
+pub(crate) fn base64_std(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let b = [
+            chunk[0],
+            chunk.get(1).copied().unwrap_or(0),
+            chunk.get(2).copied().unwrap_or(0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(char::from(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize]));
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_truthiness() {
+        assert!(!Value::Nil.truthy());
+        assert!(!Value::Float(0.0).truthy());
+        assert!(!Value::str("").truthy());
+        assert!(!Value::list(vec![]).truthy());
+        assert!(!Value::map(Map::new()).truthy());
+        assert!(Value::str("0").truthy());
+        assert!(Value::Int64(-1).truthy());
+    }
+
+    #[test]
+    fn values_numbers_are_float64() {
+        let v = Value::from_json_values(&serde_json::json!({"a": 3}));
+        assert_eq!(v.as_map().and_then(|m| m.get("a")).map(Value::type_name), Some("float64"));
+        let v = Value::from_json_int64(&serde_json::json!({"a": 3}));
+        assert_eq!(v.as_map().and_then(|m| m.get("a")).map(Value::type_name), Some("int64"));
+    }
+
+    #[test]
+    fn base64_matches_go() {
+        assert_eq!(base64_std(b""), "");
+        assert_eq!(base64_std(b"f"), "Zg==");
+        assert_eq!(base64_std(b"fo"), "Zm8=");
+        assert_eq!(base64_std(b"foo"), "Zm9v");
+        assert_eq!(base64_std(b"hello world"), "aGVsbG8gd29ybGQ=");
+    }
+}
