@@ -16,8 +16,13 @@
 //! step budget, a recursion limit and an output cap, never a hang, a stack overflow or an
 //! out-of-memory.
 
+pub mod exec;
 pub mod fmt;
 pub mod funcs;
+pub mod json;
+pub mod lex;
+pub mod parse;
 pub mod value;
+pub mod yaml;
 
 pub use value::{Map, Object, Value};

@@ -20,6 +20,7 @@ use std::collections::HashMap;
 use crate::value::Value;
 
 mod builtin;
+pub mod cast;
 mod crypto;
 mod dates;
 mod defaults;
@@ -245,10 +246,34 @@ impl Default for Limits {
     }
 }
 
+/// What the host (the chart renderer) answers for templates: Helm's `lookup`.
+pub trait Host {
+    /// Helm's `lookup apiVersion kind namespace name`: the object as a map, or with an empty
+    /// `name` a list object (`{"items": [...]}`); an empty map when there is nothing.
+    fn lookup(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, FuncError>;
+}
+
+/// No cluster: `lookup` returns an empty map, as `helm template` does.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Offline;
+
+impl Host for Offline {
+    fn lookup(&mut self, _: &str, _: &str, _: &str, _: &str) -> Result<Value, FuncError> {
+        Ok(Value::map(crate::value::Map::new()))
+    }
+}
+
 /// What a function receives besides its arguments.
 pub struct FuncCtx<'a> {
     pub env: &'a mut Env,
     pub limits: &'a Limits,
+    pub host: &'a mut dyn Host,
 }
 
 impl FuncCtx<'_> {
