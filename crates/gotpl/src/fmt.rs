@@ -5,18 +5,25 @@
 //! round-trip, in exponent form when the exponent is below -4 or at least 6 — so `1000000.0`
 //! prints `1e+06`, as Helm prints `{{ .Values.big }}`.
 
-use crate::value::Value;
+use crate::value::{MAX_VALUE_DEPTH, Value};
 
 /// Go's `%v` of one value (also what `{{ . }}` prints, before Helm's `<no value>` rule).
 pub fn format_v(v: &Value) -> String {
     let mut out = String::new();
-    write_v(&mut out, v, true);
+    write_v(&mut out, v, 0);
     out
 }
 
-/// Writes Go's `%v` of `v`. `top` is false inside maps and lists (where nil prints `<nil>` too).
-pub(crate) fn write_v(out: &mut String, v: &Value, top: bool) {
-    let _ = top;
+/// Most bytes one `%v` builds (a map holding itself twice doubles per level).
+pub const MAX_PRINT_BYTES: usize = 64 * 1024 * 1024;
+
+/// Writes Go's `%v` of `v` at nesting `depth` (deeper than [`MAX_VALUE_DEPTH`], or past
+/// [`MAX_PRINT_BYTES`], prints `...` and stops).
+pub(crate) fn write_v(out: &mut String, v: &Value, depth: usize) {
+    if depth > MAX_VALUE_DEPTH || out.len() > MAX_PRINT_BYTES {
+        out.push_str("...");
+        return;
+    }
     match v {
         Value::Nil => out.push_str("<nil>"),
         Value::Bool(b) => out.push_str(if *b { "true" } else { "false" }),
@@ -39,23 +46,24 @@ pub(crate) fn write_v(out: &mut String, v: &Value, top: bool) {
                 if i > 0 {
                     out.push(' ');
                 }
-                write_v(out, item, false);
+                write_v(out, item, depth + 1);
             }
             out.push(']');
         }
         Value::Map(m) => {
             out.push_str("map[");
-            for (i, (k, item)) in m.iter().enumerate() {
+            let entries = m.snapshot();
+            for (i, (k, item)) in entries.iter().enumerate() {
                 if i > 0 {
                     out.push(' ');
                 }
                 out.push_str(k);
                 out.push(':');
-                write_v(out, item, false);
+                write_v(out, item, depth + 1);
             }
             out.push(']');
         }
-        Value::Object(o) => write_v(out, &o.to_value(), false),
+        Value::Object(o) => write_v(out, &o.to_value(), depth + 1),
     }
 }
 
@@ -66,10 +74,18 @@ pub fn format_float_g(f: f64) -> String {
         return "NaN".into();
     }
     if f.is_infinite() {
-        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
     }
     if f == 0.0 {
-        return if f.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if f.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     let (neg, digits, exp) = shortest_digits(f);
     // strconv: with the shortest precision, `eprec` is 6, and %e is used when `exp < -4 ||

@@ -25,4 +25,4 @@ pub mod parse;
 pub mod value;
 pub mod yaml;
 
-pub use value::{Map, Object, Value};
+pub use value::{Map, MapRef, Object, Value};

@@ -9,10 +9,23 @@
 //! in sorted order, hence a `BTreeMap`.
 //!
 //! Cloning a [`Value`] is cheap: strings, lists, maps and objects are reference counted.
+//!
+//! **Maps are shared and mutable, as Go maps are.** `$_ := set $d "k" "v"` must be visible
+//! through every other reference to `$d`, and `set .Values "x" 1` or Bitnami's `merge $dst $src`
+//! change what later templates see, so a map is a [`MapRef`]: `Arc<RwLock<Map>>`. Rules for
+//! code that touches maps: never hold a guard while evaluating anything else or while locking
+//! another map (`merge $d $d` names the same map twice: clone out with [`MapRef::snapshot`]
+//! first, then write), and bound recursion when walking values (a map may contain itself after
+//! `set $d "self" $d`; printers and copiers stop at [`MAX_VALUE_DEPTH`]).
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+/// Deepest nesting printers, serializers and copiers walk before giving up (a self-containing
+/// map would otherwise recurse for ever). Walkers must also bound the total output they build
+/// (two self-references double it per level).
+pub const MAX_VALUE_DEPTH: usize = 100;
 
 /// A Go `map[string]interface{}`.
 pub type Map = BTreeMap<String, Value>;
@@ -35,11 +48,80 @@ pub enum Value {
     Bytes(Arc<[u8]>),
     /// Go `[]interface{}` (also stands for `[]string` results such as `splitList`).
     List(Arc<Vec<Value>>),
-    /// Go `map[string]interface{}`.
-    Map(Arc<Map>),
+    /// Go `map[string]interface{}`: shared and mutable (see the module docs).
+    Map(MapRef),
     /// A host value with fields and methods (Go structs such as `.Chart`, `.Capabilities`,
     /// `.Files`).
     Object(Arc<dyn Object>),
+}
+
+/// A shared, mutable Go map: clones are the same map, as in Go.
+#[derive(Clone, Default)]
+pub struct MapRef(Arc<RwLock<Map>>);
+
+impl fmt::Debug for MapRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0.try_read() {
+            Ok(m) => f.debug_map().entries(m.iter()).finish(),
+            Err(_) => f.write_str("map[<locked>]"),
+        }
+    }
+}
+
+impl MapRef {
+    pub fn new(map: Map) -> MapRef {
+        MapRef(Arc::new(RwLock::new(map)))
+    }
+
+    /// Reads the map. Hold the guard briefly: evaluate nothing and lock no other map meanwhile.
+    pub fn read(&self) -> RwLockReadGuard<'_, Map> {
+        self.0.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Changes the map in place (visible through every clone of this `MapRef`).
+    pub fn write(&self) -> RwLockWriteGuard<'_, Map> {
+        self.0.write().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The value under `key` (a cheap clone).
+    pub fn get(&self, key: &str) -> Option<Value> {
+        self.read().get(key).cloned()
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.read().contains_key(key)
+    }
+
+    pub fn insert(&self, key: impl Into<String>, value: Value) {
+        self.write().insert(key.into(), value);
+    }
+
+    pub fn remove(&self, key: &str) -> Option<Value> {
+        self.write().remove(key)
+    }
+
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.read().is_empty()
+    }
+
+    /// The keys, sorted.
+    pub fn keys(&self) -> Vec<String> {
+        self.read().keys().cloned().collect()
+    }
+
+    /// A shallow copy of the entries (values still share their own maps).
+    pub fn snapshot(&self) -> Map {
+        self.read().clone()
+    }
+
+    /// True when both refer to the same Go map.
+    pub fn same(&self, other: &MapRef) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
 }
 
 /// A struct-like value provided by the host (the chart renderer): fields, methods, and the form
@@ -79,9 +161,9 @@ impl Value {
         Value::List(Arc::new(items))
     }
 
-    /// A map value.
+    /// A new map value.
     pub fn map(map: Map) -> Value {
-        Value::Map(Arc::new(map))
+        Value::Map(MapRef::new(map))
     }
 
     /// Go's truthiness, as `if`, `with`, `and`, `or`, `not` and `default` see it: false, zero
@@ -141,7 +223,7 @@ impl Value {
     }
 
     /// The map inside a map value.
-    pub fn as_map(&self) -> Option<&Map> {
+    pub fn as_map(&self) -> Option<&MapRef> {
         match self {
             Value::Map(m) => Some(m),
             _ => None,
@@ -194,9 +276,17 @@ impl Value {
     }
 
     /// Converts to JSON data (objects through [`Object::to_value`]). Non-finite floats become
-    /// `null`; bytes become a base64 string, as Go's `encoding/json` writes `[]byte`.
-    /// This is data conversion, not Go's JSON text: `toJson` writes text itself.
+    /// `null`; bytes become a base64 string, as Go's `encoding/json` writes `[]byte`; nesting
+    /// deeper than [`MAX_VALUE_DEPTH`] becomes `null`. This is data conversion, not Go's JSON
+    /// text: `toJson` writes text itself.
     pub fn to_json(&self) -> serde_json::Value {
+        self.to_json_depth(0)
+    }
+
+    fn to_json_depth(&self, depth: usize) -> serde_json::Value {
+        if depth > MAX_VALUE_DEPTH {
+            return serde_json::Value::Null;
+        }
         match self {
             Value::Nil => serde_json::Value::Null,
             Value::Bool(b) => serde_json::Value::Bool(*b),
@@ -206,11 +296,19 @@ impl Value {
                 .unwrap_or(serde_json::Value::Null),
             Value::String(s) => serde_json::Value::String(s.to_string()),
             Value::Bytes(b) => serde_json::Value::String(base64_std(b)),
-            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
-            Value::Map(m) => serde_json::Value::Object(
-                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
-            ),
-            Value::Object(o) => o.to_value().to_json(),
+            Value::List(l) => {
+                serde_json::Value::Array(l.iter().map(|x| x.to_json_depth(depth + 1)).collect())
+            }
+            Value::Map(m) => {
+                let entries = m.snapshot();
+                serde_json::Value::Object(
+                    entries
+                        .iter()
+                        .map(|(k, v)| (k.clone(), v.to_json_depth(depth + 1)))
+                        .collect(),
+                )
+            }
+            Value::Object(o) => o.to_value().to_json_depth(depth + 1),
         }
     }
 }
@@ -285,9 +383,35 @@ mod tests {
     #[test]
     fn values_numbers_are_float64() {
         let v = Value::from_json_values(&serde_json::json!({"a": 3}));
-        assert_eq!(v.as_map().and_then(|m| m.get("a")).map(Value::type_name), Some("float64"));
+        let a = v.as_map().and_then(|m| m.get("a"));
+        assert_eq!(a.as_ref().map(Value::type_name), Some("float64"));
         let v = Value::from_json_int64(&serde_json::json!({"a": 3}));
-        assert_eq!(v.as_map().and_then(|m| m.get("a")).map(Value::type_name), Some("int64"));
+        let a = v.as_map().and_then(|m| m.get("a"));
+        assert_eq!(a.as_ref().map(Value::type_name), Some("int64"));
+    }
+
+    #[test]
+    fn maps_are_shared_like_go_maps() {
+        let d = Value::map(Map::new());
+        let alias = d.clone();
+        if let Value::Map(m) = &alias {
+            m.insert("k", Value::str("v"));
+        }
+        assert_eq!(
+            d.as_map()
+                .and_then(|m| m.get("k"))
+                .and_then(|v| v.as_str().map(String::from)),
+            Some("v".to_string())
+        );
+    }
+
+    #[test]
+    fn a_map_containing_itself_converts_without_overflow() {
+        let d = Value::map(Map::new());
+        if let Value::Map(m) = &d {
+            m.insert("self", d.clone());
+        }
+        let _ = d.to_json();
     }
 
     #[test]
