@@ -21,8 +21,8 @@ use cocktail_pkg::ops::{Generation, ValuesSources};
 use cocktail_pkg::policy::{Policy, Track};
 use cocktail_pkg::release::{self, Record};
 use cocktail_pkg::repo::RepoClient;
-use cocktail_pkg::target::kube::{KubeOptions, KubeTarget};
-use cocktail_pkg::target::memory::MemoryTarget;
+use cocktail_pkg::targets::kube::{KubeOptions, KubeTarget};
+use cocktail_pkg::targets::memory::MemoryTarget;
 use serde_json::json;
 
 #[global_allocator]

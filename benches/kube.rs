@@ -20,7 +20,7 @@ use cocktail_pkg::ops::release::{
 };
 use cocktail_pkg::ops::service_map::{self, CreateOptions};
 use cocktail_pkg::ops::{Generation, ValuesSources};
-use cocktail_pkg::target::kube::{KubeOptions, KubeTarget};
+use cocktail_pkg::targets::kube::{KubeOptions, KubeTarget};
 
 /// The allocator of the binary (src/main.rs), so figures match the CLI.
 #[global_allocator]

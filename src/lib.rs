@@ -39,7 +39,7 @@ pub mod repo;
 pub mod server;
 pub mod source;
 pub mod status;
-pub mod target;
+pub mod targets;
 pub mod time;
 pub mod values;
 pub mod yaml;

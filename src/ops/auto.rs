@@ -23,7 +23,7 @@ use crate::model::{ReleaseName, ServiceMapName};
 use crate::policy::{self, Decision, Input, Policy, Track, Window};
 use crate::release::{Record, Status};
 use crate::repo::client::{Repo, RepoClient};
-use crate::target::{Target, TargetError};
+use crate::targets::{Target, TargetError};
 use crate::time::{UnixTime, format_rfc3339};
 
 /// Changes to a release's policy, from flags; unset fields keep their value.

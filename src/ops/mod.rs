@@ -24,7 +24,7 @@ use crate::package::{Package, PackageError};
 use crate::render::RenderError;
 use crate::repo::RepoError;
 use crate::source::SourceError;
-use crate::target::TargetError;
+use crate::targets::TargetError;
 use crate::values::{self, ValuesError, ValuesInput};
 use crate::yaml::YamlError;
 

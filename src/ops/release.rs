@@ -16,7 +16,7 @@ use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::plan::{self, Action, Plan};
 use crate::release::{self, PackageRef, Record, Status};
 use crate::render::{self, Capabilities, ReleaseInfo, RenderContext};
-use crate::target::{ApplyMode, Lease, Target, TargetError};
+use crate::targets::{ApplyMode, Lease, Target, TargetError};
 use crate::time::{UnixTime, format_rfc3339};
 use crate::values;
 use crate::yaml;

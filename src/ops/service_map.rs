@@ -11,7 +11,7 @@ use super::OpError;
 use super::release::{ReleaseRow, list};
 use crate::model::{ObjectId, ServiceMapName};
 use crate::status::{self, ObjectStatus, Related};
-use crate::target::Target;
+use crate::targets::Target;
 use crate::time::UnixTime;
 
 pub const LABEL: &str = "cocktail.io/service-map";
@@ -115,7 +115,7 @@ pub fn create(target: &dyn Target, opts: &CreateOptions) -> Result<Created, OpEr
     target.apply(
         &id,
         &object,
-        crate::target::ApplyMode::Commit {
+        crate::targets::ApplyMode::Commit {
             force_conflicts: false,
         },
     )?;
@@ -260,7 +260,7 @@ pub fn show(
         ("batch/v1", "Job"),
     ] {
         for o in target.list(api, kind, ns, None)? {
-            let Some(id) = crate::target::object_id(&o) else {
+            let Some(id) = crate::targets::object_id(&o) else {
                 continue;
             };
             // Jobs a CronJob made are shown through the CronJob.
@@ -392,7 +392,7 @@ pub fn show(
     ] {
         for o in target.list("v1", kind, ns, None)? {
             // Release records are bookkeeping, not configuration.
-            if o.get("type").and_then(Value::as_str) == Some(crate::target::kube::RECORD_TYPE) {
+            if o.get("type").and_then(Value::as_str) == Some(crate::targets::kube::RECORD_TYPE) {
                 continue;
             }
             let mut keys: Vec<String> = key_fields

@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use crate::model::ObjectId;
 use crate::status::{self, ObjectStatus, Overall, Related, State};
-use crate::target::{Target, TargetError};
+use crate::targets::{Target, TargetError};
 use crate::time::UnixTime;
 
 /// How long and how often to wait.

@@ -9,8 +9,8 @@ use cocktail_pkg::ops::release::{
 };
 use cocktail_pkg::ops::{Generation, ValuesSources};
 use cocktail_pkg::release::Status;
-use cocktail_pkg::target::Target;
-use cocktail_pkg::target::memory::{Knobs, MemoryTarget};
+use cocktail_pkg::targets::Target;
+use cocktail_pkg::targets::memory::{Knobs, MemoryTarget};
 
 use crate::support::PackageBuilder;
 

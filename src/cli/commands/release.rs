@@ -15,9 +15,9 @@ use crate::ops::release::{
 use crate::ops::wait::{Observation, WaitOptions};
 use crate::ops::{Generation, OpError};
 use crate::policy::{Track, Window};
-use crate::target::Target;
-use crate::target::dir::DirTarget;
-use crate::target::kube::{self as kube_target, KubeOptions, KubeTarget};
+use crate::targets::Target;
+use crate::targets::dir::DirTarget;
+use crate::targets::kube::{self as kube_target, KubeOptions, KubeTarget};
 
 /// Where releases live, shared by the release commands.
 #[derive(Debug, Clone, Args)]
