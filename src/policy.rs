@@ -145,7 +145,7 @@ impl FromStr for Track {
         if t.is_empty() {
             return Err(err(String::new()));
         }
-        VersionReq::parse(t)
+        crate::index::select::parse_requirement(t)
             .map(Track::Req)
             .map_err(|e| err(format!(" ({e})")))
     }

@@ -8,7 +8,7 @@ use super::client::{Progress, Repo, RepoClient, RepoError};
 use super::config::{BUILTIN, RepoFile};
 use crate::archive;
 use crate::index::format::VersionEntry;
-use crate::index::select::{Prerelease, select};
+use crate::index::select::{Prerelease, parse_requirement, select};
 use crate::model::PackageName;
 use crate::package::Package;
 
@@ -38,7 +38,7 @@ impl PackageRef {
             if PackageName::new(repo).is_ok() && PackageName::new(name).is_ok() {
                 let req = match req {
                     None => None,
-                    Some(r) => match VersionReq::parse(r) {
+                    Some(r) => match parse_requirement(r) {
                         Ok(r) => Some(r),
                         Err(_) => return PackageRef::Path(arg.into()),
                     },
@@ -140,6 +140,15 @@ mod tests {
                 name: "redis".into(),
                 req: Some(VersionReq::parse("^2").unwrap())
             }
+        );
+        assert_eq!(
+            PackageRef::parse("team/redis@1.0.0"),
+            PackageRef::Repo {
+                repo: "team".into(),
+                name: "redis".into(),
+                req: Some(VersionReq::parse("=1.0.0").unwrap())
+            },
+            "a bare version is exact"
         );
         assert_eq!(
             PackageRef::parse("stable/redis"),

@@ -474,3 +474,53 @@ fn a_yanked_version_is_not_picked_until_the_yank_is_undone() {
         "{row}"
     );
 }
+
+/// Issue 10, defects 3 and 4: a bare version is exact (Helm users read `@1.0.0` so), and an exact
+/// version may be a yanked one.
+#[test]
+fn a_bare_version_is_exact_and_a_yanked_version_can_be_pinned() {
+    let w = World::new();
+    w.publish("1.0.0");
+    w.publish("1.1.0");
+    w.update();
+    let version_label = |args: &[&str]| {
+        let out = w.cmd().args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix("app.kubernetes.io/version: "))
+            .map(|v| v.trim_matches('"').to_string())
+            .unwrap_or_else(|| panic!("no version label in {text}"))
+    };
+    assert_eq!(version_label(&["template", "test/app@1.0.0"]), "1.0.0");
+    assert_eq!(version_label(&["template", "test/app@v1.0.0"]), "1.0.0");
+    assert_eq!(version_label(&["template", "test/app@^1.0.0"]), "1.1.0");
+    assert_eq!(version_label(&["template", "test/app@1"]), "1.1.0");
+    let dest = w.home.path().join("dl");
+    w.cmd()
+        .args(["pull", "test/app", "--version", "1.0.0", "-d"])
+        .arg(&dest)
+        .assert()
+        .success();
+    assert!(dest.join("app-1.0.0.tgz").is_file());
+
+    w.cmd()
+        .args(["yank", "app", "1.1.0", "--to", "test"])
+        .env("COCKTAIL_PKG_PUBLISH_TOKEN", TOKEN)
+        .assert()
+        .success();
+    w.update();
+    assert_eq!(version_label(&["template", "test/app@1.1.0"]), "1.1.0");
+    assert_eq!(version_label(&["template", "test/app@=1.1.0"]), "1.1.0");
+    assert_eq!(version_label(&["template", "test/app@^1"]), "1.0.0");
+    w.cmd()
+        .args(["pull", "test/app", "--version", "1.1.0", "-d"])
+        .arg(&dest)
+        .assert()
+        .success();
+    assert!(dest.join("app-1.1.0.tgz").is_file());
+}

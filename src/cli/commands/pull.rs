@@ -15,12 +15,17 @@ pub struct PullArgs {
     /// REPO/NAME, optionally @VERSION-REQ.
     #[arg(value_name = "REPO/PKG")]
     pub package: String,
-    /// A semver requirement (`^2`, `~1.4`, `=1.2.3`); default: the newest stable version.
-    #[arg(long, value_name = "REQ")]
+    /// A version (`1.2.3` is exactly that version, `1.4` the newest 1.4.x) or a semver range
+    /// (`^2`, `~1.4`, `>=1.2, <2`); default: the newest stable version.
+    #[arg(long, value_name = "REQ", value_parser = parse_req)]
     pub version: Option<VersionReq>,
     /// Folder to write NAME-VERSION.tgz into.
     #[arg(short = 'd', long, value_name = "DIR", default_value = ".")]
     pub destination: PathBuf,
+}
+
+fn parse_req(text: &str) -> Result<VersionReq, String> {
+    crate::index::select::parse_requirement(text).map_err(|e| e.to_string())
 }
 
 pub fn run(args: PullArgs, printer: &Printer) -> anyhow::Result<u8> {
