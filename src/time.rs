@@ -1,77 +1,107 @@
 //! Timestamps as the index and release records write them: RFC 3339 in UTC, whole seconds
-//! (`2026-11-22T00:30:00Z`). Pure: callers pass the time in; nothing here reads the clock.
+//! (`2026-11-22T00:30:00Z`), through jiff; and the one duration syntax (`90s`, `5m`, `1h30m`).
+//! Pure: callers pass the time in; nothing here reads the clock except [`now`], for the IO edge.
 
 /// Seconds since the Unix epoch, UTC.
 pub type UnixTime = i64;
 
-/// Days since 1970-01-01 for a civil date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = if y >= 0 { y } else { y - 399 } / 400;
-    let yoe = y - era * 400;
-    let mp = (m as i64 + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d as i64 - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let y = yoe + era * 400;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    (if m <= 2 { y + 1 } else { y }, m, d)
-}
-
-/// Formats a Unix time as `YYYY-MM-DDTHH:MM:SSZ`.
+/// Formats a Unix time as `YYYY-MM-DDTHH:MM:SSZ` (times outside jiff's range, years -9999 to
+/// 9999, are clamped to it).
 pub fn format_rfc3339(t: UnixTime) -> String {
-    let days = t.div_euclid(86_400);
-    let secs = t.rem_euclid(86_400);
-    let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
-        secs / 3600,
-        secs % 3600 / 60,
-        secs % 60
-    )
+    let ts = jiff::Timestamp::from_second(t).unwrap_or(if t < 0 {
+        jiff::Timestamp::MIN
+    } else {
+        jiff::Timestamp::MAX
+    });
+    // Whole seconds: jiff prints no fraction for them.
+    let whole = jiff::Timestamp::from_second(ts.as_second()).unwrap_or(ts);
+    whole.to_string()
 }
 
-/// Parses `YYYY-MM-DDTHH:MM:SS` followed by `Z` or `±HH:MM`, with optional fractional seconds.
+/// Parses an RFC 3339 timestamp (`Z` or `±HH:MM` offset, optional fractional seconds, which are
+/// dropped) into whole Unix seconds. Impossible dates (`2026-02-31`) and times are refused.
 pub fn parse_rfc3339(s: &str) -> Option<UnixTime> {
     let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
+    // RFC 3339 requires the offset; jiff would also accept a bare civil time with a zone
+    // annotation, which records never hold.
+    if b.len() < 20 || !matches!(b.get(10), Some(b'T' | b't' | b' ')) {
         return None;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(frac) = rest.strip_prefix('.') {
-        let digits = frac.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        rest = &frac[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
-            let oh: i64 = rest.get(1..3)?.parse().ok()?;
-            let om: i64 = rest.get(4..6)?.parse().ok()?;
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            sign * (oh * 3600 + om * 60)
-        }
-        _ => return None,
+    let normalized = s.replacen(' ', "T", 1);
+    normalized
+        .parse::<jiff::Timestamp>()
+        .ok()
+        .map(|ts| ts.as_second())
+}
+
+/// Longest duration accepted anywhere (`--timeout`, `--soak`, `--min-age`, lease TTLs): ten years.
+/// Longer values are refused when parsed, so no deadline computation can overflow.
+pub const MAX_DURATION_SECS: u64 = 10 * 366 * 86_400;
+
+/// Seconds from `90`, `90s`, `5m`, `72h`, `3d` or combinations in decreasing units (`1h30m`), at
+/// most [`MAX_DURATION_SECS`]. The one duration syntax of every flag and setting.
+pub fn parse_duration_secs(text: &str) -> Result<u64, String> {
+    let err = || {
+        format!(
+            "invalid duration `{text}`: expected seconds (`90`) or numbers with units d, h, m, s \
+             in that order (`90s`, `5m`, `72h`, `3d`, `1h30m`)"
+        )
     };
-    Some(days_from_civil(y, mo as u32, d as u32) * 86_400 + h * 3600 + mi * 60 + se - offset)
+    let too_long = || {
+        format!(
+            "duration `{}` is too long: the most accepted is {}d (ten years)",
+            text.trim(),
+            MAX_DURATION_SECS / 86_400
+        )
+    };
+    let t = text.trim();
+    if t.is_empty() {
+        return Err(err());
+    }
+    let total = if t.bytes().all(|b| b.is_ascii_digit()) {
+        // All digits: only an overflow can fail the parse.
+        t.parse::<u64>().map_err(|_| too_long())?
+    } else {
+        let mut total: u64 = 0;
+        let mut last_unit = u64::MAX;
+        let mut rest = t;
+        while !rest.is_empty() {
+            let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+            if digits == 0 {
+                return Err(err());
+            }
+            let n: u64 = rest
+                .get(..digits)
+                .and_then(|d| d.parse().ok())
+                .ok_or_else(too_long)?;
+            let unit = match rest.as_bytes().get(digits) {
+                Some(b'd') => 86_400,
+                Some(b'h') => 3_600,
+                Some(b'm') => 60,
+                Some(b's') => 1,
+                _ => return Err(err()),
+            };
+            if unit >= last_unit {
+                return Err(err());
+            }
+            last_unit = unit;
+            total = n
+                .checked_mul(unit)
+                .and_then(|v| total.checked_add(v))
+                .ok_or_else(too_long)?;
+            rest = rest.get(digits + 1..).unwrap_or_default();
+        }
+        total
+    };
+    if total > MAX_DURATION_SECS {
+        return Err(too_long());
+    }
+    Ok(total)
+}
+
+/// [`parse_duration_secs`] as a `Duration`.
+pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    parse_duration_secs(text).map(std::time::Duration::from_secs)
 }
 
 /// The current time: for the IO edge only (pure code takes `now` as a parameter).
@@ -106,6 +136,10 @@ mod tests {
         );
         for bad in [
             "",
+            "2026-02-31T00:00:00Z",
+            "2026-02-29T00:00:00Z",
+            "2026-04-31T12:00:00Z",
+            "2026-11-22T24:00:00Z",
             "2026-13-01T00:00:00Z",
             "2026-11-22",
             "2026-11-22T00:30:00",
@@ -113,5 +147,37 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
+    }
+
+    #[test]
+    fn durations() {
+        for (text, secs) in [
+            ("0", 0),
+            ("90", 90),
+            ("90s", 90),
+            ("5m", 300),
+            ("72h", 259_200),
+            ("3d", 259_200),
+            ("1h30m", 5_400),
+            ("1d2h3m4s", 93_784),
+            (" 10m ", 600),
+        ] {
+            assert_eq!(parse_duration_secs(text), Ok(secs), "{text}");
+        }
+        for bad in ["", "h", "5x", "1.5h", "30m1h", "1h1h", "-5m", "5 m", "5ms"] {
+            assert!(parse_duration_secs(bad).is_err(), "{bad}");
+        }
+        // Issue 10, defect 8: huge values are refused, never overflow a deadline later.
+        for huge in [
+            "18446744073709551615",
+            "99999999999999999999999",
+            "18446744073709551615s",
+            "999999999999d",
+            "3661d",
+        ] {
+            let e = parse_duration_secs(huge).unwrap_err();
+            assert!(e.contains("too long"), "{huge}: {e}");
+        }
+        assert_eq!(parse_duration_secs("3660d"), Ok(3660 * 86_400));
     }
 }
