@@ -6,8 +6,10 @@
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::model::{ReleaseName, ServiceMapName};
 use crate::package::Package;
-use crate::render::{RenderedObject, labels};
+use crate::render::{self, Capabilities, ReleaseInfo, RenderContext, RenderedObject, labels};
+use crate::values::{self, ValuesError, ValuesInput};
 
 /// How serious a finding is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -40,6 +42,131 @@ fn finding(
         subject: subject.into(),
         message: message.into(),
     }
+}
+
+/// Everything lint found in a package: the rules on the package itself and on each rendered
+/// variant. Used by `cocktail-pkg lint` and by the server before it publishes an archive.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Report {
+    /// The value sets rendered: `defaults`, then each `tests/*.values.yaml`.
+    pub variants: Vec<String>,
+    /// Errors first, then warnings.
+    pub findings: Vec<Finding>,
+}
+
+/// The value a generated value (`x-cocktail-generate`) gets while linting: fixed, so lint is
+/// reproducible (the same as `ops::Generation::Placeholder`).
+pub fn placeholder(kind: values::Generate) -> String {
+    match kind {
+        values::Generate::Password => "GeneratedPlaceholder0000".into(),
+        values::Generate::Token => "ab".repeat(24),
+    }
+}
+
+/// Resolves one variant's values with placeholders for generated values, then checks the schema.
+fn resolve_placeholder_values(pkg: &Package, input: &ValuesInput) -> Result<Value, ValuesError> {
+    let mut resolved = values::resolve(&pkg.values, input)?;
+    if let Some(schema_json) = &pkg.schema_json {
+        let paths = values::generated_paths(schema_json)?;
+        values::fill_generated(&mut resolved, &paths, &mut |kind| placeholder(kind));
+    }
+    if let Some(schema) = &pkg.schema {
+        schema.validate(&resolved)?;
+    }
+    Ok(resolved)
+}
+
+/// Lints a package: the package rules, then a render with its defaults and with each
+/// `tests/*.values.yaml`, each with `base` (the user's extra values) applied on top. A variant
+/// that does not resolve or render is a finding, not an error.
+pub fn lint_variants(pkg: &Package, base: &ValuesInput) -> Report {
+    let mut findings = lint_package(pkg);
+    let mut variants: Vec<(String, ValuesInput)> = vec![("defaults".into(), base.clone())];
+    for (path, bytes) in &pkg.files {
+        if path.starts_with("tests/") && path.ends_with(".values.yaml") {
+            let mut input = ValuesInput {
+                files: vec![(path.clone(), String::from_utf8_lossy(bytes).into_owned())],
+                ..Default::default()
+            };
+            input.files.extend(base.files.iter().cloned());
+            input.set = base.set.clone();
+            input.set_string = base.set_string.clone();
+            input.set_file = base.set_file.clone();
+            input.set_json = base.set_json.clone();
+            variants.push((path.clone(), input));
+        }
+    }
+    let release = ReleaseName::new("lint").and_then(|name| {
+        Ok(ReleaseInfo {
+            name,
+            service_map: ServiceMapName::new("lint")?,
+            revision: 1,
+            is_install: true,
+            is_upgrade: false,
+        })
+    });
+    let ctx = match release {
+        Ok(release) => RenderContext {
+            release,
+            capabilities: Capabilities::default(),
+        },
+        Err(e) => {
+            findings.push(finding(
+                Severity::Error,
+                "render",
+                "defaults",
+                crate::error_chain(&e),
+            ));
+            return Report {
+                variants: variants.into_iter().map(|(n, _)| n).collect(),
+                findings,
+            };
+        }
+    };
+    for (name, input) in &variants {
+        let rendered = resolve_placeholder_values(pkg, input)
+            .map_err(RenderOrValues::Values)
+            .and_then(|v| render::render(pkg, &v, &ctx).map_err(RenderOrValues::Render));
+        match rendered {
+            Ok(rendered) => findings.extend(lint_objects(&rendered.objects, name)),
+            Err(RenderOrValues::Values(ValuesError::Schema(violations))) => {
+                for v in violations {
+                    findings.push(finding(
+                        Severity::Error,
+                        "schema",
+                        name.clone(),
+                        format!("{}: {}", v.path, v.message),
+                    ));
+                }
+            }
+            Err(RenderOrValues::Values(e)) => {
+                findings.push(finding(
+                    Severity::Error,
+                    "render",
+                    name.clone(),
+                    crate::error_chain(&e),
+                ));
+            }
+            Err(RenderOrValues::Render(e)) => {
+                findings.push(finding(
+                    Severity::Error,
+                    "render",
+                    name.clone(),
+                    crate::error_chain(&e),
+                ));
+            }
+        }
+    }
+    findings.sort_by_key(|f| f.severity);
+    Report {
+        variants: variants.into_iter().map(|(n, _)| n).collect(),
+        findings,
+    }
+}
+
+enum RenderOrValues {
+    Values(ValuesError),
+    Render(render::RenderError),
 }
 
 /// Rules on the package itself (manifest, files, schema).
@@ -91,7 +218,7 @@ pub fn lint_package(pkg: &Package) -> Vec<Finding> {
             "the package has no README.md",
         ));
     }
-    if pkg.notes.is_none() {
+    if !pkg.has_notes() {
         out.push(finding(
             Warning,
             "files",

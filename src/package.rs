@@ -370,20 +370,44 @@ fn edit_distance(a: &str, b: &str) -> usize {
     prev[b.len()]
 }
 
-/// A loaded package: manifest, defaults, schema, templates and the raw files.
+/// How a package turns values into objects. Everything after rendering is format-blind.
+#[derive(Debug)]
+pub enum Format {
+    /// Ours: `package.yaml`, minijinja `templates/`, `NOTES.txt` (see [`crate::render::cocktail`]).
+    Cocktail(Templates),
+}
+
+/// The templates of a package in our format.
+#[derive(Debug, Default)]
+pub struct Templates {
+    /// Template sources by path (`templates/deployment.yaml`), sorted.
+    pub templates: BTreeMap<String, String>,
+    /// `NOTES.txt` template, when present.
+    pub notes: Option<String>,
+}
+
+impl Templates {
+    /// Templates that produce objects: `.yaml`/`.yml` files whose name does not start with `_`.
+    pub fn rendered(&self) -> impl Iterator<Item = (&String, &String)> {
+        self.templates
+            .iter()
+            .filter(|(p, _)| is_rendered_template(p))
+    }
+}
+
+/// A loaded package: metadata, defaults, schema, its format's templates and the raw files.
 #[derive(Debug)]
 pub struct Package {
+    /// The package's metadata (for a chart, read from `Chart.yaml`).
     pub manifest: Manifest,
+    /// How it renders.
+    pub format: Format,
     /// Default values (`values.yaml`), always a map.
     pub values: Value,
     /// `values.schema.json` parsed, when present.
     pub schema_json: Option<Value>,
     /// The compiled schema, when present.
     pub schema: Option<Schema>,
-    /// Template sources by path (`templates/deployment.yaml`), sorted.
-    pub templates: BTreeMap<String, String>,
-    /// `NOTES.txt` template, when present.
-    pub notes: Option<String>,
     /// `README.md`, when present.
     pub readme: Option<String>,
     /// Every file of the package by relative path, as archived.
@@ -440,22 +464,21 @@ impl Package {
             .transpose()?;
         Ok(Self {
             manifest,
+            format: Format::Cocktail(Templates { templates, notes }),
             values,
             schema_json,
             schema,
-            templates,
-            notes,
             readme,
             files,
             warnings,
         })
     }
 
-    /// Templates that produce objects: `.yaml`/`.yml` files whose name does not start with `_`.
-    pub fn rendered_templates(&self) -> impl Iterator<Item = (&String, &String)> {
-        self.templates
-            .iter()
-            .filter(|(p, _)| is_rendered_template(p))
+    /// Whether the package has notes to render after install.
+    pub fn has_notes(&self) -> bool {
+        match &self.format {
+            Format::Cocktail(t) => t.notes.is_some(),
+        }
     }
 }
 

@@ -46,9 +46,22 @@ impl ValuesError {
                 "{flag} takes `path.to.key=value`; escape literal dots and commas as `\\.` and `\\,`; lists use `a[0]=x` or `a={{x,y}}`"
             )),
             ValuesError::BadSchema(_) => Some("fix values.schema.json in the package".into()),
-            ValuesError::Schema(_) => Some(
-                "see the package's values with `cocktail-pkg show values PKG` and its schema with `cocktail-pkg show schema PKG`".into(),
-            ),
+            ValuesError::Schema(violations) => {
+                let mut hint = "see the package's values with `cocktail-pkg show values PKG` and its schema with `cocktail-pkg show schema PKG`".to_string();
+                // `--set tag=16` or `--set enabled=true` types the value; a string field
+                // needs `--set-string`.
+                let scalar_for_string = |m: &str| {
+                    m.strip_suffix(" is not of type \"string\"")
+                        .is_some_and(|v| v == "true" || v == "false" || v.parse::<f64>().is_ok())
+                };
+                if let Some(v) = violations.iter().find(|v| scalar_for_string(&v.message)) {
+                    let key = v.path.trim_start_matches("$.");
+                    hint = format!(
+                        "`--set` reads numbers and booleans as such: pass a string with `--set-string {key}=VALUE` (or quote it in a values file); {hint}"
+                    );
+                }
+                Some(hint)
+            }
         }
     }
 }
@@ -946,6 +959,29 @@ mod tests {
             ]
         );
         assert!(schema.validate(&json!({"replicas": 2})).is_ok());
+    }
+
+    /// Issue 10, defect 7: `--set image.tag=16` makes a number; the hint names `--set-string`.
+    #[test]
+    fn a_number_for_a_string_field_suggests_set_string() {
+        let schema = Schema::compile(&json!({
+            "type": "object",
+            "properties": {"image": {"type": "object", "properties": {"tag": {"type": "string"}}}}
+        }))
+        .unwrap();
+        let input = ValuesInput {
+            set: vec!["image.tag=16".into()],
+            ..Default::default()
+        };
+        let values = resolve(&json!({"image": {"tag": "1.26"}}), &input).unwrap();
+        let err = schema.validate(&values).unwrap_err();
+        let hint = err.hint().unwrap();
+        assert!(hint.contains("--set-string image.tag=VALUE"), "{hint}");
+        // Other violations keep the plain hint.
+        let err = schema
+            .validate(&json!({"image": {"tag": ["x"]}}))
+            .unwrap_err();
+        assert!(!err.hint().unwrap().contains("--set-string"));
     }
 
     #[test]

@@ -133,10 +133,18 @@ mod tests {
         };
         assert_eq!(pick("1.0.0").as_deref(), Some("1.0.0"), "not ^1.0.0");
         assert_eq!(pick("v1.0.0").as_deref(), Some("1.0.0"));
-        assert_eq!(pick("1.4.7").as_deref(), Some("1.4.7"), "exact, though yanked");
+        assert_eq!(
+            pick("1.4.7").as_deref(),
+            Some("1.4.7"),
+            "exact, though yanked"
+        );
         assert_eq!(pick("1.4").as_deref(), Some("1.4.2"), "the 1.4 series");
         assert_eq!(pick("1").as_deref(), Some("1.4.2"));
-        assert_eq!(pick("^1.0.0").as_deref(), Some("1.4.2"), "ranges stay explicit");
+        assert_eq!(
+            pick("^1.0.0").as_deref(),
+            Some("1.4.2"),
+            "ranges stay explicit"
+        );
         assert_eq!(pick("~1.1").as_deref(), Some("1.1.0"));
         assert_eq!(pick(">=1.2, <2").as_deref(), Some("1.4.2"));
         assert_eq!(pick("*").as_deref(), Some("2.0.0"));

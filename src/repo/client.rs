@@ -67,7 +67,12 @@ pub enum RepoError {
     #[error("no repository named `{0}`")]
     UnknownRepo(String),
     #[error("repository `{repo}` has no package `{name}`")]
-    UnknownPackage { repo: String, name: String },
+    UnknownPackage {
+        repo: String,
+        name: String,
+        /// The closest package name, when one is close (`redsi` -> `redis`).
+        suggestion: Option<String>,
+    },
     #[error(
         "repository `{repo}` has no version of `{name}` matching `{req}` (versions: {available})"
     )]
@@ -85,11 +90,25 @@ pub enum RepoError {
         #[source]
         source: std::io::Error,
     },
+    /// `repositories.yaml` could not be read.
+    #[error(transparent)]
+    Config(#[from] super::config::ConfigError),
+    /// A downloaded archive could not be unpacked.
+    #[error(transparent)]
+    Archive(#[from] crate::archive::ArchiveError),
+    /// A downloaded archive does not hold a valid package.
+    #[error(transparent)]
+    Package(#[from] crate::package::PackageError),
 }
 
 impl RepoError {
     pub fn hint(&self) -> Option<String> {
         match self {
+            RepoError::Config(_) => Some(
+                "fix or remove the repositories file (`cocktail-pkg repo list` shows where it is)".into(),
+            ),
+            RepoError::Archive(e) => e.hint(),
+            RepoError::Package(e) => e.hint(),
             RepoError::Http(e) => e.hint(),
             RepoError::Signature { source, .. } => source.hint(),
             RepoError::Format { source, .. } => source.hint(),
@@ -99,6 +118,13 @@ impl RepoError {
             RepoError::UnknownRepo(_) => Some(
                 "list repositories with `cocktail-pkg repo list`; add one with `cocktail-pkg repo add NAME URL`".into(),
             ),
+            RepoError::UnknownPackage {
+                repo,
+                suggestion: Some(s),
+                ..
+            } => Some(format!(
+                "did you mean `{repo}/{s}`? search with `cocktail-pkg search TERM`"
+            )),
             RepoError::UnknownPackage { .. } => {
                 Some("search with `cocktail-pkg search TERM`, or refresh with `cocktail-pkg repo update`".into())
             }

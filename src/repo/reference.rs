@@ -55,17 +55,16 @@ impl PackageRef {
 }
 
 /// Finds a repository by name: the built-in catalog or one from `repositories.yaml`.
-pub fn find_repo(name: &str) -> Result<Repo, crate::ops::OpError> {
+pub fn find_repo(name: &str) -> Result<Repo, RepoError> {
     if name == BUILTIN {
         return Ok(Repo::Builtin);
     }
     let path = RepoFile::path();
-    let file =
-        RepoFile::load(&path).map_err(|e| crate::ops::OpError::Invalid(crate::error_chain(&e)))?;
+    let file = RepoFile::load(&path)?;
     file.get(name)
         .cloned()
         .map(Repo::Remote)
-        .ok_or_else(|| RepoError::UnknownRepo(name.into()).into())
+        .ok_or_else(|| RepoError::UnknownRepo(name.into()))
 }
 
 /// The chosen version of a package in a repository.
@@ -76,12 +75,14 @@ pub fn resolve_version(
     req: Option<&VersionReq>,
 ) -> Result<VersionEntry, RepoError> {
     let root = client.root(repo)?;
-    let summary = root
-        .package(name)
-        .ok_or_else(|| RepoError::UnknownPackage {
+    let summary = root.package(name).ok_or_else(|| {
+        let names: Vec<&str> = root.packages.iter().map(|p| p.name.as_str()).collect();
+        RepoError::UnknownPackage {
             repo: repo.name().into(),
             name: name.into(),
-        })?;
+            suggestion: crate::package::suggest(name, &names).map(String::from),
+        }
+    })?;
     let versions = client.versions(repo, summary)?;
     let any = VersionReq::STAR;
     let req = req.unwrap_or(&any);
@@ -114,7 +115,7 @@ pub fn fetch(
     name: &str,
     req: Option<&VersionReq>,
     progress: Progress<'_>,
-) -> Result<Fetched, crate::ops::OpError> {
+) -> Result<Fetched, RepoError> {
     let repo = find_repo(repo_name)?;
     let entry = resolve_version(client, &repo, name, req)?;
     let bytes = client.archive(&repo, &entry, progress)?;

@@ -469,3 +469,69 @@ fn every_environment_variable_is_documented() {
         );
     }
 }
+
+/// Issue 10, defect 1: archives, indexes and GitOps files follow the umask, not 0600; the
+/// Secrets of a dir target stay private.
+#[cfg(unix)]
+#[test]
+fn written_files_follow_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    // The umask this test runs under, read off a freshly created directory (0o777 less umask).
+    let umask = !mode(dir.path()) & 0o777;
+    cmd()
+        .args(["package", "catalog/redis", "-d"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let archive = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter_map(Result::ok)
+        .find(|e| e.file_name().to_string_lossy().ends_with(".tgz"))
+        .unwrap()
+        .path();
+    assert_eq!(mode(&archive), 0o666 & !umask, "{}", archive.display());
+    let out = dir.path().join("rendered");
+    cmd()
+        .args(["template", "catalog/redis", "--output-dir"])
+        .arg(&out)
+        .assert()
+        .success();
+    let files: Vec<_> = walk(&out);
+    assert!(!files.is_empty());
+    for f in files {
+        assert_eq!(mode(&f), 0o666 & !umask, "{}", f.display());
+    }
+}
+
+#[cfg(unix)]
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+/// Issue 10, defect 7: a misspelt package gets a "did you mean".
+#[test]
+fn a_misspelt_package_gets_did_you_mean() {
+    let dir = tempfile::tempdir().unwrap();
+    cmd()
+        .current_dir(dir.path())
+        .args(["template", "catalog/redsi"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: repository `catalog` has no package `redsi`",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: did you mean `catalog/redis`?",
+        ));
+}

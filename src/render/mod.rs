@@ -1,24 +1,24 @@
-//! Rendering: package templates + values -> Kubernetes objects.
+//! Rendering: package + values -> Kubernetes objects, whatever the package's format.
 //!
-//! One minijinja environment per render, loaded from the package's in-memory templates (no file
-//! system loader). Undefined values are errors when printed, iterated or looked into (an `if` on
-//! an undefined value is false, so optional blocks read naturally). Fuel and a recursion limit
-//! stop hostile templates; rendering runs on a thread with a large stack so deep recursion hits
-//! the limit, not the end of the stack. Pure and deterministic: no clock, no randomness, no
-//! cluster lookups.
+//! A format module turns its templates into text ([`cocktail`]: minijinja); this module owns
+//! what every format shares: the render thread with a large stack (deep recursion in hostile
+//! templates hits the format's limit, not the end of the stack), splitting the output into YAML
+//! documents parsed on worker threads while templates are still rendering, the object checks
+//! (`apiVersion`, `kind`, `metadata.name`), the service map's namespace, the standard labels and
+//! duplicate detection. Everything after rendering (plan, apply, records, status) sees only
+//! [`Rendered`] and never asks which format produced it. Pure and deterministic: no clock, no
+//! randomness, no cluster lookups.
+
+pub mod cocktail;
 
 use std::collections::HashMap;
 
-use base64::Engine as _;
-use minijinja::value::{Serde, Value as JValue};
-use minijinja::{Environment, Error as JError, ErrorKind, UndefinedBehavior};
 use semver::Version;
 use serde::Serialize;
 use serde_json::{Map, Value};
-use sha2::{Digest as _, Sha256};
 
-use crate::model::{ObjectId, ReleaseName, ServiceMapName, hex};
-use crate::package::{self, Package};
+use crate::model::{ObjectId, ReleaseName, ServiceMapName};
+use crate::package::{self, Format, Package};
 use crate::yaml;
 
 /// Instructions one template may execute before it is stopped.
@@ -256,7 +256,9 @@ pub fn render(pkg: &Package, values: &Value, ctx: &RenderContext) -> Result<Rend
         std::thread::Builder::new()
             .name("render".into())
             .stack_size(RENDER_STACK_BYTES)
-            .spawn_scoped(s, || render_on_this_thread(pkg, values, ctx))
+            .spawn_scoped(s, || match &pkg.format {
+                Format::Cocktail(templates) => cocktail::render(pkg, templates, values, ctx),
+            })
             .map_err(|e| RenderError::Thread(e.to_string()))?
             .join()
             .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
@@ -282,17 +284,34 @@ fn check_kube_version(pkg: &Package, kube: &Version) -> Result<(), RenderError> 
     })
 }
 
-fn render_on_this_thread(
+/// A parsed, checked and labelled object, or `None` for an empty document.
+type Finished = Option<(ObjectId, Value)>;
+
+/// One YAML document of rendered output, before parsing.
+#[derive(Clone)]
+struct Doc {
+    template: String,
+    document: usize,
+    line: usize,
+    text: String,
+}
+
+/// Emits one template's rendered text (`path`, `text`) into [`parse_rendered`].
+pub type Emit<'a> = dyn FnMut(&str, String) -> Result<(), RenderError> + 'a;
+
+/// Parses what a format's templates render into checked, namespaced, labelled, unique objects.
+///
+/// `produce` renders the templates in order and hands each one's text to `emit`. Parsing runs
+/// on worker threads fed while templates are still rendering; results come back in document
+/// order, and the first failure in document order is the one reported, so errors are
+/// deterministic.
+pub fn parse_rendered(
     pkg: &Package,
-    values: &Value,
     ctx: &RenderContext,
-) -> Result<Rendered, RenderError> {
-    let pkg_name = pkg.manifest.name.to_string();
-    let env = environment(pkg).map_err(|e| template_error(&pkg_name, None, &e))?;
-    let context = template_context(pkg, values, ctx);
-    // Run the templates on this thread while worker threads parse, check and label the YAML
-    // documents they produce (parsing is most of the cost of a render).
-    let (docs, finished) = render_and_parse(&env, pkg, ctx, &context, &pkg_name)?;
+    produce: &mut dyn FnMut(&mut Emit<'_>) -> Result<(), RenderError>,
+) -> Result<Vec<RenderedObject>, RenderError> {
+    let package = pkg.manifest.name.to_string();
+    let (docs, finished) = split_and_parse(pkg, ctx, &package, produce)?;
     // De-duplicate in document order.
     let mut objects: Vec<RenderedObject> = Vec::with_capacity(finished.len());
     let mut seen: HashMap<ObjectId, usize> = HashMap::new();
@@ -314,37 +333,14 @@ fn render_on_this_thread(
             object,
         });
     }
-    let notes = match &pkg.notes {
-        Some(src) => Some(
-            env.render_named_str("NOTES.txt", src, context.clone())
-                .map_err(|e| template_error(&pkg_name, Some("NOTES.txt"), &e))?,
-        ),
-        None => None,
-    };
-    Ok(Rendered { objects, notes })
+    Ok(objects)
 }
 
-/// A parsed, checked and labelled object, or `None` for an empty document.
-type Finished = Option<(ObjectId, Value)>;
-
-/// One YAML document of rendered output, before parsing.
-#[derive(Clone)]
-struct Doc {
-    template: String,
-    document: usize,
-    line: usize,
-    text: String,
-}
-
-/// Renders every template and parses its documents. Parsing runs on worker threads fed through a
-/// channel while templates are still rendering; the results come back in document order, and
-/// the first failure in document order is the one reported, so errors are deterministic.
-fn render_and_parse(
-    env: &Environment<'_>,
+fn split_and_parse(
     pkg: &Package,
     ctx: &RenderContext,
-    context: &JValue,
     package: &str,
+    produce: &mut dyn FnMut(&mut Emit<'_>) -> Result<(), RenderError>,
 ) -> Result<(Vec<Doc>, Vec<Finished>), RenderError> {
     use std::sync::{Arc, Mutex, mpsc};
 
@@ -409,12 +405,8 @@ fn render_and_parse(
             });
         }
         let mut docs: Vec<Arc<Doc>> = Vec::new();
-        let mut produce = || -> Result<(), RenderError> {
-            for (path, _) in pkg.rendered_templates() {
-                let text = env
-                    .get_template(path)
-                    .and_then(|t| t.render(context.clone()))
-                    .map_err(|e| template_error(package, Some(path), &e))?;
+        let mut emit = |path: &str, text: String| -> Result<(), RenderError> {
+            {
                 let first = docs.len();
                 for (document, (line, text)) in yaml::split_documents(&text).into_iter().enumerate()
                 {
@@ -427,7 +419,7 @@ fn render_and_parse(
                         });
                     }
                     docs.push(Arc::new(Doc {
-                        template: path.clone(),
+                        template: path.to_string(),
                         document: document + 1,
                         line,
                         text,
@@ -440,7 +432,7 @@ fn render_and_parse(
             }
             Ok(())
         };
-        let produced = produce();
+        let produced = produce(&mut emit);
         drop(work_tx);
         drop(done_tx);
         // Help with the remaining batches instead of waiting idle.
@@ -469,61 +461,6 @@ fn render_and_parse(
             .collect();
         Ok((docs, values))
     })
-}
-
-fn template_context(pkg: &Package, values: &Value, ctx: &RenderContext) -> JValue {
-    let m = &pkg.manifest;
-    minijinja::context! {
-        values => Serde(values),
-        release => Serde(&ctx.release),
-        package => minijinja::context! {
-            name => m.name.as_str(),
-            version => m.version.to_string(),
-            appVersion => m.app_version.clone().unwrap_or_default(),
-        },
-        capabilities => minijinja::context! {
-            kubeVersion => format!("v{}", ctx.capabilities.kube_version),
-            apiVersions => ctx.capabilities.api_versions.clone(),
-        },
-    }
-}
-
-fn template_error(package: &str, template: Option<&str>, e: &JError) -> RenderError {
-    let kind = match e.kind() {
-        ErrorKind::SyntaxError => TemplateFailure::Syntax,
-        ErrorKind::UndefinedError => TemplateFailure::Undefined,
-        ErrorKind::OutOfFuel => TemplateFailure::OutOfFuel,
-        ErrorKind::InvalidOperation if e.detail() == Some("recursion limit exceeded") => {
-            TemplateFailure::Recursion
-        }
-        ErrorKind::InvalidOperation if e.detail().is_some_and(|d| d.starts_with(FAIL_PREFIX)) => {
-            TemplateFailure::Failed
-        }
-        _ => TemplateFailure::Other,
-    };
-    let mut message = match e.detail() {
-        Some(d) => d.strip_prefix(FAIL_PREFIX).unwrap_or(d).to_string(),
-        None => e.kind().to_string(),
-    };
-    if kind == TemplateFailure::Undefined && e.detail().is_none() {
-        message = "undefined value".into();
-    }
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        message.push_str(&format!(": {s}"));
-        source = s.source();
-    }
-    RenderError::Template {
-        package: package.to_string(),
-        template: e
-            .name()
-            .map(str::to_string)
-            .or(template.map(str::to_string))
-            .unwrap_or_else(|| "a template".into()),
-        line: e.line(),
-        kind,
-        message,
-    }
 }
 
 /// Checks the required fields, sets the namespace and adds the standard labels.
@@ -634,191 +571,4 @@ pub fn label_value(s: &str) -> String {
     mapped
         .trim_matches(|c: char| !c.is_ascii_alphanumeric())
         .to_string()
-}
-
-const FAIL_PREFIX: &str = "fail: ";
-
-fn environment(pkg: &Package) -> Result<Environment<'_>, JError> {
-    let mut env = Environment::new();
-    env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
-    env.set_fuel(Some(FUEL_PER_TEMPLATE));
-    env.set_recursion_limit(RECURSION_LIMIT);
-    env.set_syntax(
-        minijinja::syntax::SyntaxConfig::builder()
-            .trim_blocks(true)
-            .lstrip_blocks(true)
-            .keep_trailing_newline(true)
-            .build()?,
-    );
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::None);
-    env.set_path_join_callback(|name, parent| {
-        if name.starts_with("templates/") {
-            return name.to_string().into();
-        }
-        let mut parts: Vec<&str> = parent.split('/').collect();
-        parts.pop();
-        for seg in name.split('/') {
-            match seg {
-                "." | "" => {}
-                ".." => {
-                    parts.pop();
-                }
-                s => parts.push(s),
-            }
-        }
-        parts.join("/").into()
-    });
-    // Print values the way YAML reads them back: `true`/`false`, `null` for none.
-    env.set_formatter(|out, state, value| {
-        if value.is_none() {
-            return out.write_str("null").map_err(JError::from);
-        }
-        if value.kind() == minijinja::value::ValueKind::Bool {
-            let b = value.is_true();
-            return out
-                .write_str(if b { "true" } else { "false" })
-                .map_err(JError::from);
-        }
-        minijinja::escape_formatter(out, state, value)
-    });
-    for (path, src) in &pkg.templates {
-        env.add_template(path.as_str(), src.as_str())?;
-    }
-    add_filters(&mut env);
-    Ok(env)
-}
-
-fn to_json_value(v: &JValue) -> Result<Value, JError> {
-    if v.is_undefined() {
-        return Err(JError::new(
-            ErrorKind::UndefinedError,
-            "cannot serialize an undefined value",
-        ));
-    }
-    serde_json::to_value(v).map_err(|e| JError::new(ErrorKind::BadSerialization, e.to_string()))
-}
-
-fn str_of(v: &JValue, what: &str) -> Result<String, JError> {
-    if v.is_undefined() {
-        return Err(JError::new(
-            ErrorKind::UndefinedError,
-            format!("{what} got an undefined value"),
-        ));
-    }
-    if v.kind() == minijinja::value::ValueKind::Bool {
-        let b = v.is_true();
-        return Ok(if b { "true" } else { "false" }.to_string());
-    }
-    Ok(match v.as_str() {
-        Some(s) => s.to_string(),
-        None if v.is_none() => String::new(),
-        None => v.to_string(),
-    })
-}
-
-fn indent_lines(s: &str, n: usize) -> String {
-    let pad = " ".repeat(n);
-    s.split('\n')
-        .map(|l| {
-            if l.is_empty() {
-                String::new()
-            } else {
-                format!("{pad}{l}")
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-/// Whether `version` (`v1.30.2`, `1.30`) satisfies the requirement `constraint` (`>=1.25`).
-fn semver_compare(constraint: &str, version: &JValue) -> Result<bool, JError> {
-    let fail = |e: String| JError::new(ErrorKind::InvalidOperation, format!("semver_compare: {e}"));
-    let req = package::parse_kube_constraint(constraint).map_err(fail)?;
-    let v = package::parse_kube_version(&str_of(version, "semver_compare")?).map_err(fail)?;
-    Ok(req.matches(&v))
-}
-
-fn add_filters(env: &mut Environment<'_>) {
-    env.add_filter("to_yaml", |v: JValue| -> Result<String, JError> {
-        let json = to_json_value(&v)?;
-        let text = yaml::to_string(&json)
-            .map_err(|e| JError::new(ErrorKind::BadSerialization, e.to_string()))?;
-        Ok(text.trim_end_matches('\n').to_string())
-    });
-    env.add_filter("to_json", |v: JValue| -> Result<String, JError> {
-        let json = to_json_value(&v)?;
-        serde_json::to_string(&json)
-            .map_err(|e| JError::new(ErrorKind::BadSerialization, e.to_string()))
-    });
-    env.add_filter("indent", |v: JValue, n: usize| -> Result<String, JError> {
-        Ok(indent_lines(&str_of(&v, "indent")?, n))
-    });
-    env.add_filter("nindent", |v: JValue, n: usize| -> Result<String, JError> {
-        Ok(format!("\n{}", indent_lines(&str_of(&v, "nindent")?, n)))
-    });
-    env.add_filter("b64encode", |v: JValue| -> Result<String, JError> {
-        Ok(base64::engine::general_purpose::STANDARD.encode(str_of(&v, "b64encode")?))
-    });
-    env.add_filter("b64decode", |v: JValue| -> Result<String, JError> {
-        let bytes = base64::engine::general_purpose::STANDARD
-            .decode(str_of(&v, "b64decode")?.trim())
-            .map_err(|e| JError::new(ErrorKind::InvalidOperation, format!("b64decode: {e}")))?;
-        String::from_utf8(bytes).map_err(|_| {
-            JError::new(
-                ErrorKind::InvalidOperation,
-                "b64decode: result is not UTF-8 text",
-            )
-        })
-    });
-    env.add_filter("sha256", |v: JValue| -> Result<String, JError> {
-        Ok(hex(&Sha256::digest(str_of(&v, "sha256")?.as_bytes())))
-    });
-    env.add_filter("quote", |v: JValue| -> Result<String, JError> {
-        Ok(Value::String(str_of(&v, "quote")?).to_string())
-    });
-    env.add_filter(
-        "required",
-        |v: JValue, message: Option<String>| -> Result<JValue, JError> {
-            let missing = v.is_undefined() || v.is_none() || v.as_str() == Some("");
-            if missing {
-                return Err(JError::new(
-                    ErrorKind::InvalidOperation,
-                    format!(
-                        "{FAIL_PREFIX}{}",
-                        message.unwrap_or_else(|| "a required value is not set".into())
-                    ),
-                ));
-            }
-            Ok(v)
-        },
-    );
-    env.add_filter("default", |v: JValue, fallback: Option<JValue>| -> JValue {
-        if v.is_undefined() || v.is_none() {
-            fallback.unwrap_or_else(|| JValue::from(""))
-        } else {
-            v
-        }
-    });
-    env.add_filter("trunc", |v: JValue, n: i64| -> Result<String, JError> {
-        let s = str_of(&v, "trunc")?;
-        let count = s.chars().count();
-        let n_abs = n.unsigned_abs() as usize;
-        Ok(if n >= 0 {
-            s.chars().take(n_abs).collect()
-        } else {
-            s.chars().skip(count.saturating_sub(n_abs)).collect()
-        })
-    });
-    env.add_function("semver_compare", |constraint: String, version: JValue| {
-        semver_compare(&constraint, &version)
-    });
-    env.add_filter("semver_compare", |version: JValue, constraint: String| {
-        semver_compare(&constraint, &version)
-    });
-    env.add_function("fail", |message: String| -> Result<String, JError> {
-        Err(JError::new(
-            ErrorKind::InvalidOperation,
-            format!("{FAIL_PREFIX}{message}"),
-        ))
-    });
 }
