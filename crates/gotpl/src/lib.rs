@@ -22,7 +22,11 @@ pub mod funcs;
 pub mod json;
 pub mod lex;
 pub mod parse;
+pub mod toml;
 pub mod value;
 pub mod yaml;
 
 pub use value::{Map, MapRef, Object, Value};
+
+pub use exec::{Error, ExecError, ExecOptions, Location, MissingKey, Templates};
+pub use parse::ParseError;

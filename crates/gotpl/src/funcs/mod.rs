@@ -175,8 +175,11 @@ pub struct Env {
     /// `now`'s printed form.
     pub local_zone: String,
     /// Fills a buffer with random bytes (`randAlphaNum`, `uuidv4`, `genPrivateKey`, `shuffle`).
-    pub random: Box<dyn FnMut(&mut [u8]) + Send>,
+    pub random: RandomSource,
 }
+
+/// Where random bytes come from: fills the buffer it is given.
+pub type RandomSource = Box<dyn FnMut(&mut [u8]) + Send>;
 
 impl std::fmt::Debug for Env {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
