@@ -9,6 +9,7 @@
 //! `toToml` returns the error text. `required` and `fail` fail with [`FuncError::Fail`], which
 //! Helm prints as `execution error at (FILE:LINE:COL): MSG`.
 
+use super::dates::{GoTime, Loc};
 use super::encoding::{JsonForm, json_text};
 use super::{FuncCtx, FuncError, FuncMap, FuncResult, Sig, Ty};
 use crate::value::{Map, Value};
@@ -65,7 +66,7 @@ pub(crate) fn register(map: &mut FuncMap) {
         Ok(Value::str(text))
     });
     map.add("fromToml", Sig::fixed(&[S]), |_, a| {
-        Ok(match toml::parse(s(a)) {
+        Ok(match toml::parse_with(s(a), &toml_time) {
             Ok(v) => v,
             Err(e) => error_map(e),
         })
@@ -83,6 +84,17 @@ fn s(args: &[Value]) -> &str {
 
 fn arg(args: &[Value]) -> &Value {
     args.first().unwrap_or(&Value::Nil)
+}
+
+/// BurntSushi's `time.Time` for a TOML date-time: UTC, an unnamed fixed zone, or its
+/// `datetime-local`/`date-local`/`time-local` location.
+fn toml_time(t: &toml::TomlTime) -> Value {
+    let loc = match &t.zone {
+        toml::TomlZone::Utc => Loc::Utc,
+        toml::TomlZone::Offset(o) => Loc::Fixed(String::new(), *o),
+        toml::TomlZone::Local(name) => Loc::Fixed((*name).to_string(), 0),
+    };
+    GoTime::unix(t.secs, t.nanos, loc).into_value()
 }
 
 fn error_map(msg: String) -> Value {
@@ -280,5 +292,41 @@ mod tests {
         )
         .unwrap_or_default();
         assert_eq!(j(&v), "{}");
+    }
+
+    #[test]
+    fn from_toml_like_helm() {
+        // From helm v4.1.4: toJson (fromToml X) and the printed date-times.
+        let v = call(
+            "fromToml",
+            &[Value::str(
+                "a = 1\nb = 1.5\nc = true\nd = [1, \"x\"]\n[t]\nx = \"y\"\n[[arr]]\nq = 1\n",
+            )],
+        )
+        .unwrap_or_default();
+        assert_eq!(
+            j(&v),
+            r#"{"a":1,"arr":[{"q":1}],"b":1.5,"c":true,"d":[1,"x"],"t":{"x":"y"}}"#
+        );
+        let v = call(
+            "fromToml",
+            &[Value::str("e = 1979-05-27T07:32:00Z\nf = 1979-05-27\ng = 07:32:00.5\nh = 1979-05-27T07:32:00+02:00")],
+        )
+        .unwrap_or_default();
+        let m = v.as_map().map(|m| m.snapshot()).unwrap_or_default();
+        let shown = |k: &str| m.get(k).map(crate::fmt::format_v).unwrap_or_default();
+        assert_eq!(shown("e"), "1979-05-27 07:32:00 +0000 UTC");
+        assert_eq!(shown("f"), "1979-05-27 00:00:00 +0000 date-local");
+        assert_eq!(shown("g"), "0000-01-01 07:32:00.5 +0000 time-local");
+        assert_eq!(shown("h"), "1979-05-27 07:32:00 +0200 +0200");
+        assert_eq!(m.get("e").map(Value::type_name), Some("time.Time"));
+        let v = call("fromToml", &[Value::str("a = ")]).unwrap_or_default();
+        let err = v.as_map().and_then(|m| m.get("Error"));
+        assert!(
+            err.as_ref()
+                .and_then(Value::as_str)
+                .is_some_and(|e| e.starts_with("toml: line 1: "))
+        );
+        assert_eq!(v.as_map().map(|m| m.len()), Some(1));
     }
 }
