@@ -1,5 +1,5 @@
 //! Benchmark of `upgrade --auto --dry-run` over 1,000 releases in 50 service maps, against
-//! the fake API server (`cocktail_pkg::fake_kube`). Every release comes from the built-in
+//! the fake API server (`fake_kube`). Every release comes from the built-in
 //! catalog with an automatic-upgrade policy, so each one is decided: the records are read
 //! (one list of Secrets), decoded, the catalog's versions looked up (once per package), the
 //! cluster version read, and the decision made. Target: under 2 s wall.
@@ -13,16 +13,17 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use base64::Engine as _;
-use cocktail_pkg::fake_kube::FakeKube;
 use cocktail_pkg::model::{ReleaseName, ServiceMapName};
 use cocktail_pkg::ops::auto::{AutoOptions, run};
-use cocktail_pkg::ops::release::{ApplySettings, DeployMode, DeployOptions, deploy};
+use cocktail_pkg::ops::commit::ApplySettings;
+use cocktail_pkg::ops::deploy::{DeployMode, DeployOptions, deploy};
 use cocktail_pkg::ops::{Generation, ValuesSources};
 use cocktail_pkg::policy::{Policy, Track};
 use cocktail_pkg::release::{self, Record};
 use cocktail_pkg::repo::RepoClient;
 use cocktail_pkg::targets::kube::{KubeOptions, KubeTarget};
 use cocktail_pkg::targets::memory::MemoryTarget;
+use fake_kube::FakeKube;
 use serde_json::json;
 
 #[global_allocator]
@@ -62,6 +63,7 @@ fn fixture() -> &'static Fixture {
                 create_service_map: false,
                 policy: Default::default(),
                 expect_revision: None,
+                force: false,
             },
         )
         .unwrap();
@@ -81,7 +83,7 @@ fn fixture() -> &'static Fixture {
                 auto_upgrade: Track::Minor,
                 ..Policy::default()
             });
-            let chunks = release::encode(&r);
+            let chunks = release::encode(&r).unwrap();
             for (c, chunk) in chunks.iter().enumerate() {
                 fake.insert(json!({
                     "apiVersion": "v1", "kind": "Secret",

@@ -1,5 +1,5 @@
 //! Benchmarks of the kube target over the real HTTP wire, against the fake API server
-//! (`cocktail_pkg::fake_kube`): install a 300-object release (100 ConfigMaps, 100 Services,
+//! (`fake_kube`): install a 300-object release (100 ConfigMaps, 100 Services,
 //! 100 Deployments) into a service map, upgrade it with nothing changed, and uninstall it.
 //! Figures and how to read them: docs/benchmarks.md.
 //!
@@ -13,14 +13,14 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use cocktail_pkg::fake_kube::FakeKube;
 use cocktail_pkg::model::{ReleaseName, ServiceMapName};
-use cocktail_pkg::ops::release::{
-    ApplySettings, DeployMode, DeployOptions, UninstallOptions, deploy, uninstall,
-};
+use cocktail_pkg::ops::commit::ApplySettings;
+use cocktail_pkg::ops::deploy::{DeployMode, DeployOptions, deploy};
 use cocktail_pkg::ops::service_map::{self, CreateOptions};
+use cocktail_pkg::ops::uninstall::{UninstallOptions, uninstall};
 use cocktail_pkg::ops::{Generation, ValuesSources};
 use cocktail_pkg::targets::kube::{KubeOptions, KubeTarget};
+use fake_kube::FakeKube;
 
 /// The allocator of the binary (src/main.rs), so figures match the CLI.
 #[global_allocator]
@@ -291,6 +291,7 @@ fn deploy_options(package: &Path, mode: DeployMode) -> DeployOptions {
         create_service_map: false,
         policy: Default::default(),
         expect_revision: None,
+        force: false,
     }
 }
 

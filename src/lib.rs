@@ -20,11 +20,11 @@
 //!   `template`. Every write is atomic (see [`fsutil::write_atomic`]).
 
 pub mod archive;
+pub mod chart;
 pub mod cli;
 pub mod dirs;
 pub mod docs;
 pub mod env;
-pub mod fake_kube;
 pub mod fsutil;
 pub mod index;
 pub mod lint;

@@ -57,6 +57,8 @@ pub enum PackageError {
     NotUtf8 { path: String },
     #[error("package has no templates (expected files under templates/)")]
     NoTemplates,
+    #[error("invalid chart")]
+    Chart(#[source] Box<crate::chart::ChartError>),
 }
 
 impl PackageError {
@@ -70,6 +72,7 @@ impl PackageError {
             ),
             PackageError::ManifestYaml(e) => e.hint(),
             PackageError::Values(e) | PackageError::Schema(e) => e.hint(),
+            PackageError::Chart(e) => e.hint(),
             _ => None,
         }
     }
@@ -375,6 +378,9 @@ fn edit_distance(a: &str, b: &str) -> usize {
 pub enum Format {
     /// Ours: `package.yaml`, minijinja `templates/`, `NOTES.txt` (see [`crate::render::cocktail`]).
     Cocktail(Templates),
+    /// A Helm chart: `Chart.yaml`, Go-template `templates/`, `charts/`, `crds/` (see
+    /// [`crate::chart`] and [`crate::render::chart`]).
+    Chart(Box<crate::chart::Chart>),
 }
 
 /// The templates of a package in our format.
@@ -425,6 +431,9 @@ fn text(path: &str, bytes: &[u8]) -> Result<String, PackageError> {
 impl Package {
     /// Builds a package from its files (paths relative to the package root, `/`-separated).
     pub fn from_files(files: BTreeMap<String, Vec<u8>>) -> Result<Self, PackageError> {
+        if crate::chart::is_chart(&files) {
+            return Self::from_chart_files(files);
+        }
         let manifest_bytes = files
             .get("package.yaml")
             .ok_or(PackageError::MissingManifest)?;
@@ -474,12 +483,107 @@ impl Package {
         })
     }
 
+    /// Builds a package from a Helm chart's files (`Chart.yaml` at the top).
+    fn from_chart_files(files: BTreeMap<String, Vec<u8>>) -> Result<Self, PackageError> {
+        let chart = crate::chart::load(&files).map_err(|e| PackageError::Chart(Box::new(e)))?;
+        let manifest = chart_manifest(&chart.metadata)?;
+        let mut warnings = Vec::new();
+        if chart.metadata.deprecated {
+            warnings.push(format!("chart `{}` is deprecated", chart.name()));
+        }
+        let readme = chart
+            .readme()
+            .map(|b| String::from_utf8_lossy(b).into_owned());
+        Ok(Self {
+            manifest,
+            values: chart.values.clone(),
+            schema_json: chart.schema_json.clone(),
+            schema: chart
+                .schema_json
+                .as_ref()
+                .map(Schema::compile)
+                .transpose()
+                .map_err(PackageError::Schema)?,
+            readme,
+            format: Format::Chart(Box::new(chart)),
+            files,
+            warnings,
+        })
+    }
+
+    /// The Helm chart, when the package is one.
+    pub fn chart(&self) -> Option<&crate::chart::Chart> {
+        match &self.format {
+            Format::Chart(c) => Some(c),
+            Format::Cocktail(_) => None,
+        }
+    }
+
     /// Whether the package has notes to render after install.
     pub fn has_notes(&self) -> bool {
         match &self.format {
             Format::Cocktail(t) => t.notes.is_some(),
+            Format::Chart(c) => c.templates.iter().any(|(p, _)| p == "templates/NOTES.txt"),
         }
     }
+}
+
+/// Our manifest for a chart: what maps from `Chart.yaml` (the name made a valid package name,
+/// the version a semantic version); the chart keeps its own metadata for `.Chart`.
+fn chart_manifest(m: &crate::chart::Metadata) -> Result<Manifest, PackageError> {
+    let lowered: String = m
+        .name
+        .to_ascii_lowercase()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let name = PackageName::new(lowered.trim_matches('-'))
+        .or_else(|_| PackageName::new("chart"))
+        .map_err(|e| field("name", e.reason.to_string()))?;
+    let version = crate::chart::semver::parse(&m.version)
+        .and_then(|(major, minor, patch, pre, meta)| {
+            let mut text = format!("{major}.{minor}.{patch}");
+            if !pre.is_empty() {
+                text.push_str(&format!("-{pre}"));
+            }
+            if !meta.is_empty() {
+                text.push_str(&format!("+{meta}"));
+            }
+            Version::parse(&text).ok()
+        })
+        .unwrap_or(Version::new(0, 0, 0));
+    let opt = |s: &str| (!s.is_empty()).then(|| s.to_string());
+    Ok(Manifest {
+        api_version: m.api_version.clone(),
+        name,
+        version,
+        app_version: opt(&m.app_version),
+        description: opt(&m.description),
+        category: None,
+        keywords: m.keywords.clone(),
+        home: opt(&m.home),
+        icon: opt(&m.icon),
+        sources: m.sources.clone(),
+        maintainers: m
+            .maintainers
+            .iter()
+            .map(|x| Maintainer {
+                name: x.name.clone(),
+                email: opt(&x.email),
+                url: opt(&x.url),
+            })
+            .collect(),
+        kube_version: opt(&m.kube_version),
+        annotations: m.annotations.clone(),
+        deprecated: m.deprecated,
+        changelog: Vec::new(),
+    })
 }
 
 /// True for template files that render objects (not `_helpers` macro files).

@@ -460,6 +460,51 @@ pub struct Policy {
     pub soak_secs: u64,
 }
 
+/// Changes to a release's policy, from flags; unset fields keep their value.
+#[derive(Debug, Clone, Default)]
+pub struct PolicyUpdate {
+    pub auto_upgrade: Option<Track>,
+    /// `Some(vec![])` clears the windows (any time).
+    pub windows: Option<Vec<Window>>,
+    pub allow_prerelease: Option<bool>,
+    pub min_age_secs: Option<u64>,
+    pub soak_secs: Option<u64>,
+}
+
+impl PolicyUpdate {
+    pub fn is_empty(&self) -> bool {
+        self.auto_upgrade.is_none()
+            && self.windows.is_none()
+            && self.allow_prerelease.is_none()
+            && self.min_age_secs.is_none()
+            && self.soak_secs.is_none()
+    }
+
+    /// The policy after the update; `None` when there was none and nothing is set.
+    pub fn apply_to(&self, base: Option<&Policy>) -> Option<Policy> {
+        if base.is_none() && self.is_empty() {
+            return None;
+        }
+        let mut p = base.cloned().unwrap_or_default();
+        if let Some(t) = &self.auto_upgrade {
+            p.auto_upgrade = t.clone();
+        }
+        if let Some(w) = &self.windows {
+            p.windows = w.clone();
+        }
+        if let Some(a) = self.allow_prerelease {
+            p.allow_prerelease = a;
+        }
+        if let Some(m) = self.min_age_secs {
+            p.min_age_secs = m;
+        }
+        if let Some(s) = self.soak_secs {
+            p.soak_secs = s;
+        }
+        Some(p)
+    }
+}
+
 /// Seconds from `90`, `90s`, `5m`, `72h`, `3d` or `1h30m` ([`crate::time::parse_duration_secs`]).
 pub fn parse_duration(text: &str) -> Result<u64, String> {
     crate::time::parse_duration_secs(text)

@@ -4,7 +4,10 @@
 //!
 //! The codec is versioned JSON, gzip-compressed, base64-encoded and split into chunks of at
 //! most [`CHUNK_BYTES`], so a record's size is never a limit (Helm's is 1 MiB). Pure, no IO:
-//! targets store the chunks (kube: Secrets; dir: files).
+//! targets store the chunks (kube: Secrets; dir: files). Records come from storage anyone may
+//! have edited: nothing here may panic on them (checked arithmetic, enforced by clippy).
+
+#![deny(clippy::arithmetic_side_effects)]
 
 use std::io::{Read, Write};
 
@@ -130,20 +133,29 @@ pub enum CodecError {
     ApiVersion(String),
     #[error("release record has no chunks")]
     Empty,
+    #[error("failed to encode the release record: {0}")]
+    Encode(String),
 }
 
 /// Encodes a record into chunks of at most [`CHUNK_BYTES`] base64 characters.
-pub fn encode(record: &Record) -> Vec<String> {
-    // Serializing plain data to JSON and writing to a Vec cannot fail.
-    let json = serde_json::to_vec(record).unwrap_or_default();
+pub fn encode(record: &Record) -> Result<Vec<String>, CodecError> {
+    let json = serde_json::to_vec(record).map_err(|e| CodecError::Encode(e.to_string()))?;
     let mut gz = GzEncoder::new(Vec::new(), Compression::default());
-    let _ = gz.write_all(&json);
-    let compressed = gz.finish().unwrap_or_default();
+    gz.write_all(&json)
+        .map_err(|e| CodecError::Encode(e.to_string()))?;
+    let compressed = gz.finish().map_err(|e| CodecError::Encode(e.to_string()))?;
     let text = B64.encode(compressed);
-    text.as_bytes()
-        .chunks(CHUNK_BYTES)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect()
+    // Base64 is ASCII: every split is at a character boundary.
+    let mut chunks = Vec::new();
+    let mut rest = text.as_str();
+    while !rest.is_empty() {
+        let (chunk, tail) = rest
+            .split_at_checked(rest.len().min(CHUNK_BYTES))
+            .ok_or_else(|| CodecError::Encode("base64 text is not ASCII".into()))?;
+        chunks.push(chunk.to_string());
+        rest = tail;
+    }
+    Ok(chunks)
 }
 
 /// Decodes the chunks of one record, in order. Unknown fields are tolerated.
@@ -233,7 +245,7 @@ mod tests {
     #[test]
     fn round_trips_small_and_huge_records() {
         let small = record(1, Status::Deployed, "kind: ConfigMap\n".into());
-        let chunks = encode(&small);
+        let chunks = encode(&small).unwrap();
         assert_eq!(chunks.len(), 1);
         assert_eq!(decode(&chunks).unwrap(), small);
         // 5 MiB of incompressible-ish manifest: several chunks, none over the limit.
@@ -246,7 +258,7 @@ mod tests {
             noise.push_str(&format!("{x:x}\n"));
         }
         let big = record(2, Status::Deployed, noise);
-        let chunks = encode(&big);
+        let chunks = encode(&big).unwrap();
         assert!(chunks.len() > 3, "{}", chunks.len());
         assert!(chunks.iter().all(|c| c.len() <= CHUNK_BYTES));
         assert_eq!(decode(&chunks).unwrap(), big);
@@ -263,7 +275,7 @@ mod tests {
         let mut r = record(1, Status::Deployed, String::new());
         r.api_version = "cocktail-pkg/v9".into();
         assert!(matches!(
-            decode(&encode(&r)),
+            decode(&encode(&r).unwrap()),
             Err(CodecError::ApiVersion(_))
         ));
         // Missing chunk: not valid gzip.
@@ -272,7 +284,7 @@ mod tests {
             Status::Deployed,
             (0..400_000).map(|i| format!("{i:x}")).collect::<String>(),
         );
-        let chunks = encode(&big);
+        let chunks = encode(&big).unwrap();
         if chunks.len() > 1 {
             assert!(decode(&chunks[..1]).is_err());
         }

@@ -82,7 +82,9 @@ pub fn load(path: &Path, expected: Option<&Digest>) -> Result<Loaded, SourceErro
             }
         }
     })?;
-    let (files, origin) = if meta.is_dir() {
+    let (files, origin) = if meta.is_dir() && is_chart_dir(path) {
+        (read_chart_dir(path)?, Origin::Directory(path.to_path_buf()))
+    } else if meta.is_dir() {
         (read_dir_files(path)?, Origin::Directory(path.to_path_buf()))
     } else if meta.is_file() {
         let bytes = std::fs::read(path).map_err(|source| SourceError::Io {
@@ -104,7 +106,10 @@ pub fn load(path: &Path, expected: Option<&Digest>) -> Result<Loaded, SourceErro
     } else {
         return Err(SourceError::NotAPackage(path.to_path_buf()));
     };
-    if !files.contains_key("package.yaml") && matches!(origin, Origin::Directory(_)) {
+    if !files.contains_key("package.yaml")
+        && !files.contains_key("Chart.yaml")
+        && matches!(origin, Origin::Directory(_))
+    {
         return Err(SourceError::NotAPackage(path.to_path_buf()));
     }
     let package = Package::from_files(files).map_err(|source| SourceError::Package {
@@ -114,8 +119,35 @@ pub fn load(path: &Path, expected: Option<&Digest>) -> Result<Loaded, SourceErro
     Ok(Loaded { package, origin })
 }
 
+/// A Helm chart folder: `Chart.yaml` at the top and no `package.yaml`.
+fn is_chart_dir(path: &Path) -> bool {
+    path.join("Chart.yaml").is_file() && !path.join("package.yaml").exists()
+}
+
+/// Reads a chart folder as Helm's loader does: hidden files included, `.helmignore` rules (and
+/// Helm's default `templates/.?*`) applied, ignored folders not entered.
+pub fn read_chart_dir(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, SourceError> {
+    let rules = match std::fs::read_to_string(root.join(".helmignore")) {
+        Ok(text) => crate::chart::glob::IgnoreRules::parse(&text).map_err(|e| SourceError::Io {
+            path: root.join(".helmignore"),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e),
+        })?,
+        Err(_) => crate::chart::glob::IgnoreRules::defaults(),
+    };
+    read_tree(root, &|rel, is_dir| rules.ignore(rel, is_dir))
+}
+
 /// Reads every non-hidden regular file below `root`, keyed by `/`-separated relative path.
 pub fn read_dir_files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, SourceError> {
+    read_tree(root, &|rel, _| {
+        rel.rsplit('/').next().is_some_and(|n| n.starts_with('.'))
+    })
+}
+
+fn read_tree(
+    root: &Path,
+    skip: &dyn Fn(&str, bool) -> bool,
+) -> Result<BTreeMap<String, Vec<u8>>, SourceError> {
     let mut files = BTreeMap::new();
     let mut total = 0u64;
     let mut stack = vec![(root.to_path_buf(), String::new())];
@@ -131,9 +163,6 @@ pub fn read_dir_files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, SourceEr
         entries.sort_by_key(|e| e.file_name());
         for entry in entries {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.starts_with('.') {
-                continue;
-            }
             let path = entry.path();
             let ft = entry.file_type().map_err(|source| SourceError::Io {
                 path: path.clone(),
@@ -144,6 +173,9 @@ pub fn read_dir_files(root: &Path) -> Result<BTreeMap<String, Vec<u8>>, SourceEr
             } else {
                 format!("{prefix}/{name}")
             };
+            if skip(&rel, ft.is_dir()) {
+                continue;
+            }
             if ft.is_symlink() {
                 return Err(SourceError::Symlink(path));
             } else if ft.is_dir() {

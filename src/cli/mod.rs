@@ -6,6 +6,7 @@
 
 pub mod commands;
 pub mod printer;
+pub mod table;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -71,25 +72,25 @@ pub enum Command {
     #[command(
         after_help = "Examples:\n  cocktail-pkg install web catalog/nginx -n shop --target dir:./cluster\n  cocktail-pkg install db catalog/postgresql -n shop --target dir:./cluster --set persistence.size=20Gi --dry-run"
     )]
-    Install(commands::release::InstallArgs),
+    Install(commands::deploy::InstallArgs),
     /// Upgrade a release to a package version or new values; or, with --auto, every release
     /// its policy allows (the cron entry point).
     #[command(
         after_help = "Examples:\n  cocktail-pkg upgrade web catalog/nginx -n shop --reuse-values --set replicas=3 --atomic\n  cocktail-pkg upgrade --auto --all-service-maps -o json --notify-url https://hooks.example.com/x\n\nExit codes with --auto: 0 fine or nothing to do, 1 an error, 3 some releases were rolled back."
     )]
-    Upgrade(commands::release::UpgradeArgs),
+    Upgrade(commands::deploy::UpgradeArgs),
     /// Remove a release's objects (volumes are kept unless --delete-volumes).
-    Uninstall(commands::release::UninstallArgs),
+    Uninstall(commands::uninstall::UninstallArgs),
     /// Return a release to an earlier revision (as a new revision).
-    Rollback(commands::release::RollbackArgs),
+    Rollback(commands::rollback::RollbackArgs),
     /// Show a release revision's values, manifest or notes.
-    Get(commands::release::GetArgs),
+    Get(commands::get::GetArgs),
     /// Show what an upgrade or rollback would change (exit 2 when something would).
     Diff(commands::diff::DiffArgs),
     /// List releases.
-    List(commands::release::ListArgs),
+    List(commands::list::ListArgs),
     /// Show a release's revisions.
-    History(commands::release::HistoryArgs),
+    History(commands::history::HistoryArgs),
     /// Show a release's live state: every object, grouped by workload group.
     #[command(
         long_about = "Show a release's current revision and the live state of every object, grouped by \
@@ -98,14 +99,24 @@ pub enum Command {
                       state is deployed, progressing, degraded or failed. A dir target keeps no live state: \
                       objects are only checked to be written."
     )]
-    Status(commands::release::StatusArgs),
+    Status(commands::status::StatusArgs),
     /// Replace one container image of a release, as a new revision.
     #[command(
         after_help = "Examples:\n  cocktail-pkg set-image web web=nginx:1.27.3\n  cocktail-pkg set-image shop deployment/wordpress/wordpress=wordpress:6.7 --wait"
     )]
-    SetImage(commands::release::SetImageArgs),
+    SetImage(commands::set_image::SetImageArgs),
     /// Roll the pods of a release's workloads (like `kubectl rollout restart`).
-    Restart(commands::release::RestartArgs),
+    Restart(commands::restart::RestartArgs),
+    /// Remove a release's lease by hand, after its holder stopped (asks for confirmation).
+    #[command(
+        long_about = "Remove a release's lease by hand, when the operation holding it is known to have \
+                      stopped on another host (a lease left by a process of this host that is gone is taken \
+                      over by the next operation on its own, and any lease expires after its TTL). Shows the \
+                      holder and asks for confirmation on a terminal; --yes otherwise. The pending revision \
+                      the holder left is marked failed (`unlocked by USER`).",
+        after_help = "Examples:\n  cocktail-pkg unlock web -n shop\n  cocktail-pkg unlock web -n shop --yes"
+    )]
+    Unlock(commands::unlock::UnlockArgs),
     /// Show each release's version, the newest its policy allows, the newest overall, and
     /// when its next upgrade window opens.
     Outdated(commands::auto::OutdatedArgs),
@@ -114,7 +125,7 @@ pub enum Command {
         subcommand_required = true,
         after_help = "Examples:\n  cocktail-pkg policy set web -n shop --auto-upgrade minor --upgrade-window 'Sat,Sun 02:00-05:00 Asia/Seoul' --min-age 72h --soak 5m\n  cocktail-pkg policy show web -n shop"
     )]
-    Policy(commands::auto::PolicyCmdArgs),
+    Policy(commands::policy::PolicyCmdArgs),
     /// Manage service maps: namespaces managed as one application space.
     #[command(subcommand_required = true)]
     ServiceMap(commands::service_map::ServiceMapArgs),
@@ -211,8 +222,11 @@ impl ValuesArgs {
 /// `-o` for read commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
+    /// Aligned columns for people.
     Table,
+    /// JSON for scripts (stable field names, camelCase).
     Json,
+    /// YAML, the same fields as JSON.
     Yaml,
 }
 
@@ -247,8 +261,23 @@ pub fn main() -> ExitCode {
         }
     };
     let printer = Printer::new(cli.color, cli.quiet);
-    match run(cli.command, &printer) {
-        Ok(code) => ExitCode::from(code),
+    // Commands that hold a release's lease stop cleanly on Ctrl-C/SIGTERM: the revision ends
+    // failed and the lease is given back before the process exits 130/143.
+    if holds_leases(&cli.command)
+        && let Err(e) = crate::ops::interrupt::install_handler(move |signal| {
+            printer.warning(&format!(
+                "{signal} received: stopping after the current step; the revision will be marked failed and the lease given back (again to stop at once)"
+            ));
+        })
+    {
+        printer.warning(&format!(
+            "failed to install the Ctrl-C handler ({e}); an interrupted operation leaves its lease until it expires"
+        ));
+    }
+    let result = run(cli.command, &printer);
+    let interrupted = crate::ops::interrupt::interrupted();
+    match result {
+        Ok(code) => ExitCode::from(interrupted.map_or(code, |s| s.exit_code())),
         Err(err) => {
             // A closed pipe (`| head`) is not a failure worth reporting.
             let broken_pipe = err.chain().any(|e| {
@@ -259,28 +288,43 @@ pub fn main() -> ExitCode {
                 return ExitCode::from(exit::OK);
             }
             report(&printer, &err);
-            ExitCode::from(exit::FAILURE)
+            ExitCode::from(interrupted.map_or(exit::FAILURE, |s| s.exit_code()))
         }
+    }
+}
+
+/// Whether a command takes release leases (and so handles Ctrl-C itself).
+fn holds_leases(command: &Command) -> bool {
+    match command {
+        Command::Install(a) => !a.common.dry_run,
+        Command::Upgrade(a) => !a.common.dry_run,
+        Command::Rollback(a) => !a.dry_run,
+        Command::SetImage(a) => !a.dry_run,
+        Command::Policy(a) => matches!(a.command, commands::policy::PolicyCommand::Set { .. }),
+        Command::Uninstall(_) | Command::Restart(_) | Command::Unlock(_) => true,
+        _ => false,
     }
 }
 
 fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
     match command {
         Command::Template(args) => commands::template::run(args, printer),
-        Command::Install(args) => commands::release::install(args, printer),
-        Command::Upgrade(args) => commands::release::upgrade(args, printer),
-        Command::Uninstall(args) => commands::release::uninstall(args, printer),
-        Command::List(args) => commands::release::list(args, printer),
-        Command::Rollback(args) => commands::release::rollback(args, printer),
-        Command::Get(args) => commands::release::get(args, printer),
+        Command::Install(args) => commands::deploy::install(args, printer),
+        Command::Upgrade(args) if args.auto => commands::auto::run(&args, printer),
+        Command::Upgrade(args) => commands::deploy::upgrade(args, printer),
+        Command::Uninstall(args) => commands::uninstall::run(args, printer),
+        Command::List(args) => commands::list::run(args, printer),
+        Command::Rollback(args) => commands::rollback::run(args, printer),
+        Command::Get(args) => commands::get::run(args, printer),
         Command::Diff(args) => commands::diff::run(args, printer),
-        Command::History(args) => commands::release::history(args, printer),
-        Command::Status(args) => commands::release::status(args, printer),
-        Command::SetImage(args) => commands::release::set_image(args, printer),
-        Command::Restart(args) => commands::release::restart(args, printer),
+        Command::History(args) => commands::history::run(args, printer),
+        Command::Status(args) => commands::status::run(args, printer),
+        Command::SetImage(args) => commands::set_image::run(args, printer),
+        Command::Restart(args) => commands::restart::run(args, printer),
+        Command::Unlock(args) => commands::unlock::run(args, printer),
         Command::ServiceMap(args) => commands::service_map::run(args, printer),
         Command::Outdated(args) => commands::auto::outdated(args, printer),
-        Command::Policy(args) => commands::auto::policy(args, printer),
+        Command::Policy(args) => commands::policy::run(args, printer),
         Command::Lint(args) => commands::lint::run(args, printer),
         Command::Package(args) => commands::package::run(args, printer),
         Command::Show(args) => commands::show::run(args, printer),

@@ -13,8 +13,10 @@
 //! One signature on the root pins every versions file (by digest) and so every archive.
 
 pub mod format;
+pub mod search;
 pub mod select;
 pub mod sign;
+pub mod update;
 
 pub use format::{Change, PackageSummary, RootIndex, VersionEntry, VersionsFile};
 

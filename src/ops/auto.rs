@@ -1,5 +1,5 @@
-//! Automatic upgrades: per-release policies (`policy set|show`), `outdated`, and
-//! `upgrade --auto`, the cron entry point.
+//! Automatic upgrades: `outdated`, and `upgrade --auto`, the cron entry point (policies are
+//! set and shown by [`super::policy`]).
 //!
 //! A run reads the current record of every release in one pass, refreshes each repository's
 //! index once (a conditional request), decides per release with the pure
@@ -16,107 +16,16 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::OpError;
-use super::release::{ApplySettings, DeployMode, DeployOptions, deploy};
+use super::commit::ApplySettings;
+use super::deploy::{DeployMode, DeployOptions, deploy};
 use super::wait::WaitOptions;
 use crate::index::format::VersionEntry;
 use crate::model::{ReleaseName, ServiceMapName};
-use crate::policy::{self, Decision, Input, Policy, Track, Window};
+use crate::policy::{self, Decision, Input, Track};
 use crate::release::{Record, Status};
 use crate::repo::client::{Repo, RepoClient};
-use crate::targets::{Target, TargetError};
+use crate::targets::{Holder, Target, TargetError};
 use crate::time::{UnixTime, format_rfc3339};
-
-/// Changes to a release's policy, from flags; unset fields keep their value.
-#[derive(Debug, Clone, Default)]
-pub struct PolicyUpdate {
-    pub auto_upgrade: Option<Track>,
-    /// `Some(vec![])` clears the windows (any time).
-    pub windows: Option<Vec<Window>>,
-    pub allow_prerelease: Option<bool>,
-    pub min_age_secs: Option<u64>,
-    pub soak_secs: Option<u64>,
-}
-
-impl PolicyUpdate {
-    pub fn is_empty(&self) -> bool {
-        self.auto_upgrade.is_none()
-            && self.windows.is_none()
-            && self.allow_prerelease.is_none()
-            && self.min_age_secs.is_none()
-            && self.soak_secs.is_none()
-    }
-
-    /// The policy after the update; `None` when there was none and nothing is set.
-    pub fn apply_to(&self, base: Option<&Policy>) -> Option<Policy> {
-        if base.is_none() && self.is_empty() {
-            return None;
-        }
-        let mut p = base.cloned().unwrap_or_default();
-        if let Some(t) = &self.auto_upgrade {
-            p.auto_upgrade = t.clone();
-        }
-        if let Some(w) = &self.windows {
-            p.windows = w.clone();
-        }
-        if let Some(a) = self.allow_prerelease {
-            p.allow_prerelease = a;
-        }
-        if let Some(m) = self.min_age_secs {
-            p.min_age_secs = m;
-        }
-        if let Some(s) = self.soak_secs {
-            p.soak_secs = s;
-        }
-        Some(p)
-    }
-}
-
-/// `policy set`: changes the policy stored with the release's current revision (no new
-/// revision: nothing is applied), under the release's lease.
-pub fn set_policy(
-    target: &dyn Target,
-    service_map: &ServiceMapName,
-    release: &ReleaseName,
-    update: &PolicyUpdate,
-    holder: &str,
-    now: UnixTime,
-) -> Result<Policy, OpError> {
-    let lease = target.acquire(
-        service_map,
-        release,
-        holder,
-        super::release::lease_ttl(),
-        now,
-    )?;
-    let result = (|| {
-        let records = target.records(service_map, release)?;
-        let mut current = super::release::installed(&records, service_map, release)?;
-        let policy = update.apply_to(current.policy.as_ref()).unwrap_or_default();
-        if policy.auto_upgrade != Track::Off && current.package.repository.is_none() {
-            return Err(OpError::Invalid(format!(
-                "release `{release}` was installed from `{}`, not from a repository, so there is nothing to upgrade it from; upgrade it once from REPO/{} to enable automatic upgrades",
-                current.package.source, current.package.name
-            )));
-        }
-        current.policy = Some(policy.clone());
-        current.updated = format_rfc3339(now);
-        target.write_record(&current)?;
-        Ok(policy)
-    })();
-    let _ = target.release_lease(&lease);
-    result
-}
-
-/// The policy of a release (the default, off, when none was set).
-pub fn show_policy(
-    target: &dyn Target,
-    service_map: &ServiceMapName,
-    release: &ReleaseName,
-) -> Result<(Record, Policy), OpError> {
-    let record = super::release::revision(target, service_map, release, None)?;
-    let policy = record.policy.clone().unwrap_or_default();
-    Ok((record, policy))
-}
 
 /// What the run did with one release.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -174,7 +83,7 @@ pub struct AutoOptions {
     pub max_parallel: usize,
     /// How long each upgrade waits for readiness.
     pub timeout: Duration,
-    pub holder: String,
+    pub holder: Holder,
     pub now: UnixTime,
 }
 
@@ -413,6 +322,7 @@ fn upgrade_one(target: &dyn Target, p: &mut Planned, opts: &AutoOptions) {
             create_service_map: false,
             policy: Default::default(),
             expect_revision: Some(p.record.revision),
+            force: false,
         },
     );
     let row = &mut p.row;

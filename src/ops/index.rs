@@ -7,11 +7,9 @@ use std::path::{Path, PathBuf};
 use super::OpError;
 use super::package::archive_bytes;
 use crate::fsutil::write_atomic;
-use crate::index::format::{
-    ARCHIVES_DIR, PACKAGES_DIR, ROOT_FILE, RootIndex, SIGNATURE_FILE, VersionEntry, VersionsFile,
-};
+use crate::index::format::{ARCHIVES_DIR, PACKAGES_DIR, ROOT_FILE, SIGNATURE_FILE, VersionsFile};
 use crate::index::sign::{SecretKey, SignatureFile};
-use crate::index::{self, IndexError};
+use crate::index::{self, IndexError, update};
 use crate::model::Digest;
 use crate::source;
 use crate::time::{UnixTime, format_rfc3339};
@@ -115,18 +113,8 @@ pub fn build(opts: &IndexBuildOptions) -> Result<IndexBuildOutcome, OpError> {
         let m = &pkg.manifest;
         let bytes = archive_bytes(&pkg)?;
         let digest = Digest::of(&bytes);
-        let file_name = format!("{}.tgz", m.archive_stem());
-        let entry = VersionEntry {
-            version: m.version.clone(),
-            url: format!("{ARCHIVES_DIR}/{file_name}"),
-            digest: digest.clone(),
-            size: bytes.len() as u64,
-            app_version: m.app_version.clone(),
-            kube_version: m.kube_version.clone(),
-            created: format_rfc3339(opts.now),
-            yanked: false,
-            changelog: m.changelog.clone(),
-        };
+        let file_name = update::archive_file_name(m);
+        let entry = update::version_entry(m, &bytes, format_rfc3339(opts.now));
         let name = m.name.to_string();
         let (file, was_added) = index::add_version(&name, files.remove(&name), entry)?;
         let archive_path = opts.out.join(ARCHIVES_DIR).join(&file_name);
@@ -145,18 +133,17 @@ pub fn build(opts: &IndexBuildOptions) -> Result<IndexBuildOutcome, OpError> {
     let mut versions = 0;
     for (name, file) in &files {
         let bytes = file.to_bytes();
-        let rel = format!("{PACKAGES_DIR}/{name}.json");
-        let path = opts.out.join(&rel);
+        let path = opts.out.join(update::versions_path(name));
         if read_opt(&path)?.as_deref() != Some(bytes.as_slice()) {
             write(&path, &bytes)?;
         }
         versions += file.versions.len();
         let newest = newest_manifest.get(name);
-        if let Some(s) = file.summary(rel, Digest::of(&bytes), newest) {
+        if let Some(s) = update::package_summary(file, &bytes, newest, None) {
             summaries.push(s);
         }
     }
-    let root = RootIndex::new(summaries).to_bytes();
+    let (root, signature) = update::seal(summaries, key.as_ref());
     let root_path = opts.out.join(ROOT_FILE);
     let root_changed = read_opt(&root_path)?.as_deref() != Some(root.as_slice());
     if root_changed {
@@ -164,9 +151,8 @@ pub fn build(opts: &IndexBuildOptions) -> Result<IndexBuildOutcome, OpError> {
     }
     let sig_path = opts.out.join(SIGNATURE_FILE);
     let mut signature_removed = false;
-    let signed_by = match &key {
-        Some(k) => {
-            let sig = k.sign(&root);
+    let signed_by = match signature {
+        Some(sig) => {
             write(&sig_path, &sig.to_bytes())?;
             Some(sig.key_id)
         }

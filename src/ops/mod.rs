@@ -2,15 +2,27 @@
 //! needs (read files, write archives) and call the pure modules; they never print.
 
 pub mod auto;
+pub mod commit;
+pub mod deploy;
 pub mod docs;
+pub mod get;
+pub mod history;
 pub mod index;
+pub mod interrupt;
 pub mod lint;
+pub mod list;
 pub mod package;
-pub mod release;
+pub mod policy;
 pub mod repo;
+pub mod restart;
+pub mod rollback;
 pub mod service_map;
+pub mod set_image;
 pub mod show;
+pub mod status;
 pub mod template;
+pub mod uninstall;
+pub mod unlock;
 pub mod wait;
 
 use std::path::{Path, PathBuf};
@@ -31,14 +43,17 @@ use crate::yaml::YamlError;
 /// An operation that failed.
 #[derive(Debug, thiserror::Error)]
 pub enum OpError {
+    /// Boxed: a source error is large, and every operation returns this type.
     #[error(transparent)]
-    Source(#[from] SourceError),
+    Source(Box<SourceError>),
     #[error(transparent)]
     Package(#[from] PackageError),
     #[error(transparent)]
     Values(#[from] ValuesError),
     #[error(transparent)]
     Render(#[from] RenderError),
+    #[error(transparent)]
+    Chart(Box<crate::chart::ChartError>),
     #[error(transparent)]
     Archive(#[from] ArchiveError),
     #[error(transparent)]
@@ -71,6 +86,23 @@ pub enum OpError {
     /// The release changed while an automatic run was deciding.
     #[error("{0}")]
     Stale(String),
+    /// A release record whose objects cannot all be accounted for: nothing was applied or
+    /// deleted.
+    #[error(
+        "failed to account for the objects of release `{release}` revision {revision}: {detail}"
+    )]
+    Inventory {
+        release: String,
+        revision: u64,
+        detail: String,
+    },
+    /// Ctrl-C or SIGTERM stopped the operation ([`interrupt`]).
+    #[error("interrupted by {0}")]
+    Interrupted(interrupt::Signal),
+    /// A panic inside an operation, caught so the revision ends failed and the lease is
+    /// given back (a bug: the message says where).
+    #[error("internal error: {0}")]
+    Panicked(String),
     /// An operation failed and `--atomic` undid it.
     #[error("{undone}")]
     Atomic {
@@ -84,7 +116,7 @@ impl OpError {
     /// A hint for the user, from the innermost error that has one.
     pub fn hint(&self) -> Option<String> {
         match self {
-            OpError::Source(e) => e.hint().or_else(|| match e {
+            OpError::Source(e) => e.hint().or_else(|| match e.as_ref() {
                 SourceError::Package { source, .. } => source.hint(),
                 SourceError::Archive { source, .. } => source.hint(),
                 _ => None,
@@ -92,6 +124,7 @@ impl OpError {
             OpError::Package(e) => e.hint(),
             OpError::Values(e) => e.hint(),
             OpError::Render(e) => e.hint(),
+            OpError::Chart(e) => e.hint(),
             OpError::Archive(e) => e.hint(),
             OpError::Yaml(e) => e.hint(),
             OpError::Docs(e) => e.hint(),
@@ -104,6 +137,18 @@ impl OpError {
             OpError::Read { .. } => Some("check the path and its permissions".into()),
             OpError::Write { .. } => Some("check that the folder exists and is writable".into()),
             OpError::Invalid(_) | OpError::Stale(_) => None,
+            OpError::Inventory { release, revision, .. } => Some(format!(
+                "nothing was applied or deleted; the record was changed or damaged outside cocktail-pkg: compare `cocktail-pkg get manifest {release} --revision {revision}` with the service map and remove what it names by hand"
+            )),
+            OpError::Interrupted(_) => Some(
+                "the revision is marked failed and the lease given back; run the command again, or `cocktail-pkg rollback RELEASE`".into(),
+            ),
+            OpError::Panicked(_) => Some(
+                "this is a bug in cocktail-pkg: please report it with the command you ran; the revision is marked failed and the lease given back".into(),
+            ),
+            OpError::Wait(wait::WaitError::Interrupted(_)) => Some(
+                "the revision is marked failed and the lease given back; run the command again, or `cocktail-pkg rollback RELEASE`".into(),
+            ),
             OpError::Wait(wait::WaitError::Target(e)) => e.hint(),
             OpError::Wait(_) => Some(
                 "the revision is marked failed; look at `cocktail-pkg status RELEASE`, raise --timeout, or pass --atomic to roll back automatically".into(),
@@ -112,6 +157,30 @@ impl OpError {
                 Some("see `cocktail-pkg history RELEASE` for the failed and the restored revisions".into())
             }
         }
+    }
+}
+
+impl From<SourceError> for OpError {
+    fn from(e: SourceError) -> Self {
+        OpError::Source(Box::new(e))
+    }
+}
+
+impl From<interrupt::Signal> for OpError {
+    fn from(s: interrupt::Signal) -> Self {
+        OpError::Interrupted(s)
+    }
+}
+
+impl From<crate::chart::ChartError> for OpError {
+    fn from(e: crate::chart::ChartError) -> Self {
+        OpError::Chart(Box::new(e))
+    }
+}
+
+impl From<TargetError> for OpError {
+    fn from(e: TargetError) -> Self {
+        OpError::Target(Box::new(e))
     }
 }
 
@@ -274,6 +343,18 @@ pub fn resolve_values(
     input: &ValuesInput,
     generation: Generation,
 ) -> Result<Resolved, OpError> {
+    if let Some(chart) = pkg.chart() {
+        // Helm's pipeline: dependencies enabled by the user's values, imports, coalescing,
+        // every chart's schema. Charts have no generated values.
+        let (_, values) = crate::chart::values::resolve(chart, input).map_err(|e| match e {
+            crate::chart::values::ResolveError::Values(v) => OpError::Values(v),
+            crate::chart::values::ResolveError::Chart(c) => OpError::from(c),
+        })?;
+        return Ok(Resolved {
+            values,
+            generated: Vec::new(),
+        });
+    }
     let mut values = values::resolve(&pkg.values, input)?;
     let mut generated = Vec::new();
     if let Some(schema_json) = &pkg.schema_json {

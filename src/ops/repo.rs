@@ -214,7 +214,7 @@ pub fn search(
     let mut hits = Vec::new();
     for repo in &repos {
         let root = client.root(repo)?;
-        for p in crate::server::snapshot::search(&root.packages, term, None) {
+        for p in crate::index::search::search(&root.packages, term, None) {
             let versions = if with_versions {
                 client.versions(repo, p)?.versions
             } else {

@@ -8,7 +8,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use super::OpError;
-use super::release::{ReleaseRow, list};
+use super::list::{ReleaseRow, list};
 use crate::model::{ObjectId, ServiceMapName};
 use crate::status::{self, ObjectStatus, Related};
 use crate::targets::Target;

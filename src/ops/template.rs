@@ -6,9 +6,11 @@ use semver::Version;
 use serde_json::Value;
 
 use super::{Generation, OpError, ValuesSources, resolve_values};
+use crate::chart::Chart;
 use crate::fsutil::write_atomic;
 use crate::model::{Digest, ReleaseName, ServiceMapName};
 use crate::package::Package;
+use crate::render::chart::{ChartOutput, HELM_API_VERSIONS, HELM_KUBE_VERSION};
 use crate::render::{self, Capabilities, ReleaseInfo, RenderContext, Rendered};
 
 #[derive(Debug, Clone)]
@@ -25,6 +27,8 @@ pub struct TemplateOptions {
     /// Extra API versions to advertise in `capabilities.apiVersions`.
     pub api_versions: Vec<String>,
     pub generation: Generation,
+    /// Render as an upgrade (`.Release.IsUpgrade`; charts only).
+    pub is_upgrade: bool,
 }
 
 #[derive(Debug)]
@@ -34,11 +38,88 @@ pub struct TemplateOutcome {
     /// Paths of values that were generated (`$.auth.password`).
     pub generated: Vec<String>,
     pub rendered: Rendered,
+    /// For a chart, the documents as `helm template` prints them.
+    pub chart: Option<ChartOutput>,
+}
+
+/// The real clock and the operating system's randomness, for a chart's `now`, `randAlphaNum`,
+/// `genCA` and friends.
+pub fn real_env() -> gotpl::funcs::Env {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    gotpl::funcs::Env {
+        now_unix: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+        now_nanos: now.subsec_nanos(),
+        local_zone: "UTC".into(),
+        random: Box::new(|buf: &mut [u8]| {
+            if getrandom::fill(buf).is_err() {
+                // No OS randomness: fall back to a clock-seeded stream rather than zeros.
+                let mut fallback = gotpl::funcs::Env::fixed(0, now_seed());
+                fallback.fill_random(buf);
+            }
+        }),
+    }
+}
+
+fn now_seed() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(1)
+}
+
+/// `helm template`'s defaults for a chart: release `release-name`, Kubernetes v1.35.0 and Helm's
+/// API versions (plus `--api-versions`).
+fn template_chart(
+    opts: &TemplateOptions,
+    package: Package,
+    chart: &Chart,
+    values: Value,
+) -> Result<TemplateOutcome, OpError> {
+    let release_name = match &opts.release_name {
+        Some(n) => n.clone(),
+        None => ReleaseName::new("release-name").map_err(|e| OpError::Invalid(e.to_string()))?,
+    };
+    let mut api_versions: Vec<String> = HELM_API_VERSIONS.iter().map(|s| s.to_string()).collect();
+    api_versions.extend(opts.api_versions.iter().cloned());
+    let ctx = RenderContext {
+        release: ReleaseInfo {
+            name: release_name,
+            service_map: opts.service_map.clone(),
+            revision: 1,
+            is_install: !opts.is_upgrade,
+            is_upgrade: opts.is_upgrade,
+        },
+        capabilities: Capabilities {
+            kube_version: opts.kube_version.clone().unwrap_or_else(|| {
+                Version::parse(HELM_KUBE_VERSION).unwrap_or(Version::new(1, 35, 0))
+            }),
+            api_versions,
+        },
+    };
+    let mut env = real_env();
+    let out = render::chart::render_chart(chart, &values, &ctx, &mut env)?;
+    Ok(TemplateOutcome {
+        rendered: Rendered {
+            objects: out.objects.clone(),
+            notes: out.notes.clone(),
+        },
+        package,
+        values,
+        generated: Vec::new(),
+        chart: Some(out),
+    })
 }
 
 pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
     let package = super::load_package(&opts.source, opts.digest.as_ref())?;
     let input = opts.values.read()?;
+    if let Some(chart) = package.chart() {
+        let chart = chart.clone();
+        let resolved = resolve_values(&package, &input, opts.generation)?;
+        return template_chart(opts, package, &chart, resolved.values);
+    }
     let release_name = match &opts.release_name {
         Some(n) => n.clone(),
         None => ReleaseName::new(package.manifest.name.as_str())
@@ -69,6 +150,7 @@ pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
         values,
         generated: resolved.generated,
         rendered,
+        chart: None,
     })
 }
 

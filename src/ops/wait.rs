@@ -22,14 +22,29 @@ pub struct WaitOptions {
     pub interval: Duration,
 }
 
+/// The shortest poll interval `COCKTAIL_PKG_POLL_INTERVAL_MS` may set: less would busy-loop.
+pub const MIN_POLL_INTERVAL: Duration = Duration::from_millis(50);
+
 impl WaitOptions {
+    /// Polls every second, or every `COCKTAIL_PKG_POLL_INTERVAL_MS` (at least
+    /// [`MIN_POLL_INTERVAL`]).
     pub fn new(timeout: Duration) -> Self {
-        let interval = std::env::var(crate::env::POLL_INTERVAL_MS)
-            .ok()
-            .and_then(|v| v.parse::<u64>().ok())
-            .map_or(Duration::from_secs(1), Duration::from_millis);
-        Self { timeout, interval }
+        let setting = std::env::var(crate::env::POLL_INTERVAL_MS).ok();
+        Self {
+            timeout,
+            interval: poll_interval(setting.as_deref()),
+        }
     }
+}
+
+/// The poll interval a `COCKTAIL_PKG_POLL_INTERVAL_MS` value asks for: at least
+/// [`MIN_POLL_INTERVAL`] (0 would busy-loop); unset or not a number: one second.
+pub fn poll_interval(setting: Option<&str>) -> Duration {
+    setting
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map_or(Duration::from_secs(1), |ms| {
+            Duration::from_millis(ms).max(MIN_POLL_INTERVAL)
+        })
 }
 
 /// Why a wait ended without every object ready.
@@ -47,6 +62,15 @@ pub enum WaitError {
     Soak { after: Duration, reason: String },
     #[error(transparent)]
     Target(Box<TargetError>),
+    /// Ctrl-C or SIGTERM ([`super::interrupt`]).
+    #[error("interrupted by {0}")]
+    Interrupted(super::interrupt::Signal),
+}
+
+impl From<super::interrupt::Signal> for WaitError {
+    fn from(s: super::interrupt::Signal) -> Self {
+        WaitError::Interrupted(s)
+    }
 }
 
 impl From<TargetError> for WaitError {
@@ -146,11 +170,14 @@ pub fn wait_ready(
     opts: WaitOptions,
     tick: &mut dyn FnMut(&Observation) -> Result<(), TargetError>,
 ) -> Result<Observation, WaitError> {
-    let start = Instant::now();
-    let deadline = start + opts.timeout;
+    // A timeout too long to add to the clock (`--timeout` in the billions of years) waits
+    // without a deadline.
+    let deadline = Instant::now().checked_add(opts.timeout);
     loop {
+        super::interrupt::check()?;
         let obs = observe(target, objects, crate::time::now())?;
         tick(&obs)?;
+        super::interrupt::check()?;
         if !obs.observed {
             return Ok(obs);
         }
@@ -166,8 +193,8 @@ pub fn wait_ready(
         if obs.objects.iter().all(status::is_ready) {
             return Ok(obs);
         }
-        let now = Instant::now();
-        if now >= deadline {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|l| l.is_zero()) {
             return Err(WaitError::Timeout {
                 after: opts.timeout,
                 pending: obs
@@ -177,14 +204,14 @@ pub fn wait_ready(
                     .collect(),
             });
         }
-        std::thread::sleep(opts.interval.min(deadline - now));
+        super::interrupt::sleep(left.map_or(opts.interval, |l| opts.interval.min(l)))?;
     }
 }
 
 /// Restarts of the pods of the workloads among `objects`: pods matched by each workload's
 /// `spec.selector.matchLabels`, one list per namespace.
 fn restarts(target: &dyn Target, objects: &[(ObjectId, Value)]) -> Result<u64, TargetError> {
-    let mut total = 0;
+    let mut total: u64 = 0;
     let mut namespaces: Vec<&str> = objects
         .iter()
         .map(|(id, _)| id.namespace.as_str())
@@ -213,15 +240,16 @@ fn restarts(target: &dyn Target, objects: &[(ObjectId, Value)]) -> Result<u64, T
             if !matches {
                 continue;
             }
-            total += pod
+            let restarted = pod
                 .pointer("/status/containerStatuses")
                 .and_then(Value::as_array)
                 .map(|cs| {
                     cs.iter()
                         .filter_map(|c| c.get("restartCount").and_then(Value::as_u64))
-                        .sum::<u64>()
+                        .fold(0u64, u64::saturating_add)
                 })
                 .unwrap_or(0);
+            total = total.saturating_add(restarted);
         }
     }
     Ok(total)
@@ -240,9 +268,11 @@ pub fn soak(
         return Ok(());
     }
     let start = Instant::now();
-    let deadline = start + duration;
+    // A soak too long to add to the clock never ends on its own: it fails or is interrupted.
+    let deadline = start.checked_add(duration);
     let before = restarts(target, objects)?;
     loop {
+        super::interrupt::check()?;
         let obs = observe(target, objects, crate::time::now())?;
         tick(&obs)?;
         let unready: Vec<ObjectStatus> = obs
@@ -263,14 +293,28 @@ pub fn soak(
                 after: start.elapsed(),
                 reason: format!(
                     "pods restarted {} time(s) while soaking",
-                    now_restarts - before
+                    now_restarts.saturating_sub(before)
                 ),
             });
         }
-        let now = Instant::now();
-        if now >= deadline {
+        let left = deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        if left.is_some_and(|l| l.is_zero()) {
             return Ok(());
         }
-        std::thread::sleep(interval.min(deadline - now));
+        super::interrupt::sleep(left.map_or(interval, |l| interval.min(l)))?;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_poll_interval_never_busy_loops() {
+        assert_eq!(poll_interval(Some("0")), MIN_POLL_INTERVAL);
+        assert_eq!(poll_interval(Some("10")), MIN_POLL_INTERVAL);
+        assert_eq!(poll_interval(Some("250")), Duration::from_millis(250));
+        assert_eq!(poll_interval(Some("fast")), Duration::from_secs(1));
+        assert_eq!(poll_interval(None), Duration::from_secs(1));
     }
 }

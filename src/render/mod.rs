@@ -9,6 +9,7 @@
 //! [`Rendered`] and never asks which format produced it. Pure and deterministic: no clock, no
 //! randomness, no cluster lookups.
 
+pub mod chart;
 pub mod cocktail;
 
 use std::collections::HashMap;
@@ -127,6 +128,13 @@ pub enum RenderError {
     },
     #[error("package `{package}` renders more than {MAX_OBJECTS} objects")]
     TooManyObjects { package: String },
+    /// A chart's template failed; `message` is in Helm's words (`parse error at (x/templates/a.yaml:3): ...`).
+    #[error("failed to render chart `{chart}`: {message}")]
+    ChartTemplate {
+        chart: String,
+        kind: TemplateFailure,
+        message: String,
+    },
     #[error("the render thread failed: {0}")]
     Thread(String),
 }
@@ -149,6 +157,13 @@ fn line_suffix(line: Option<usize>) -> String {
 impl RenderError {
     pub fn hint(&self) -> Option<String> {
         match self {
+            RenderError::ChartTemplate { kind, .. } => match kind {
+                TemplateFailure::OutOfFuel => Some(
+                    "a template hit a limit (steps, output size or nesting); look for a runaway loop, a recursive include or a huge repeat".into(),
+                ),
+                TemplateFailure::Syntax => Some("see https://pkg.go.dev/text/template for the template language".into()),
+                _ => None,
+            },
             RenderError::Template { kind, .. } => match kind {
                 TemplateFailure::Undefined => Some(
                     "a template used a value that is not set: set it with --set or -f, or guard it with `| default(...)` or `{% if ... %}`".into(),
@@ -250,7 +265,9 @@ impl Rendered {
 
 /// Renders `pkg` with fully resolved `values`.
 pub fn render(pkg: &Package, values: &Value, ctx: &RenderContext) -> Result<Rendered, RenderError> {
-    check_kube_version(pkg, &ctx.capabilities.kube_version)?;
+    if let Format::Cocktail(_) = &pkg.format {
+        check_kube_version(pkg, &ctx.capabilities.kube_version)?;
+    }
     // Deep recursion in hostile templates needs more stack than a test or worker thread has.
     std::thread::scope(|s| {
         std::thread::Builder::new()
@@ -258,6 +275,7 @@ pub fn render(pkg: &Package, values: &Value, ctx: &RenderContext) -> Result<Rend
             .stack_size(RENDER_STACK_BYTES)
             .spawn_scoped(s, || match &pkg.format {
                 Format::Cocktail(templates) => cocktail::render(pkg, templates, values, ctx),
+                Format::Chart(c) => chart::render(c, values, ctx),
             })
             .map_err(|e| RenderError::Thread(e.to_string()))?
             .join()

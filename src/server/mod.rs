@@ -1,7 +1,10 @@
 //! `cocktail-pkg serve`: hosts an index folder over HTTP — the signed index files and archives
 //! with strong ETags, a JSON API (search, package detail, publish), the catalog web page,
 //! `/healthz` and `/metrics`. [`router`] builds the whole application from its state, so tests
-//! drive it without a socket; [`serve`] binds it with limits and graceful shutdown.
+//! drive it without a socket; [`serve`] binds it with limits and graceful shutdown, and
+//! reloads the index when it is rebuilt on disk ([`reload`]: a periodic check of the root, and
+//! SIGHUP), verified before it is swapped in; a broken rebuild keeps the last good snapshot and
+//! shows in `/healthz`.
 
 pub mod snapshot;
 pub mod web;
@@ -25,11 +28,9 @@ use serde_json::json;
 
 use crate::archive;
 use crate::fsutil::write_atomic;
-use crate::index::format::{
-    ARCHIVES_DIR, PACKAGES_DIR, ROOT_FILE, RootIndex, SIGNATURE_FILE, VersionEntry,
-};
+use crate::index::format::{ARCHIVES_DIR, ROOT_FILE, SIGNATURE_FILE, VersionEntry};
 use crate::index::sign::SecretKey;
-use crate::index::{self, IndexError, VersionsFile};
+use crate::index::{self, IndexError, VersionsFile, update};
 use crate::lint::Severity;
 use crate::model::{Digest, PackageName};
 use crate::package::Package;
@@ -69,6 +70,57 @@ pub struct AppState {
     publish_lock: tokio::sync::Mutex<()>,
     metrics: Metrics,
     started: Instant,
+    reload: Mutex<ReloadState>,
+}
+
+/// What the reloader knows beyond the snapshot: the last failed reload.
+#[derive(Debug, Default)]
+struct ReloadState {
+    failure: Option<ReloadFailure>,
+}
+
+#[derive(Debug, Clone)]
+struct ReloadFailure {
+    /// The index files that failed (root and signature digests), to tell a change from a retry.
+    fingerprint: Fingerprint,
+    message: String,
+    at: UnixTime,
+    /// Shown in the log and `/healthz`: the same files failed twice (a rebuild is not half
+    /// written), or a human asked (SIGHUP).
+    reported: bool,
+}
+
+/// The root's and the signature's digests as found on disk (`None`: unreadable or absent).
+type Fingerprint = (Option<Digest>, Option<Digest>);
+
+/// Why a reload is attempted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadTrigger {
+    /// The periodic check: reloads only when the root changed, and reports a failure only when
+    /// the same files fail twice in a row (an index being rebuilt is written file by file).
+    Check,
+    /// SIGHUP: reloads whatever changed, and reports a failure at once.
+    Signal,
+}
+
+/// What a reload did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReloadOutcome {
+    /// The root on disk is the one served.
+    Unchanged,
+    /// A new snapshot is served.
+    Reloaded { packages: usize, versions: usize },
+    /// The last good snapshot is still served; why the new one was refused.
+    Refused(String),
+}
+
+/// How `serve` follows an index rebuilt on disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reload {
+    /// Only on SIGHUP.
+    OnSignal,
+    /// On SIGHUP and when a check of the root file, this often, finds it changed.
+    Every(Duration),
 }
 
 /// A server that could not start.
@@ -86,6 +138,41 @@ pub enum ServeError {
     Run(#[source] std::io::Error),
 }
 
+impl ServeError {
+    /// What to do about it.
+    pub fn hint(&self) -> Option<String> {
+        match self {
+            ServeError::Load(_) => Some(
+                "serve a folder made by `cocktail-pkg index build CATALOG --out DIR` (it holds index.json)".into(),
+            ),
+            ServeError::Bind { addr, source } => match source.kind() {
+                std::io::ErrorKind::AddrInUse => {
+                    let mut other = *addr;
+                    other.set_port(addr.port().checked_add(1).unwrap_or(8080));
+                    Some(format!(
+                        "another program is listening on {addr} (perhaps another `cocktail-pkg serve`): stop it, or choose another port with `--addr {other}`"
+                    ))
+                }
+                std::io::ErrorKind::PermissionDenied => {
+                    let mut other = *addr;
+                    other.set_port(8080);
+                    Some(format!(
+                        "ports below 1024 need privileges: choose another port with `--addr {other}`"
+                    ))
+                }
+                std::io::ErrorKind::AddrNotAvailable => Some(format!(
+                    "{} is not an address of this machine: use `--addr 127.0.0.1:{}` (this machine only) or `--addr 0.0.0.0:{}` (every interface)",
+                    addr.ip(),
+                    addr.port(),
+                    addr.port()
+                )),
+                _ => None,
+            },
+            ServeError::Run(_) => None,
+        }
+    }
+}
+
 impl AppState {
     pub fn new(config: ServerConfig) -> Result<Arc<Self>, ServeError> {
         let snapshot = Snapshot::load(&config.index_dir, &config.key)?;
@@ -95,6 +182,7 @@ impl AppState {
             publish_lock: tokio::sync::Mutex::new(()),
             metrics: Metrics::default(),
             started: Instant::now(),
+            reload: Mutex::new(ReloadState::default()),
         }))
     }
 
@@ -132,7 +220,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/healthz", get(healthz))
         .route("/metrics", get(metrics))
         .route("/static/style.css", get(web::stylesheet))
-        .fallback(not_found)
+        .route("/favicon.ico", get(web::favicon))
+        .route("/favicon.svg", get(web::favicon))
+        .fallback(fallback)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(middleware::from_fn_with_state(
             Arc::clone(&state),
@@ -146,22 +236,252 @@ pub fn router(state: Arc<AppState>) -> Router {
         .with_state(state)
 }
 
-/// Serves `router(state)` on `addr` until SIGTERM or Ctrl-C, then finishes in-flight requests.
-/// `ready` receives the bound address (useful with port 0).
+/// Serves `router(state)` on `addr` until SIGTERM or Ctrl-C, then finishes in-flight requests,
+/// reloading the index as `reload` says. `ready` receives the bound address (useful with port
+/// 0), once SIGHUP is handled.
 pub async fn serve(
     state: Arc<AppState>,
     addr: SocketAddr,
+    reload: Reload,
     ready: impl FnOnce(SocketAddr),
 ) -> Result<(), ServeError> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|source| ServeError::Bind { addr, source })?;
     let local = listener.local_addr().map_err(ServeError::Run)?;
+    let watcher = tokio::spawn(watch(Arc::clone(&state), reload, hangups()));
     ready(local);
-    axum::serve(listener, router(state))
+    let result = axum::serve(listener, router(state))
         .with_graceful_shutdown(shutdown_signal())
         .await
-        .map_err(ServeError::Run)
+        .map_err(ServeError::Run);
+    watcher.abort();
+    result
+}
+
+/// A stream of SIGHUPs (registered now, so a signal sent after this returns is never fatal).
+#[cfg(unix)]
+fn hangups() -> Option<tokio::signal::unix::Signal> {
+    match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        Ok(s) => Some(s),
+        Err(e) => {
+            tracing::warn!("SIGHUP will not reload the index: {e}");
+            None
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn hangups() -> Option<()> {
+    None
+}
+
+/// Reloads the index on each SIGHUP and, with [`Reload::Every`], on each periodic check.
+#[cfg(unix)]
+async fn watch(
+    state: Arc<AppState>,
+    reload: Reload,
+    mut hangups: Option<tokio::signal::unix::Signal>,
+) {
+    let period = match reload {
+        Reload::Every(d) => Some(d.max(Duration::from_millis(100))),
+        Reload::OnSignal => None,
+    };
+    let mut ticks = period.map(|p| {
+        let mut t = tokio::time::interval_at(tokio::time::Instant::now() + p, p);
+        t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        t
+    });
+    loop {
+        let trigger = tokio::select! {
+            Some(()) = async {
+                match hangups.as_mut() {
+                    Some(h) => h.recv().await,
+                    None => std::future::pending().await,
+                }
+            } => ReloadTrigger::Signal,
+            _ = async {
+                match ticks.as_mut() {
+                    Some(t) => t.tick().await,
+                    None => std::future::pending().await,
+                }
+            } => ReloadTrigger::Check,
+            // SIGHUP's stream closed and there is no periodic check: nothing left to watch.
+            else => return,
+        };
+        if trigger == ReloadTrigger::Signal {
+            tracing::info!("SIGHUP: reloading the index");
+        }
+        reload_now(&state, trigger).await;
+    }
+}
+
+#[cfg(not(unix))]
+async fn watch(state: Arc<AppState>, reload: Reload, _hangups: Option<()>) {
+    let Reload::Every(period) = reload else {
+        return;
+    };
+    let period = period.max(Duration::from_millis(100));
+    let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        ticks.tick().await;
+        reload_now(&state, ReloadTrigger::Check).await;
+    }
+}
+
+/// Runs [`reload`] off the async runtime, one at a time with publishing.
+pub async fn reload_now(state: &Arc<AppState>, trigger: ReloadTrigger) -> ReloadOutcome {
+    let _guard = state.publish_lock.lock().await;
+    let s = Arc::clone(state);
+    match tokio::task::spawn_blocking(move || reload(&s, trigger)).await {
+        Ok(outcome) => outcome,
+        Err(e) => {
+            tracing::error!("the index reload task failed: {e}");
+            ReloadOutcome::Refused(format!("the index reload task failed: {e}"))
+        }
+    }
+}
+
+fn read_optional(path: &std::path::Path) -> Result<Option<Vec<u8>>, String> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(Some(b)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("failed to read {}: {e}", path.display())),
+    }
+}
+
+/// Loads the index folder again when its root changed, verifies it and swaps it in: the root
+/// parses, every versions file matches the digest the root pins, every archive not served
+/// before is on disk with its digest, and a signature on disk made with the server's key
+/// matches the root (one made with another key is replaced by the server's, as at start-up).
+/// Anything wrong keeps the last good snapshot; the reason goes to the log and `/healthz`.
+/// Blocking: call it where blocking is allowed, one at a time with publishing.
+pub fn reload(state: &AppState, trigger: ReloadTrigger) -> ReloadOutcome {
+    let dir = &state.config.index_dir;
+    let current = state.snapshot();
+    let root = read_optional(&dir.join(ROOT_FILE));
+    let signature = read_optional(&dir.join(SIGNATURE_FILE));
+    let fingerprint: Fingerprint = (
+        root.as_ref()
+            .ok()
+            .and_then(|r| r.as_deref().map(Digest::of)),
+        signature
+            .as_ref()
+            .ok()
+            .and_then(|s| s.as_deref().map(Digest::of)),
+    );
+    let unchanged = matches!(&root, Ok(Some(bytes)) if *bytes == current.root_file.bytes[..]);
+    if unchanged && trigger == ReloadTrigger::Check {
+        if let Some(f) = state.take_failure()
+            && f.reported
+        {
+            tracing::info!("the index in {} is the one served again", dir.display());
+        }
+        return ReloadOutcome::Unchanged;
+    }
+    let attempt = root.and_then(|root| {
+        let root = root.ok_or_else(|| format!("{} is missing", dir.join(ROOT_FILE).display()))?;
+        if let Some(sig) = signature? {
+            verify_signature(state, &root, &sig)?;
+        }
+        let fresh = Snapshot::from_root(dir, root, &state.config.key)
+            .map_err(|e| crate::error_chain(&e))?;
+        fresh
+            .verify_new_archives(&current)
+            .map_err(|e| crate::error_chain(&e))?;
+        Ok(fresh)
+    });
+    match attempt {
+        Ok(fresh) => {
+            let packages = fresh.root.packages.len();
+            let versions = fresh.versions.values().map(|(f, _)| f.versions.len()).sum();
+            if !unchanged {
+                tracing::info!(
+                    "reloaded the index in {}: {packages} packages, {versions} versions",
+                    dir.display()
+                );
+            }
+            state.replace_snapshot(fresh);
+            state.take_failure();
+            if unchanged {
+                ReloadOutcome::Unchanged
+            } else {
+                ReloadOutcome::Reloaded { packages, versions }
+            }
+        }
+        Err(message) => {
+            state.record_failure(fingerprint, &message, trigger);
+            ReloadOutcome::Refused(message)
+        }
+    }
+}
+
+/// A signature on disk made with the server's key must match the root; others are ignored (the
+/// server signs what it serves with its own key).
+fn verify_signature(state: &AppState, root: &[u8], sig: &[u8]) -> Result<(), String> {
+    let public = state.config.key.public();
+    let sig = crate::index::sign::SignatureFile::parse(sig)
+        .map_err(|e| format!("{SIGNATURE_FILE} is not a signature file: {e}"))?;
+    if sig.key_id != public.key_id() {
+        return Ok(());
+    }
+    public
+        .verify(root, &sig)
+        .map_err(|e| format!("{SIGNATURE_FILE} does not verify {ROOT_FILE}: {e}"))
+}
+
+impl AppState {
+    fn take_failure(&self) -> Option<ReloadFailure> {
+        match self.reload.lock() {
+            Ok(mut r) => r.failure.take(),
+            Err(poisoned) => poisoned.into_inner().failure.take(),
+        }
+    }
+
+    fn record_failure(&self, fingerprint: Fingerprint, message: &str, trigger: ReloadTrigger) {
+        let mut r = match self.reload.lock() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let previous = r.failure.take();
+        let retried = previous
+            .as_ref()
+            .is_some_and(|p| p.fingerprint == fingerprint);
+        let reported = trigger == ReloadTrigger::Signal || retried;
+        let already_said = previous
+            .as_ref()
+            .is_some_and(|p| p.reported && p.message == message);
+        if reported && !already_said {
+            tracing::error!(
+                "the index in {} was not reloaded; still serving the last good one: {message}",
+                self.config.index_dir.display()
+            );
+        } else if !reported {
+            tracing::debug!("the index is changing or broken, checking again: {message}");
+        }
+        let at = match &previous {
+            Some(p) if already_said => p.at,
+            _ => (self.config.clock)(),
+        };
+        r.failure = Some(ReloadFailure {
+            fingerprint,
+            message: message.to_string(),
+            at,
+            reported,
+        });
+    }
+
+    /// The last reload failure shown to people: its message and when it happened.
+    pub fn last_reload_error(&self) -> Option<(String, UnixTime)> {
+        let r = match self.reload.lock() {
+            Ok(r) => r,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        r.failure
+            .as_ref()
+            .filter(|f| f.reported)
+            .map(|f| (f.message.clone(), f.at))
+    }
 }
 
 async fn shutdown_signal() {
@@ -213,6 +533,15 @@ fn error(status: StatusCode, message: impl Into<String>) -> Response {
 
 async fn not_found() -> Response {
     error(StatusCode::NOT_FOUND, "not found")
+}
+
+/// Unknown addresses: JSON under `/api/`, the styled page elsewhere.
+async fn fallback(req: Request) -> Response {
+    if req.uri().path().starts_with("/api/") {
+        not_found().await
+    } else {
+        web::not_found_page(None)
+    }
 }
 
 fn accepts_gzip(headers: &HeaderMap) -> bool {
@@ -367,15 +696,31 @@ async fn api_search(State(s): State<Arc<AppState>>, Query(q): Query<SearchQuery>
     axum::Json(json!({ "packages": hits })).into_response()
 }
 
-/// The files of a package's latest version, read from its archive.
-pub fn latest_package(snap: &Snapshot, name: &str) -> Option<Package> {
-    let (file, _) = snap.versions.get(name)?;
-    let latest = crate::index::format::latest(&file.versions)?;
-    let archive_name = latest.url.strip_prefix(&format!("{ARCHIVES_DIR}/"))?;
-    let a = snap.archives.get(archive_name)?;
-    let bytes = std::fs::read(&a.path).ok()?;
-    let unpacked = archive::read(&bytes, Some(&a.digest)).ok()?;
-    Package::from_files(unpacked.files).ok()
+/// The files of a package's latest version, read from its archive: `Ok(None)` when its archive
+/// is not on this server (hosted elsewhere), `Err` saying why when the archive is unreadable
+/// (missing, damaged, not matching its digest, not a valid package).
+pub fn latest_package(snap: &Snapshot, name: &str) -> Result<Option<Package>, String> {
+    let Some((file, _)) = snap.versions.get(name) else {
+        return Ok(None);
+    };
+    let Some(latest) = crate::index::format::latest(&file.versions) else {
+        return Ok(None);
+    };
+    let Some(a) = latest
+        .url
+        .strip_prefix(&format!("{ARCHIVES_DIR}/"))
+        .and_then(|archive_name| snap.archives.get(archive_name))
+    else {
+        return Ok(None);
+    };
+    let what = format!("the archive of {name} {}", latest.version);
+    let bytes = std::fs::read(&a.path)
+        .map_err(|e| format!("failed to read {what} ({}): {e}", a.path.display()))?;
+    let unpacked = archive::read(&bytes, Some(&a.digest))
+        .map_err(|e| format!("{what} is unreadable: {}", crate::error_chain(&e)))?;
+    Package::from_files(unpacked.files)
+        .map(Some)
+        .map_err(|e| format!("{what} holds no valid package: {}", crate::error_chain(&e)))
 }
 
 async fn api_package(State(s): State<Arc<AppState>>, Path(name): Path<String>) -> Response {
@@ -386,14 +731,7 @@ async fn api_package(State(s): State<Arc<AppState>>, Path(name): Path<String>) -
     let Some((versions, _)) = snap.versions.get(&name) else {
         return error(StatusCode::NOT_FOUND, format!("no package `{name}`"));
     };
-    let pkg = {
-        let snap = Arc::clone(&snap);
-        let name = name.clone();
-        tokio::task::spawn_blocking(move || latest_package(&snap, &name))
-            .await
-            .ok()
-            .flatten()
-    };
+    let (pkg, archive_error) = web::read_latest(&snap, &name).await;
     let text = |p: &Option<Package>, f: &str| {
         p.as_ref()
             .and_then(|p| p.files.get(f))
@@ -406,16 +744,22 @@ async fn api_package(State(s): State<Arc<AppState>>, Path(name): Path<String>) -
         "values": text(&pkg, "values.yaml"),
         "schema": pkg.as_ref().and_then(|p| p.schema_json.clone()),
         "install": web::install_command(&name),
+        "archiveError": archive_error,
     }))
     .into_response()
 }
 
+/// `/healthz`: 200 while the server serves an index. `status` is `degraded` (still 200: the last
+/// good index is served) when the index on disk could not be reloaded, with `lastReloadError`.
 async fn healthz(State(s): State<Arc<AppState>>) -> Response {
     let snap = s.snapshot();
+    let failure = s.last_reload_error();
     axum::Json(json!({
-        "status": "ok",
+        "status": if failure.is_some() { "degraded" } else { "ok" },
         "packages": snap.root.packages.len(),
         "uptimeSeconds": s.started.elapsed().as_secs(),
+        "lastReloadError": failure.as_ref().map(|(m, _)| m),
+        "lastReloadErrorAt": failure.map(|(_, at)| format_rfc3339(at)),
     }))
     .into_response()
 }
@@ -544,8 +888,7 @@ fn publish(state: &AppState, body: &[u8]) -> PublishResult {
             unpacked.root
         )));
     }
-    let lint = crate::ops::lint::lint_package(&pkg, &ValuesInput::default())
-        .map_err(|e| bad(format!("lint failed: {}", crate::error_chain(&e))))?;
+    let lint = crate::lint::lint_variants(&pkg, &ValuesInput::default());
     let errors: Vec<String> = lint
         .findings
         .iter()
@@ -574,24 +917,14 @@ fn publish(state: &AppState, body: &[u8]) -> PublishResult {
         ));
     }
     let dir = &state.config.index_dir;
-    let file_name = format!("{}.tgz", pkg.manifest.archive_stem());
-    let entry = VersionEntry {
-        version: pkg.manifest.version.clone(),
-        url: format!("{ARCHIVES_DIR}/{file_name}"),
-        digest: Digest::of(body),
-        size: body.len() as u64,
-        app_version: pkg.manifest.app_version.clone(),
-        kube_version: pkg.manifest.kube_version.clone(),
-        created: format_rfc3339((state.config.clock)()),
-        yanked: false,
-        changelog: pkg.manifest.changelog.clone(),
-    };
+    let file_name = update::archive_file_name(&pkg.manifest);
+    let entry = update::version_entry(&pkg.manifest, body, format_rfc3339((state.config.clock)()));
     let internal = |e: String| (StatusCode::INTERNAL_SERVER_ERROR, e);
     let (versions, _) = index::add_version(&name, existing, entry.clone())
         .map_err(|e: IndexError| internal(e.to_string()))?;
     write_atomic(&dir.join(ARCHIVES_DIR).join(&file_name), body)
         .map_err(|e| internal(format!("failed to write {file_name}: {e}")))?;
-    commit_versions(state, &snap, &name, &versions, Some(&pkg.manifest))?;
+    commit_versions(state, &snap, &versions, Some(&pkg.manifest))?;
     Ok((name, entry))
 }
 
@@ -600,47 +933,22 @@ fn publish(state: &AppState, body: &[u8]) -> PublishResult {
 fn commit_versions(
     state: &AppState,
     snap: &Snapshot,
-    name: &str,
     versions: &VersionsFile,
     manifest: Option<&crate::package::Manifest>,
 ) -> Result<(), (StatusCode, String)> {
     let internal = |e: String| (StatusCode::INTERNAL_SERVER_ERROR, e);
     let dir = &state.config.index_dir;
-    let write = |path: PathBuf, bytes: &[u8]| {
+    let commit = update::replace_package(&snap.root, versions, manifest, &state.config.key);
+    // Versions file, then the root (the commit point), then its signature.
+    for (rel, bytes) in [
+        (commit.versions.0.as_str(), commit.versions.1.as_slice()),
+        (ROOT_FILE, commit.root.as_slice()),
+        (SIGNATURE_FILE, commit.signature.to_bytes().as_slice()),
+    ] {
+        let path = dir.join(rel);
         write_atomic(&path, bytes)
-            .map_err(|e| internal(format!("failed to write {}: {e}", path.display())))
-    };
-    let versions_bytes = versions.to_bytes();
-    let rel = format!("{PACKAGES_DIR}/{name}.json");
-    write(dir.join(&rel), &versions_bytes)?;
-    let mut packages: Vec<_> = snap
-        .root
-        .packages
-        .iter()
-        .filter(|p| p.name != name)
-        .cloned()
-        .collect();
-    let newest = crate::index::format::latest(&versions.versions).map(|v| v.version.clone());
-    let manifest = manifest.filter(|m| newest.as_ref() == Some(&m.version));
-    let old = snap.root.package(name);
-    if let Some(mut summary) = versions.summary(rel, Digest::of(&versions_bytes), manifest) {
-        if manifest.is_none()
-            && let Some(old) = old
-        {
-            summary.description = old.description.clone();
-            summary.category = old.category.clone();
-            summary.keywords = old.keywords.clone();
-            summary.icon = old.icon.clone();
-        }
-        packages.push(summary);
+            .map_err(|e| internal(format!("failed to write {}: {e}", path.display())))?;
     }
-    packages.sort_by(|a, b| a.name.cmp(&b.name));
-    let root_bytes = RootIndex::new(packages).to_bytes();
-    write(dir.join(ROOT_FILE), &root_bytes)?;
-    write(
-        dir.join(SIGNATURE_FILE),
-        &state.config.key.sign(&root_bytes).to_bytes(),
-    )?;
     let fresh =
         Snapshot::load(dir, &state.config.key).map_err(|e| internal(crate::error_chain(&e)))?;
     state.replace_snapshot(fresh);
@@ -699,7 +1007,7 @@ async fn api_yank(
         };
         entry.yanked = yanked;
         let entry = entry.clone();
-        commit_versions(&state, &snap, &name, &versions, None)?;
+        commit_versions(&state, &snap, &versions, None)?;
         Ok((name, entry))
     })
     .await;

@@ -84,6 +84,12 @@ impl Snapshot {
     /// Loads an index folder and signs its root with `key` (in memory: the folder is not touched).
     pub fn load(dir: &Path, key: &SecretKey) -> Result<Self, LoadError> {
         let root_bytes = read(&dir.join(ROOT_FILE))?;
+        Self::from_root(dir, root_bytes, key)
+    }
+
+    /// Builds a snapshot from root bytes already read from `dir`: each versions file is read and
+    /// must match the digest the root pins.
+    pub fn from_root(dir: &Path, root_bytes: Vec<u8>, key: &SecretKey) -> Result<Self, LoadError> {
         let invalid = |path: &Path, e: &dyn std::fmt::Display| LoadError::Invalid {
             path: path.to_path_buf(),
             message: e.to_string(),
@@ -125,43 +131,30 @@ impl Snapshot {
         })
     }
 
-    /// Packages matching a search: every word of `q` must appear in the name, description or
-    /// keywords (case-insensitive); `category` must match exactly when given. Name matches first.
-    pub fn search(&self, q: &str, category: Option<&str>) -> Vec<&PackageSummary> {
-        search(&self.root.packages, q, category)
-    }
-}
-
-/// See [`Snapshot::search`].
-pub fn search<'a>(
-    packages: &'a [PackageSummary],
-    q: &str,
-    category: Option<&str>,
-) -> Vec<&'a PackageSummary> {
-    let words: Vec<String> = q.split_whitespace().map(str::to_lowercase).collect();
-    let mut hits: Vec<(u8, &PackageSummary)> = packages
-        .iter()
-        .filter(|p| category.is_none_or(|c| c.is_empty() || p.category.as_deref() == Some(c)))
-        .filter_map(|p| {
-            let name = p.name.to_lowercase();
-            let hay = format!(
-                "{name} {} {}",
-                p.description.to_lowercase(),
-                p.keywords.join(" ").to_lowercase()
-            );
-            if !words.iter().all(|w| hay.contains(w.as_str())) {
-                return None;
+    /// Checks the archives this snapshot lists that `previous` did not (or listed with another
+    /// digest): each must be on disk with its published digest. A rebuilt index is served only
+    /// when every new archive is there and intact.
+    pub fn verify_new_archives(&self, previous: &Snapshot) -> Result<(), LoadError> {
+        let mut new: Vec<(&String, &ArchiveFile)> = self
+            .archives
+            .iter()
+            .filter(|(name, a)| previous.archives.get(*name).map(|p| &p.digest) != Some(&a.digest))
+            .collect();
+        new.sort_by(|a, b| a.0.cmp(b.0));
+        for (_, a) in new {
+            let bytes = read(&a.path)?;
+            if Digest::of(&bytes) != a.digest {
+                return Err(LoadError::Invalid {
+                    path: a.path.clone(),
+                    message: format!("its digest does not match the index ({})", a.digest),
+                });
             }
-            let rank = if words.contains(&name) {
-                0
-            } else if words.iter().any(|w| name.contains(w.as_str())) {
-                1
-            } else {
-                2
-            };
-            Some((rank, p))
-        })
-        .collect();
-    hits.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.name.cmp(&b.1.name)));
-    hits.into_iter().map(|(_, p)| p).collect()
+        }
+        Ok(())
+    }
+
+    /// Packages matching a search (see [`crate::index::search::search`]).
+    pub fn search(&self, q: &str, category: Option<&str>) -> Vec<&PackageSummary> {
+        crate::index::search::search(&self.root.packages, q, category)
+    }
 }

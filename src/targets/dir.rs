@@ -16,11 +16,12 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::lease::{Decision, Holder, decide, local_liveness};
 use super::{ApplyMode, Lease, Target, TargetError};
 use crate::fsutil::write_atomic;
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::release::{self, Record};
-use crate::time::{UnixTime, format_rfc3339};
+use crate::time::UnixTime;
 use crate::yaml;
 
 /// Folder of the bookkeeping files, beside the service-map folders.
@@ -36,11 +37,29 @@ struct RecordFile {
     chunks: Vec<String>,
 }
 
+/// A lease file. `pid` repeats the holder's PID for people and older readers.
 #[derive(Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct LockFile {
     lease: Lease,
     pid: u32,
+}
+
+/// What a lease file holds.
+enum LockState {
+    Missing,
+    /// Not a lease: a process stopped while writing it (the file is created before it is
+    /// written). Treated as a lease of an unknown holder that is gone.
+    Torn,
+    Held(Box<LockFile>),
+}
+
+fn lock_body(lease: &Lease, path: &Path) -> Result<Vec<u8>, TargetError> {
+    serde_json::to_vec_pretty(&LockFile {
+        lease: lease.clone(),
+        pid: lease.holder.pid.unwrap_or_else(std::process::id),
+    })
+    .map_err(|e| io("write", path)(std::io::Error::other(e)))
 }
 
 fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> TargetError {
@@ -85,10 +104,64 @@ impl DirTarget {
             .join(format!("{release}.json"))
     }
 
-    fn read_lock(&self, path: &Path) -> Option<LockFile> {
-        std::fs::read(path)
-            .ok()
-            .and_then(|b| serde_json::from_slice(&b).ok())
+    fn read_lock(&self, path: &Path) -> Result<LockState, TargetError> {
+        match std::fs::read(path) {
+            Ok(bytes) => Ok(match serde_json::from_slice::<LockFile>(&bytes) {
+                Ok(lock) => LockState::Held(Box::new(lock)),
+                Err(_) => LockState::Torn,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(LockState::Missing),
+            Err(e) => Err(io("read", path)(e)),
+        }
+    }
+
+    /// Moves a lease file out of the way to take it over. Renaming moves exactly one file, so
+    /// of two processes taking over at once only one moves the stale lease; the other may move
+    /// the winner's fresh lease, sees that, and puts it back. Returns the error to report when
+    /// the lease turned out to be held after all.
+    fn move_aside(
+        &self,
+        path: &Path,
+        release: &ReleaseName,
+        requester: &Holder,
+        now: UnixTime,
+    ) -> Result<Option<TargetError>, TargetError> {
+        let stale = path.with_extension(format!("stale.{}", std::process::id()));
+        match std::fs::rename(path, &stale) {
+            Ok(()) => {}
+            // Someone else moved it first: try again.
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+            Err(e) => return Err(io("move", path)(e)),
+        }
+        let moved = self.read_lock(&stale)?;
+        let held = match &moved {
+            LockState::Held(lock) => {
+                match decide(Some(&lock.lease), requester, now, &local_liveness) {
+                    Decision::Held {
+                        holder,
+                        since,
+                        expires_in,
+                    } => Some(TargetError::lease_held(
+                        release.as_str(),
+                        &holder,
+                        since,
+                        expires_in,
+                    )),
+                    _ => None,
+                }
+            }
+            _ => None,
+        };
+        if held.is_some() {
+            match std::fs::hard_link(&stale, path) {
+                Ok(()) => {}
+                // A third process created a lease meanwhile: that one counts.
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+                Err(e) => return Err(io("restore", path)(e)),
+            }
+        }
+        std::fs::remove_file(&stale).map_err(io("delete", &stale))?;
+        Ok(held)
     }
 }
 
@@ -137,11 +210,16 @@ impl Target for DirTarget {
         let folders: Vec<PathBuf> = match namespace {
             Some(ns) => vec![self.root.join(ns)],
             None => match std::fs::read_dir(&self.root) {
-                Ok(entries) => entries
-                    .filter_map(Result::ok)
-                    .filter(|e| e.file_name() != STATE_DIR && e.path().is_dir())
-                    .map(|e| e.path())
-                    .collect(),
+                Ok(entries) => {
+                    let mut folders = Vec::new();
+                    for e in entries {
+                        let e = e.map_err(io("read", &self.root))?;
+                        if e.file_name() != STATE_DIR && e.path().is_dir() {
+                            folders.push(e.path());
+                        }
+                    }
+                    folders
+                }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
                 Err(e) => return Err(io("read", &self.root)(e)),
             },
@@ -149,30 +227,33 @@ impl Target for DirTarget {
         let prefix = format!("{}-", kind.to_lowercase());
         let mut out = Vec::new();
         for folder in folders {
-            let Ok(entries) = std::fs::read_dir(&folder) else {
-                continue;
+            let entries = match std::fs::read_dir(&folder) {
+                Ok(entries) => entries,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(io("read", &folder)(e)),
             };
-            let mut paths: Vec<PathBuf> = entries
-                .filter_map(Result::ok)
-                .map(|e| e.path())
-                .filter(|p| {
-                    p.file_name()
-                        .and_then(|n| n.to_str())
-                        .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".yaml"))
-                })
-                .collect();
+            let mut paths = Vec::new();
+            for e in entries {
+                let p = e.map_err(io("read", &folder))?.path();
+                if p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".yaml"))
+                {
+                    paths.push(p);
+                }
+            }
             paths.sort();
             for p in paths {
                 let text = std::fs::read_to_string(&p).map_err(io("read", &p))?;
-                let Ok(v) = yaml::from_str::<Value>(&p.display().to_string(), &text) else {
-                    continue;
-                };
-                if v.get("apiVersion").and_then(Value::as_str) == Some(api_version)
-                    && v.get("kind").and_then(Value::as_str) == Some(kind)
-                    && label_selector.is_none_or(|sel| {
-                        super::selector_matches(sel, v.pointer("/metadata/labels"))
-                    })
-                {
+                // A file that is not an object is an error, not a silent gap in the list.
+                let v =
+                    yaml::from_str::<Value>(&p.display().to_string(), &text).map_err(|source| {
+                        TargetError::Unreadable {
+                            path: p.clone(),
+                            source,
+                        }
+                    })?;
+                if super::listed(&v, api_version, kind, label_selector) {
                     out.push(v);
                 }
             }
@@ -186,16 +267,10 @@ impl Target for DirTarget {
         partial: &Value,
         _field_manager: &str,
     ) -> Result<(), TargetError> {
-        let Some(mut stored) = self.get(id)? else {
-            return Err(TargetError::Rejected {
-                id: id.clone(),
-                message: "not found".into(),
-            });
-        };
-        crate::values::merge_keep_null(&mut stored, partial.clone());
+        let merged = super::merged_as(id, self.get(id)?, partial)?;
         self.apply(
             id,
-            &stored,
+            &merged,
             ApplyMode::Commit {
                 force_conflicts: true,
             },
@@ -245,7 +320,8 @@ impl Target for DirTarget {
             Err(e) => return Err(io("read", &dir)(e)),
         };
         let mut out = Vec::new();
-        for e in entries.filter_map(Result::ok) {
+        for e in entries {
+            let e = e.map_err(io("read", &dir))?;
             let name = e.file_name().to_string_lossy().to_string();
             let Some(rev) = name
                 .strip_prefix('v')
@@ -278,18 +354,19 @@ impl Target for DirTarget {
     ) -> Result<Vec<(String, String)>, TargetError> {
         let base = self.root.join(STATE_DIR).join("releases");
         let mut out = Vec::new();
-        let Ok(maps) = std::fs::read_dir(&base) else {
-            return Ok(out);
+        let maps = match std::fs::read_dir(&base) {
+            Ok(maps) => maps,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(e) => return Err(io("read", &base)(e)),
         };
-        for m in maps.filter_map(Result::ok) {
+        for m in maps {
+            let m = m.map_err(io("read", &base))?;
             let map = m.file_name().to_string_lossy().to_string();
             if service_map.is_some_and(|s| s.as_str() != map) {
                 continue;
             }
-            for r in std::fs::read_dir(m.path())
-                .map_err(io("read", &m.path()))?
-                .filter_map(Result::ok)
-            {
+            for r in std::fs::read_dir(m.path()).map_err(io("read", &m.path()))? {
+                let r = r.map_err(io("read", &m.path()))?;
                 out.push((map.clone(), r.file_name().to_string_lossy().to_string()));
             }
         }
@@ -302,9 +379,13 @@ impl Target for DirTarget {
             .release_dir(&record.service_map, &record.name)
             .join(format!("v{}.json", record.revision));
         let bytes = serde_json::to_vec(&RecordFile {
-            chunks: release::encode(record),
+            chunks: TargetError::encode(record)?,
         })
-        .unwrap_or_default();
+        .map_err(|e| TargetError::RecordWrite {
+            release: record.name.clone(),
+            revision: record.revision,
+            source: release::CodecError::Encode(e.to_string()),
+        })?;
         write_atomic(&path, &bytes).map_err(io("write", &path))
     }
 
@@ -327,7 +408,7 @@ impl Target for DirTarget {
         &self,
         service_map: &ServiceMapName,
         release: &ReleaseName,
-        holder: &str,
+        holder: &Holder,
         ttl_secs: i64,
         now: UnixTime,
     ) -> Result<Lease, TargetError> {
@@ -336,14 +417,15 @@ impl Target for DirTarget {
             std::fs::create_dir_all(parent).map_err(io("create", parent))?;
         }
         let mut took_over_from = None;
-        // Two rounds at most: the second after removing an expired lease.
-        for _ in 0..2 {
+        // A few rounds at most: each one after moving a stale lease aside, or after another
+        // process did.
+        for _ in 0..4 {
             let lease = Lease {
                 service_map: service_map.to_string(),
                 release: release.to_string(),
-                holder: holder.to_string(),
+                holder: holder.clone(),
                 acquired: now,
-                expires: now + ttl_secs,
+                expires: now.saturating_add(ttl_secs),
                 took_over_from: took_over_from.clone(),
             };
             match std::fs::OpenOptions::new()
@@ -352,48 +434,59 @@ impl Target for DirTarget {
                 .open(&path)
             {
                 Ok(mut f) => {
-                    let body = serde_json::to_vec_pretty(&LockFile {
-                        lease: lease.clone(),
-                        pid: std::process::id(),
-                    })
-                    .unwrap_or_default();
+                    let body = lock_body(&lease, &path)?;
                     f.write_all(&body)
                         .and_then(|_| f.sync_all())
                         .map_err(io("write", &path))?;
                     return Ok(lease);
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
-                    match self.read_lock(&path) {
-                        Some(existing) if existing.lease.expires > now => {
-                            return Err(TargetError::LeaseHeld {
-                                release: release.to_string(),
-                                holder: format!("{} (pid {})", existing.lease.holder, existing.pid),
-                                since: format_rfc3339(existing.lease.acquired),
-                            });
+                    let (decision, existing) = match self.read_lock(&path)? {
+                        LockState::Missing => continue,
+                        LockState::Torn => (
+                            Decision::TakeOver {
+                                from: Holder::parse("unknown"),
+                                reason: super::lease::TakeOverReason::HolderGone,
+                            },
+                            None,
+                        ),
+                        LockState::Held(lock) => (
+                            decide(Some(&lock.lease), holder, now, &local_liveness),
+                            Some(lock.lease),
+                        ),
+                    };
+                    match decision {
+                        Decision::Held {
+                            holder,
+                            since,
+                            expires_in,
+                        } => {
+                            return Err(TargetError::lease_held(
+                                release.as_str(),
+                                &holder,
+                                since,
+                                expires_in,
+                            ));
                         }
-                        _ => {
-                            // Expired (or unreadable, e.g. a crash while writing it): take it
-                            // over. Renaming moves exactly one file, so of two processes taking
-                            // over at once only one moves the stale lease; the other may move
-                            // the winner's fresh lease, sees that, and puts it back.
-                            let stale =
-                                path.with_extension(format!("stale.{}", std::process::id()));
-                            if std::fs::rename(&path, &stale).is_err() {
-                                continue;
+                        Decision::Reacquire => {
+                            let lease = Lease {
+                                acquired: existing.map_or(now, |l| l.acquired),
+                                ..lease
+                            };
+                            write_atomic(&path, &lock_body(&lease, &path)?)
+                                .map_err(io("write", &path))?;
+                            return Ok(lease);
+                        }
+                        Decision::Acquire => {
+                            if let Some(held) = self.move_aside(&path, release, holder, now)? {
+                                return Err(held);
                             }
-                            let moved = self.read_lock(&stale);
-                            if let Some(fresh) = moved.as_ref().filter(|l| l.lease.expires > now) {
-                                let _ = std::fs::hard_link(&stale, &path);
-                                let _ = std::fs::remove_file(&stale);
-                                return Err(TargetError::LeaseHeld {
-                                    release: release.to_string(),
-                                    holder: format!("{} (pid {})", fresh.lease.holder, fresh.pid),
-                                    since: format_rfc3339(fresh.lease.acquired),
-                                });
+                        }
+                        Decision::TakeOver { from, .. } => {
+                            if let Some(held) = self.move_aside(&path, release, holder, now)? {
+                                return Err(held);
                             }
-                            let _ = std::fs::remove_file(&stale);
-                            took_over_from =
-                                Some(moved.map_or_else(|| "unknown".into(), |l| l.lease.holder));
+                            took_over_from = Some(from);
                         }
                     }
                 }
@@ -402,44 +495,65 @@ impl Target for DirTarget {
         }
         Err(TargetError::LeaseHeld {
             release: release.to_string(),
-            holder: "another process".into(),
-            since: format_rfc3339(now),
+            detail: "other processes taking it at the same moment (try again)".into(),
+        })
+    }
+
+    fn lease(
+        &self,
+        service_map: &ServiceMapName,
+        release: &ReleaseName,
+    ) -> Result<Option<Lease>, TargetError> {
+        let path = self.lock_path(service_map.as_str(), release.as_str());
+        Ok(match self.read_lock(&path)? {
+            LockState::Missing => None,
+            LockState::Torn => Some(Lease {
+                service_map: service_map.to_string(),
+                release: release.to_string(),
+                holder: Holder::parse("unknown"),
+                acquired: 0,
+                expires: 0,
+                took_over_from: None,
+            }),
+            LockState::Held(lock) => Some(lock.lease),
         })
     }
 
     fn renew(&self, lease: &Lease, ttl_secs: i64, now: UnixTime) -> Result<Lease, TargetError> {
         let path = self.lock_path(&lease.service_map, &lease.release);
-        match self.read_lock(&path) {
-            Some(existing) if existing.lease.holder == lease.holder => {
+        match self.read_lock(&path)? {
+            LockState::Held(existing) if existing.lease.holder == lease.holder => {
                 let mut renewed = existing.lease.clone();
-                renewed.expires = now + ttl_secs;
-                let body = serde_json::to_vec_pretty(&LockFile {
-                    lease: renewed.clone(),
-                    pid: existing.pid,
-                })
-                .unwrap_or_default();
-                write_atomic(&path, &body).map_err(io("write", &path))?;
+                renewed.expires = now.saturating_add(ttl_secs);
+                write_atomic(&path, &lock_body(&renewed, &path)?).map_err(io("write", &path))?;
                 Ok(renewed)
             }
-            Some(existing) => Err(TargetError::LeaseHeld {
+            LockState::Held(existing) => Err(TargetError::LeaseLost {
                 release: lease.release.clone(),
-                holder: existing.lease.holder,
-                since: format_rfc3339(existing.lease.acquired),
+                detail: format!("{} holds it now", existing.lease.holder),
             }),
-            None => Err(TargetError::Injected(format!(
-                "the lease of `{}` was lost",
-                lease.release
-            ))),
+            LockState::Missing | LockState::Torn => Err(TargetError::LeaseLost {
+                release: lease.release.clone(),
+                detail: format!("{} was removed", path.display()),
+            }),
         }
     }
 
     fn release_lease(&self, lease: &Lease) -> Result<(), TargetError> {
         let path = self.lock_path(&lease.service_map, &lease.release);
-        if self
-            .read_lock(&path)
-            .is_some_and(|l| l.lease.holder == lease.holder)
-        {
-            std::fs::remove_file(&path).map_err(io("delete", &path))?;
+        let ours = match self.read_lock(&path)? {
+            LockState::Held(l) => l.lease.holder == lease.holder,
+            // `unlock` removes a torn file it was shown.
+            LockState::Torn => lease.holder == Holder::parse("unknown"),
+            LockState::Missing => false,
+        };
+        if ours {
+            match std::fs::remove_file(&path) {
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                    return Err(io("delete", &path)(e));
+                }
+                _ => {}
+            }
         }
         Ok(())
     }
@@ -551,23 +665,65 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let t = DirTarget::new(tmp.path());
         let (sm, rel) = names();
-        let a = t.acquire(&sm, &rel, "alice@host", 60, 1_000).unwrap();
-        let err = t.acquire(&sm, &rel, "bob@host", 60, 1_010).unwrap_err();
-        let msg = err.to_string();
-        assert!(
-            msg.starts_with("operation in progress on release `web` by alice@host (pid "),
-            "{msg}"
+        let h = |s: &str| Holder::parse(s);
+        let a = t
+            .acquire(&sm, &rel, &h("alice@ci-7/4242"), 60, 1_000)
+            .unwrap();
+        let err = t
+            .acquire(&sm, &rel, &h("bob@ci-7/4243"), 60, 1_010)
+            .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "operation in progress on release `web` by alice@ci-7/4242 since 1970-01-01T00:16:40Z; expires in 50s"
         );
-        assert!(msg.ends_with("since 1970-01-01T00:16:40Z"), "{msg}");
+        // The holder itself may take it again (one rule for every target).
+        let again = t
+            .acquire(&sm, &rel, &h("alice@ci-7/4242"), 60, 1_020)
+            .unwrap();
+        assert_eq!((again.acquired, again.expires), (1_000, 1_080));
         // Renewing pushes the expiry; after it passes, the next operation takes over.
         t.renew(&a, 60, 1_050).unwrap();
-        assert!(t.acquire(&sm, &rel, "bob@host", 60, 1_100).is_err());
-        let b = t.acquire(&sm, &rel, "bob@host", 60, 1_200).unwrap();
-        assert_eq!(b.took_over_from.as_deref(), Some("alice@host"));
+        assert!(t.acquire(&sm, &rel, &h("bob@host"), 60, 1_100).is_err());
+        let b = t.acquire(&sm, &rel, &h("bob@host"), 60, 1_200).unwrap();
+        assert_eq!(b.took_over_from, Some(h("alice@ci-7/4242")));
         // Alice's late release does not remove Bob's lease.
         t.release_lease(&a).unwrap();
-        assert!(t.acquire(&sm, &rel, "carol@host", 60, 1_210).is_err());
+        assert!(t.acquire(&sm, &rel, &h("carol@host"), 60, 1_210).is_err());
+        assert_eq!(t.lease(&sm, &rel).unwrap().unwrap().holder, h("bob@host"));
         t.release_lease(&b).unwrap();
-        assert!(t.acquire(&sm, &rel, "carol@host", 60, 1_220).is_ok());
+        assert!(t.lease(&sm, &rel).unwrap().is_none());
+        assert!(t.acquire(&sm, &rel, &h("carol@host"), 60, 1_220).is_ok());
+    }
+
+    #[test]
+    fn list_refuses_files_it_cannot_read() {
+        let tmp = tempfile::tempdir().unwrap();
+        let t = DirTarget::new(tmp.path());
+        let cm = id("ConfigMap", "shop", "web");
+        let obj = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "web", "namespace": "shop"}});
+        t.apply(
+            &cm,
+            &obj,
+            ApplyMode::Commit {
+                force_conflicts: false,
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            t.list("v1", "ConfigMap", Some("shop"), None).unwrap().len(),
+            1
+        );
+        std::fs::write(
+            tmp.path().join("shop/configmap-broken.yaml"),
+            "{ not: [yaml",
+        )
+        .unwrap();
+        let err = t.list("v1", "ConfigMap", None, None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("failed to read the object file ")
+                && err.to_string().ends_with("configmap-broken.yaml"),
+            "{err}"
+        );
     }
 }

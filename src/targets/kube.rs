@@ -32,6 +32,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::Scope;
 use serde_json::{Value, json};
 
+use super::lease::{Decision, Holder, decide, local_liveness};
 use super::{ApplyMode, Lease, Target, TargetError};
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::release::{self, Record};
@@ -388,14 +389,26 @@ fn label<'a>(o: &'a DynamicObject, key: &str) -> Option<&'a str> {
         .map(String::as_str)
 }
 
-/// The chunk of a record a Secret holds (its `release` key).
-fn record_chunk(s: &DynamicObject) -> String {
-    s.data
+/// The chunk of a record a Secret holds (its `release` key): a Secret that lacks it or does
+/// not hold base64 text is an error naming the Secret, never an empty chunk.
+fn record_chunk(s: &DynamicObject, release: &str, revision: u64) -> Result<String, TargetError> {
+    let bad = |why: &str| TargetError::Record {
+        release: release.to_string(),
+        revision,
+        source: release::CodecError::Base64(format!(
+            "Secret {} {why}",
+            s.metadata.name.as_deref().unwrap_or("(unnamed)")
+        )),
+    };
+    let text = s
+        .data
         .pointer("/data/release")
         .and_then(Value::as_str)
-        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b).ok())
-        .and_then(|b| String::from_utf8(b).ok())
-        .unwrap_or_default()
+        .ok_or_else(|| bad("has no `release` key"))?;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|e| bad(&format!("holds no base64 data: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| bad("holds a chunk that is not text"))
 }
 
 fn record_name(release: &str, revision: u64, chunk: usize) -> String {
@@ -410,8 +423,8 @@ fn lease_name(release: &str) -> String {
     format!("cocktail-pkg.{release}")
 }
 
-/// A Lease object's holder, acquire time and expiry.
-fn lease_state(o: &DynamicObject) -> (String, UnixTime, UnixTime) {
+/// A Lease object as a [`Lease`]: holder, acquire time and expiry (renew time + duration).
+fn lease_state(o: &DynamicObject, service_map: &str, release: &str) -> Lease {
     let spec = o.data.get("spec");
     let text = |k: &str| {
         spec.and_then(|s| s.get(k))
@@ -419,14 +432,22 @@ fn lease_state(o: &DynamicObject) -> (String, UnixTime, UnixTime) {
             .unwrap_or("")
             .to_string()
     };
-    let holder = text("holderIdentity");
+    // A Lease another tool wrote may lack times: then it counts as acquired at the epoch and
+    // expired, as the Kubernetes leader-election code treats it.
     let acquired = parse_rfc3339(&text("acquireTime")).unwrap_or(0);
     let renewed = parse_rfc3339(&text("renewTime")).unwrap_or(acquired);
     let ttl = spec
         .and_then(|s| s.get("leaseDurationSeconds"))
         .and_then(Value::as_i64)
         .unwrap_or(0);
-    (holder, acquired, renewed + ttl)
+    Lease {
+        service_map: service_map.to_string(),
+        release: release.to_string(),
+        holder: Holder::parse(&text("holderIdentity")),
+        acquired,
+        expires: renewed.saturating_add(ttl),
+        took_over_from: None,
+    }
 }
 
 impl Target for KubeTarget {
@@ -555,9 +576,9 @@ impl Target for KubeTarget {
                 })
                 .filter_map(|s| {
                     let chunk = label(s, "chunk")?.parse::<usize>().ok()?;
-                    Some((chunk, record_chunk(s)))
+                    Some(record_chunk(s, &release, newest).map(|text| (chunk, text)))
                 })
-                .collect();
+                .collect::<Result<_, _>>()?;
             chunks.sort();
             let texts: Vec<String> = chunks.into_iter().map(|(_, t)| t).collect();
             out.push(
@@ -612,7 +633,7 @@ impl Target for KubeTarget {
             by_revision
                 .entry(rev)
                 .or_default()
-                .push((chunk, record_chunk(s)));
+                .push((chunk, record_chunk(s, release.as_str(), rev)?));
         }
         let mut out = Vec::new();
         for (revision, mut chunks) in by_revision {
@@ -648,7 +669,7 @@ impl Target for KubeTarget {
     }
 
     fn write_record(&self, record: &Record) -> Result<(), TargetError> {
-        let chunks = release::encode(record);
+        let chunks = TargetError::encode(record)?;
         let api = self.secrets(Some(&record.service_map));
         let pp = PatchParams::apply(FIELD_MANAGER).force();
         for (i, chunk) in chunks.iter().enumerate() {
@@ -728,31 +749,52 @@ impl Target for KubeTarget {
         &self,
         service_map: &ServiceMapName,
         release: &ReleaseName,
-        holder: &str,
+        holder: &Holder,
         ttl_secs: i64,
         now: UnixTime,
     ) -> Result<Lease, TargetError> {
         let api = self.leases(service_map.as_str());
         let name = lease_name(release.as_str());
         let action = || format!("failed to take the lease {name}");
-        let held = |holder: String, acquired: UnixTime| TargetError::LeaseHeld {
-            release: release.to_string(),
-            holder,
-            since: format_rfc3339(acquired),
+        // Another process wrote the Lease between our read and our write (409): report who
+        // holds it now, read again; if even that fails, say the holder is unknown.
+        let contended = || {
+            match self.call(|| api.get_opt(&name)) {
+            Ok(Some(o)) => {
+                let l = lease_state(&o, service_map.as_str(), release.as_str());
+                TargetError::lease_held(
+                    release.as_str(),
+                    &l.holder,
+                    l.acquired,
+                    l.expires.saturating_sub(now),
+                )
+            }
+            Ok(None) => TargetError::LeaseHeld {
+                release: release.to_string(),
+                detail: "another process that took and gave back the lease at the same moment (try again)".into(),
+            },
+            Err(e) => TargetError::LeaseHeld {
+                release: release.to_string(),
+                detail: format!(
+                    "an unknown holder: another process took the lease at the same moment, and reading it failed: {}",
+                    crate::error_chain(&e)
+                ),
+            },
+        }
         };
         let existing = self
             .call(|| api.get_opt(&name))
             .map_err(|e| self.err(action(), None, e))?;
-        let spec = |transitions: i64| {
+        let spec = |transitions: i64, acquired: UnixTime| {
             json!({
-                "holderIdentity": holder,
+                "holderIdentity": holder.to_string(),
                 "leaseDurationSeconds": ttl_secs,
-                "acquireTime": micro_time(now),
+                "acquireTime": micro_time(acquired),
                 "renewTime": micro_time(now),
                 "leaseTransitions": transitions,
             })
         };
-        let took_over_from = match existing {
+        let (acquired, took_over_from) = match existing {
             None => {
                 let lease: DynamicObject = serde_json::from_value(json!({
                     "apiVersion": "coordination.k8s.io/v1",
@@ -762,55 +804,80 @@ impl Target for KubeTarget {
                         "namespace": service_map.as_str(),
                         "labels": {"owner": FIELD_MANAGER, "name": release.as_str()},
                     },
-                    "spec": spec(0),
+                    "spec": spec(0, now),
                 }))
-                .map_err(|e| TargetError::Injected(e.to_string()))?;
+                .map_err(|e| TargetError::Api {
+                    action: action(),
+                    code: 0,
+                    message: format!("failed to build the Lease: {e}"),
+                })?;
                 match self.rt.block_on(api.create(&PostParams::default(), &lease)) {
-                    Ok(_) => None,
-                    Err(kube::Error::Api(s)) if s.code == 409 => {
-                        // Someone created it between our read and our create.
-                        let now_held = self.call(|| api.get_opt(&name)).ok().flatten();
-                        let (h, a, _) = now_held.as_ref().map(lease_state).unwrap_or_default();
-                        return Err(held(h, a));
-                    }
+                    Ok(_) => (now, None),
+                    Err(kube::Error::Api(s)) if s.code == 409 => return Err(contended()),
                     Err(e) => return Err(self.err(action(), None, e)),
                 }
             }
             Some(mut current) => {
-                let (h, acquired, expires) = lease_state(&current);
-                if !h.is_empty() && h != holder && expires > now {
-                    return Err(held(h, acquired));
-                }
+                let state = lease_state(&current, service_map.as_str(), release.as_str());
+                let (acquired, took_over_from) =
+                    match decide(Some(&state), holder, now, &local_liveness) {
+                        Decision::Held {
+                            holder,
+                            since,
+                            expires_in,
+                        } => {
+                            return Err(TargetError::lease_held(
+                                release.as_str(),
+                                &holder,
+                                since,
+                                expires_in,
+                            ));
+                        }
+                        Decision::Acquire => (now, None),
+                        Decision::Reacquire => (state.acquired, None),
+                        Decision::TakeOver { from, .. } => (now, Some(from)),
+                    };
                 let transitions = current
                     .data
                     .pointer("/spec/leaseTransitions")
                     .and_then(Value::as_i64)
                     .unwrap_or(0);
-                current.data["spec"] = spec(transitions + 1);
+                current.data["spec"] = spec(transitions.saturating_add(1), acquired);
                 // The stored resourceVersion makes this a compare-and-swap.
                 match self
                     .rt
                     .block_on(api.replace(&name, &PostParams::default(), &current))
                 {
                     Ok(_) => {}
-                    Err(kube::Error::Api(s)) if s.code == 409 => {
-                        let now_held = self.call(|| api.get_opt(&name)).ok().flatten();
-                        let (h2, a2, _) = now_held.as_ref().map(lease_state).unwrap_or_default();
-                        return Err(held(h2, a2));
-                    }
+                    Err(kube::Error::Api(s)) if s.code == 409 => return Err(contended()),
                     Err(e) => return Err(self.err(action(), None, e)),
                 }
-                (!h.is_empty() && h != holder).then_some(h)
+                (acquired, took_over_from)
             }
         };
         Ok(Lease {
             service_map: service_map.to_string(),
             release: release.to_string(),
-            holder: holder.to_string(),
-            acquired: now,
-            expires: now + ttl_secs,
+            holder: holder.clone(),
+            acquired,
+            expires: now.saturating_add(ttl_secs),
             took_over_from,
         })
+    }
+
+    fn lease(
+        &self,
+        service_map: &ServiceMapName,
+        release: &ReleaseName,
+    ) -> Result<Option<Lease>, TargetError> {
+        let api = self.leases(service_map.as_str());
+        let name = lease_name(release.as_str());
+        let found = self
+            .call(|| api.get_opt(&name))
+            .map_err(|e| self.err(format!("failed to read the lease {name}"), None, e))?;
+        Ok(found
+            .map(|o| lease_state(&o, service_map.as_str(), release.as_str()))
+            .filter(|l| !l.holder.is_empty()))
     }
 
     fn renew(&self, lease: &Lease, ttl_secs: i64, now: UnixTime) -> Result<Lease, TargetError> {
@@ -820,15 +887,15 @@ impl Target for KubeTarget {
         let mut current = self
             .call(|| api.get_opt(&name))
             .map_err(|e| self.err(action(), None, e))?
-            .ok_or_else(|| {
-                TargetError::Injected(format!("the lease of `{}` was lost", lease.release))
-            })?;
-        let (h, acquired, _) = lease_state(&current);
-        if h != lease.holder {
-            return Err(TargetError::LeaseHeld {
+            .ok_or_else(|| TargetError::LeaseLost {
                 release: lease.release.clone(),
-                holder: h,
-                since: format_rfc3339(acquired),
+                detail: format!("the Lease {name} was deleted"),
+            })?;
+        let state = lease_state(&current, &lease.service_map, &lease.release);
+        if state.holder != lease.holder {
+            return Err(TargetError::LeaseLost {
+                release: lease.release.clone(),
+                detail: format!("{} holds it now", state.holder),
             });
         }
         current.data["spec"]["renewTime"] = json!(micro_time(now));
@@ -837,7 +904,7 @@ impl Target for KubeTarget {
             .block_on(api.replace(&name, &PostParams::default(), &current))
             .map_err(|e| self.err(action(), None, e))?;
         Ok(Lease {
-            expires: now + ttl_secs,
+            expires: now.saturating_add(ttl_secs),
             ..lease.clone()
         })
     }
@@ -852,7 +919,7 @@ impl Target for KubeTarget {
         else {
             return Ok(());
         };
-        if lease_state(&current).0 != lease.holder {
+        if lease_state(&current, &lease.service_map, &lease.release).holder != lease.holder {
             return Ok(());
         }
         let dp = DeleteParams {

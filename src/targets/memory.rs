@@ -7,16 +7,19 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
+use super::lease::{Decision, Holder, decide, local_liveness};
 use super::{ApplyMode, Lease, Target, TargetError};
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::release::Record;
-use crate::time::{UnixTime, format_rfc3339};
+use crate::time::UnixTime;
 
 /// Failure knobs.
 #[derive(Debug, Clone, Default)]
 pub struct Knobs {
     /// Fail the Nth committed apply (1-based), counting from when the knob was set.
     pub fail_apply_nth: Option<usize>,
+    /// Panic in the Nth committed apply (1-based): a bug inside an operation.
+    pub panic_apply_nth: Option<usize>,
     /// Fail every record write.
     pub fail_record_writes: bool,
     /// Workloads never become ready (no pod gets ready, volumes stay Pending).
@@ -105,7 +108,7 @@ impl MemoryTarget {
             Lease {
                 service_map: service_map.into(),
                 release: release.into(),
-                holder: holder.into(),
+                holder: Holder::parse(holder),
                 acquired,
                 expires,
                 took_over_from: None,
@@ -132,7 +135,7 @@ impl Target for MemoryTarget {
 
     fn get(&self, id: &ObjectId) -> Result<Option<Value>, TargetError> {
         let mut s = self.lock();
-        s.reads += 1;
+        s.reads = s.reads.saturating_add(1);
         let broken = s.knobs.unready_after_reads.is_some_and(|n| s.reads > n);
         let mut object = s.objects.get(id).cloned();
         if broken
@@ -148,7 +151,11 @@ impl Target for MemoryTarget {
     fn apply(&self, id: &ObjectId, object: &Value, mode: ApplyMode) -> Result<Value, TargetError> {
         let mut s = self.lock();
         if let ApplyMode::Commit { .. } = mode {
-            s.applies += 1;
+            s.applies = s.applies.saturating_add(1);
+            if s.knobs.panic_apply_nth == Some(s.applies) {
+                drop(s);
+                panic!("injected panic applying {id}");
+            }
             if s.knobs.fail_apply_nth == Some(s.applies) {
                 return Err(TargetError::Injected(format!(
                     "injected failure applying {id}"
@@ -188,13 +195,9 @@ impl Target for MemoryTarget {
             .lock()
             .objects
             .iter()
-            .filter(|(id, _)| id.kind == kind && namespace.is_none_or(|ns| ns == id.namespace))
+            .filter(|(id, _)| namespace.is_none_or(|ns| ns == id.namespace))
             .map(|(_, v)| v)
-            .filter(|v| v.get("apiVersion").and_then(Value::as_str) == Some(api_version))
-            .filter(|v| {
-                label_selector
-                    .is_none_or(|sel| super::selector_matches(sel, v.pointer("/metadata/labels")))
-            })
+            .filter(|v| super::listed(v, api_version, kind, label_selector))
             .cloned()
             .collect())
     }
@@ -206,13 +209,8 @@ impl Target for MemoryTarget {
         _field_manager: &str,
     ) -> Result<(), TargetError> {
         let mut s = self.lock();
-        let Some(stored) = s.objects.get_mut(id) else {
-            return Err(TargetError::Rejected {
-                id: id.clone(),
-                message: "not found".into(),
-            });
-        };
-        crate::values::merge_keep_null(stored, partial.clone());
+        let merged = super::merged_as(id, s.objects.get(id).cloned(), partial)?;
+        s.objects.insert(id.clone(), merged);
         Ok(())
     }
 
@@ -279,33 +277,52 @@ impl Target for MemoryTarget {
         &self,
         service_map: &ServiceMapName,
         release: &ReleaseName,
-        holder: &str,
+        holder: &Holder,
         ttl_secs: i64,
         now: UnixTime,
     ) -> Result<Lease, TargetError> {
         let mut s = self.lock();
         let key = (service_map.to_string(), release.to_string());
-        let took_over_from = match s.leases.get(&key) {
-            Some(l) if l.expires > now && l.holder != holder => {
-                return Err(TargetError::LeaseHeld {
-                    release: release.to_string(),
-                    holder: l.holder.clone(),
-                    since: format_rfc3339(l.acquired),
-                });
+        let existing = s.leases.get(&key);
+        let (acquired, took_over_from) = match decide(existing, holder, now, &local_liveness) {
+            Decision::Held {
+                holder,
+                since,
+                expires_in,
+            } => {
+                return Err(TargetError::lease_held(
+                    release.as_str(),
+                    &holder,
+                    since,
+                    expires_in,
+                ));
             }
-            Some(l) if l.holder != holder => Some(l.holder.clone()),
-            _ => None,
+            Decision::Acquire => (now, None),
+            Decision::Reacquire => (existing.map_or(now, |l| l.acquired), None),
+            Decision::TakeOver { from, .. } => (now, Some(from)),
         };
         let lease = Lease {
             service_map: key.0.clone(),
             release: key.1.clone(),
-            holder: holder.into(),
-            acquired: now,
-            expires: now + ttl_secs,
+            holder: holder.clone(),
+            acquired,
+            expires: now.saturating_add(ttl_secs),
             took_over_from,
         };
         s.leases.insert(key, lease.clone());
         Ok(lease)
+    }
+
+    fn lease(
+        &self,
+        service_map: &ServiceMapName,
+        release: &ReleaseName,
+    ) -> Result<Option<Lease>, TargetError> {
+        Ok(self
+            .lock()
+            .leases
+            .get(&(service_map.to_string(), release.to_string()))
+            .cloned())
     }
 
     fn renew(&self, lease: &Lease, ttl_secs: i64, now: UnixTime) -> Result<Lease, TargetError> {
@@ -313,18 +330,17 @@ impl Target for MemoryTarget {
         let key = (lease.service_map.clone(), lease.release.clone());
         match s.leases.get_mut(&key) {
             Some(l) if l.holder == lease.holder => {
-                l.expires = now + ttl_secs;
+                l.expires = now.saturating_add(ttl_secs);
                 Ok(l.clone())
             }
-            Some(l) => Err(TargetError::LeaseHeld {
+            Some(l) => Err(TargetError::LeaseLost {
                 release: lease.release.clone(),
-                holder: l.holder.clone(),
-                since: format_rfc3339(l.acquired),
+                detail: format!("{} holds it now", l.holder),
             }),
-            None => Err(TargetError::Injected(format!(
-                "lease of `{}` was lost",
-                lease.release
-            ))),
+            None => Err(TargetError::LeaseLost {
+                release: lease.release.clone(),
+                detail: "it was removed".into(),
+            }),
         }
     }
 
@@ -371,12 +387,13 @@ mod tests {
             ReleaseName::new("web").unwrap(),
         );
         t.hold_lease("shop", "web", "other", 0, 100);
-        let err = t.acquire(&sm, &rel, "me", 30, 50).unwrap_err();
+        let me = Holder::parse("me");
+        let err = t.acquire(&sm, &rel, &me, 30, 50).unwrap_err();
         assert_eq!(
             err.to_string(),
-            "operation in progress on release `web` by other since 1970-01-01T00:00:00Z"
+            "operation in progress on release `web` by other since 1970-01-01T00:00:00Z; expires in 50s"
         );
-        let lease = t.acquire(&sm, &rel, "me", 30, 150).unwrap();
-        assert_eq!(lease.took_over_from.as_deref(), Some("other"));
+        let lease = t.acquire(&sm, &rel, &me, 30, 150).unwrap();
+        assert_eq!(lease.took_over_from, Some(Holder::parse("other")));
     }
 }

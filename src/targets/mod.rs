@@ -5,6 +5,7 @@
 
 pub mod dir;
 pub mod kube;
+pub mod lease;
 pub mod memory;
 
 use std::path::PathBuf;
@@ -14,7 +15,8 @@ use serde_json::Value;
 
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::release::{CodecError, Record};
-use crate::time::UnixTime;
+use crate::time::{UnixTime, format_rfc3339};
+pub use lease::Holder;
 
 /// Whether an apply changes anything.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,13 +33,13 @@ pub enum ApplyMode {
 pub struct Lease {
     pub service_map: String,
     pub release: String,
-    pub holder: String,
+    pub holder: Holder,
     pub acquired: UnixTime,
     pub expires: UnixTime,
-    /// When an expired lease was taken over: who held it. The operation that left it was
-    /// interrupted, so its pending revision must be marked failed.
+    /// When a lease was taken over (expired, or its holder gone): who held it. The operation
+    /// that left it was interrupted, so its pending revision must be marked failed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub took_over_from: Option<String>,
+    pub took_over_from: Option<Holder>,
 }
 
 /// A target operation that failed.
@@ -50,16 +52,30 @@ pub enum TargetError {
         #[source]
         source: std::io::Error,
     },
-    #[error("operation in progress on release `{release}` by {holder} since {since}")]
-    LeaseHeld {
-        release: String,
-        holder: String,
-        since: String,
+    /// A file of a dir target that should hold an object and does not.
+    #[error("failed to read the object file {}", .path.display())]
+    Unreadable {
+        path: PathBuf,
+        #[source]
+        source: crate::yaml::YamlError,
     },
+    /// `detail`: `HOLDER since TIME; expires in 4m12s`, or why the holder is unknown.
+    #[error("operation in progress on release `{release}` by {detail}")]
+    LeaseHeld { release: String, detail: String },
+    /// The lease this operation held was taken by someone else, or removed.
+    #[error("lost the lease of release `{release}`: {detail}")]
+    LeaseLost { release: String, detail: String },
     #[error("{id}: {message}")]
     Rejected { id: ObjectId, message: String },
     #[error("failed to read the release record of `{release}` revision {revision}")]
     Record {
+        release: String,
+        revision: u64,
+        #[source]
+        source: CodecError,
+    },
+    #[error("failed to write the release record of `{release}` revision {revision}")]
+    RecordWrite {
         release: String,
         revision: u64,
         #[source]
@@ -92,9 +108,9 @@ pub enum TargetError {
 impl TargetError {
     pub fn hint(&self) -> Option<String> {
         match self {
-            TargetError::LeaseHeld { .. } => Some(
-                "wait for it to finish; a lease left by a killed process expires on its own and the next operation marks the interrupted revision failed".into(),
-            ),
+            TargetError::LeaseHeld { release, .. } => Some(format!(
+                "wait for it to finish; a lease left by a process of this host that is gone is taken over at once, elsewhere it expires on its own (the next operation marks the interrupted revision failed); if you know the holder stopped, `cocktail-pkg unlock {release} -n SERVICE_MAP` releases it now"
+            )),
             TargetError::Conflict { .. } => Some(
                 "another field manager (kubectl, an operator) owns these fields; pass --force-conflicts to take them over".into(),
             ),
@@ -110,6 +126,60 @@ impl TargetError {
             _ => None,
         }
     }
+}
+
+impl TargetError {
+    /// The chunks of a record to write, or the error naming it.
+    pub fn encode(record: &Record) -> Result<Vec<String>, TargetError> {
+        crate::release::encode(record).map_err(|source| TargetError::RecordWrite {
+            release: record.name.clone(),
+            revision: record.revision,
+            source,
+        })
+    }
+
+    /// A lease someone else holds: who, since when, and when it expires.
+    pub fn lease_held(release: &str, holder: &Holder, since: UnixTime, expires_in: i64) -> Self {
+        TargetError::LeaseHeld {
+            release: release.to_string(),
+            detail: format!(
+                "{holder} since {}; expires in {}",
+                format_rfc3339(since),
+                lease::format_expires_in(expires_in)
+            ),
+        }
+    }
+}
+
+/// Whether an object is one `list(api_version, kind, _, label_selector)` returns (the
+/// namespace is filtered by the caller).
+pub(crate) fn listed(
+    object: &Value,
+    api_version: &str,
+    kind: &str,
+    label_selector: Option<&str>,
+) -> bool {
+    object.get("apiVersion").and_then(Value::as_str) == Some(api_version)
+        && object.get("kind").and_then(Value::as_str) == Some(kind)
+        && label_selector
+            .is_none_or(|sel| selector_matches(sel, object.pointer("/metadata/labels")))
+}
+
+/// What `apply_as` stores on targets without field managers: the stored object with the
+/// partial object merged in (an object that does not exist cannot be patched).
+pub(crate) fn merged_as(
+    id: &ObjectId,
+    stored: Option<Value>,
+    partial: &Value,
+) -> Result<Value, TargetError> {
+    let Some(mut stored) = stored else {
+        return Err(TargetError::Rejected {
+            id: id.clone(),
+            message: "not found".into(),
+        });
+    };
+    crate::values::merge_keep_null(&mut stored, partial.clone());
+    Ok(stored)
 }
 
 /// Matches a label selector (`k=v`, `k==v`, `k!=v`, `k`, `!k`, comma-separated) against labels.
@@ -221,15 +291,22 @@ pub trait Target: Send + Sync {
         release: &ReleaseName,
         revision: u64,
     ) -> Result<(), TargetError>;
-    /// Takes the release's lease, failing fast when someone else holds an unexpired one.
+    /// Takes the release's lease as [`lease::decide`] rules: fails fast when someone else
+    /// holds it.
     fn acquire(
         &self,
         service_map: &ServiceMapName,
         release: &ReleaseName,
-        holder: &str,
+        holder: &Holder,
         ttl_secs: i64,
         now: UnixTime,
     ) -> Result<Lease, TargetError>;
+    /// The release's lease as stored, if any (`unlock` shows it before removing it).
+    fn lease(
+        &self,
+        service_map: &ServiceMapName,
+        release: &ReleaseName,
+    ) -> Result<Option<Lease>, TargetError>;
     /// Extends a held lease.
     fn renew(&self, lease: &Lease, ttl_secs: i64, now: UnixTime) -> Result<Lease, TargetError>;
     /// Gives the lease back (only if still held by the same holder).

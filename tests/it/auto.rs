@@ -288,7 +288,7 @@ fn a_release_upgrades_itself_inside_its_window_on_a_gitops_folder() {
 
 #[test]
 fn a_broken_version_is_rolled_back_and_the_run_exits_3() {
-    use cocktail_pkg::fake_kube::{FakeKube, Readiness};
+    use fake_kube::{FakeKube, Readiness};
     let w = World::new();
     w.publish("1.0.0");
     w.update();

@@ -517,3 +517,185 @@ fn search_open_a_package_and_filter_by_category_in_chromium() {
 
     eprintln!("browser test took {:?}", started.elapsed());
 }
+
+impl Browser {
+    /// Runs `script` (a function body; `return` gives the answer) in the page.
+    fn script(&self, script: &str) -> Value {
+        self.post("/execute/sync", json!({"script": script, "args": []}))
+    }
+
+    /// Resizes the window so the page's viewport is `width` CSS pixels wide.
+    fn set_viewport_width(&self, width: u64) {
+        let mut outer = width;
+        for _ in 0..3 {
+            self.post("/window/rect", json!({"width": outer, "height": 900}));
+            let inner = self.script("return window.innerWidth;").as_u64().unwrap();
+            if inner == width {
+                return;
+            }
+            outer = outer + width - inner.min(outer + width - 1);
+        }
+        panic!("cannot make the viewport {width}px wide");
+    }
+
+    /// Loads `url` and waits for its `main` element.
+    fn open(&self, url: &str) {
+        self.goto(url);
+        self.wait_element("main");
+    }
+}
+
+/// Problems of the page at hand that people see as slips: anything wider than the viewport,
+/// text cut off or overflowing its card, content that cannot be scrolled to, comment markers
+/// shown as text. Each problem as a line, for the assertion message.
+const LAYOUT_PROBLEMS: &str = r#"
+const problems = [];
+const vw = document.documentElement.clientWidth;
+const describe = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+  (e.className && typeof e.className === 'string' ? '.' + e.className.trim().split(/\s+/).join('.') : '');
+if (document.documentElement.scrollWidth > vw + 1) {
+  problems.push('the page scrolls sideways: ' + document.documentElement.scrollWidth + 'px > ' + vw + 'px');
+}
+// Every element outside a scrolling box stays within the viewport.
+const scrolls = (e) => { const o = getComputedStyle(e).overflowX; return o === 'auto' || o === 'scroll'; };
+const insideScroller = (e) => { for (let p = e.parentElement; p; p = p.parentElement) { if (scrolls(p)) return true; } return false; };
+for (const e of document.body.querySelectorAll('*')) {
+  const r = e.getBoundingClientRect();
+  if (r.width === 0 || insideScroller(e)) continue;
+  if (r.left < -1 || r.right > vw + 1) problems.push(describe(e) + ' runs off screen: ' + Math.round(r.left) + '..' + Math.round(r.right) + ' of ' + vw + 'px');
+}
+// Nothing overflows a box that hides it: cut text, a table wider than its card.
+for (const e of document.body.querySelectorAll('*')) {
+  const cs = getComputedStyle(e);
+  if (cs.overflowX === 'hidden' || cs.overflowX === 'clip') {
+    if (e.scrollWidth > e.clientWidth + 1) problems.push(describe(e) + ' cuts its content: ' + e.scrollWidth + 'px in ' + e.clientWidth + 'px');
+  }
+  if (cs.textOverflow === 'ellipsis' && e.scrollWidth > e.clientWidth + 1) problems.push(describe(e) + ' truncates: ' + JSON.stringify(e.textContent));
+}
+for (const card of document.querySelectorAll('.readme, .card a, .not-found')) {
+  const c = card.getBoundingClientRect();
+  for (const e of card.querySelectorAll('*')) {
+    const r = e.getBoundingClientRect();
+    if (r.width === 0 || insideScroller(e) && !scrolls(e)) continue;
+    if (r.right > c.right + 1) problems.push(describe(e) + ' overflows its card ' + describe(card) + ': ' + Math.round(r.right) + ' > ' + Math.round(c.right));
+  }
+}
+// Long lines of code scroll (or wrap): never cut.
+for (const pre of document.querySelectorAll('pre')) {
+  const cs = getComputedStyle(pre);
+  const wraps = cs.whiteSpace === 'pre-wrap' || cs.whiteSpace === 'break-spaces';
+  if (pre.scrollWidth > pre.clientWidth + 1 && !wraps && !scrolls(pre)) problems.push(describe(pre) + ' cuts a long line');
+}
+// Markers for tools are never shown.
+const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+  if (n.textContent.includes('values:start') || n.textContent.includes('values:end')) problems.push('a text node shows ' + JSON.stringify(n.textContent.trim()));
+}
+return problems;
+"#;
+
+fn layout_problems(browser: &Browser) -> Vec<String> {
+    browser
+        .script(LAYOUT_PROBLEMS)
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_string())
+        .collect()
+}
+
+/// Whether the page at hand uses the catalog's stylesheet (its background colour is set).
+fn styled(browser: &Browser) -> bool {
+    let v = browser.script(
+        "return [document.querySelectorAll('link[rel=stylesheet][href=\"/static/style.css\"]').length, getComputedStyle(document.body).backgroundColor];",
+    );
+    v[0] == 1 && v[1] == "rgb(247, 248, 251)"
+}
+
+#[test]
+fn the_page_has_no_slips_at_1280_and_390_px() {
+    if !browser_installed() {
+        return;
+    }
+    let server = TestServer::start();
+    let http = http();
+    let driver = Driver::start(&http);
+    let browser = Browser::new(&http, &driver);
+    let shots = screenshot_dir();
+
+    // The favicon browsers ask for.
+    let r = http
+        .get(format!("{}favicon.ico", server.url))
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 200, "/favicon.ico");
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("image/"),
+        "{:?}",
+        r.headers()["content-type"]
+    );
+
+    for width in [1280u64, 390] {
+        browser.set_viewport_width(width);
+        let shot = |name: &str| browser.screenshot(&shots.join(format!("{width}-{name}.png")));
+        let pages = [
+            ("home", String::new()),
+            ("search", "?q=sql".to_string()),
+            ("redis", "packages/redis".to_string()),
+            ("pgbench", "packages/pgbench".to_string()),
+            ("node-exporter", "packages/node-exporter".to_string()),
+        ];
+        for (name, path) in &pages {
+            browser.open(&format!("{}{path}", server.url));
+            shot(name);
+            // The parts that slipped: the values table and long code lines.
+            for (part, css) in [("table", ".readme .table-scroll"), ("code", ".readme pre")] {
+                let found = browser.script(&format!(
+                    "const e = document.querySelector('{css}'); if (e) {{ e.scrollIntoView(); }} return !!e;"
+                ));
+                if found == true {
+                    shot(&format!("{name}-{part}"));
+                }
+            }
+            let problems = layout_problems(&browser);
+            assert!(problems.is_empty(), "{width}px, {name}: {problems:#?}");
+        }
+
+        // The search button and the install commands are on screen and whole.
+        browser.open(&format!("{}packages/redis", server.url));
+        let visible = browser.script(
+            "const vw = document.documentElement.clientWidth; return ['form.search button', '#install-command', '#repo-add-command'].map(s => { const e = document.querySelector(s); const r = e.getBoundingClientRect(); const box = e.closest('pre') || e; return r.left >= 0 && r.right <= vw && box.scrollWidth <= box.clientWidth + 1; });",
+        );
+        assert_eq!(visible, json!([true, true, true]), "{width}px");
+
+        // A search without hits says so once.
+        browser.open(&format!("{}?q=no-such-thing-anywhere", server.url));
+        shot("no-results");
+        let said = browser.script(
+            "return [document.querySelectorAll('#no-results').length, document.querySelectorAll('#result-count').length, (document.querySelector('main').innerText.match(/match/g) || []).length];",
+        );
+        assert_eq!(
+            said,
+            json!([1, 0, 1]),
+            "{width}px: one \"no results\" message"
+        );
+        assert!(
+            layout_problems(&browser).is_empty(),
+            "{width}px, no results"
+        );
+
+        // The 404 pages use the stylesheet.
+        for path in ["packages/no-such-package", "no/such/page"] {
+            browser.open(&format!("{}{path}", server.url));
+            assert!(styled(&browser), "{width}px: /{path} is styled");
+            let heading = browser.wait_element("main h1").text().unwrap();
+            assert_eq!(heading, "Not found", "/{path}");
+            let problems = layout_problems(&browser);
+            assert!(problems.is_empty(), "{width}px, /{path}: {problems:#?}");
+        }
+        shot("not-found");
+    }
+}

@@ -1,5 +1,5 @@
 //! The kube target over the real HTTP wire, against the fake API server
-//! (`cocktail_pkg::fake_kube`): request paths, the apply-patch content type, `fieldManager`,
+//! (`crates/fake-kube`): request paths, the apply-patch content type, `fieldManager`,
 //! `force` and `dryRun`, release records as Secrets, Leases, and behaviour on conflicts, 500s
 //! and timeouts. The CLI is run as a user runs it, with a kubeconfig.
 
@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use cocktail_pkg::fake_kube::{FakeKube, Fault, Readiness, RecordedRequest};
+use fake_kube::{FakeKube, Fault, Readiness, RecordedRequest};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
@@ -625,9 +625,10 @@ fn service_maps_on_the_cluster() {
         .args(["service-map", "show", "shop"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(
-            "web                  nginx-1.0.0 revision 1 deployed",
-        ))
+        .stdout(
+            predicate::str::is_match(r"(?m)^  web\s+nginx-1\.0\.0\s+revision 1\s+deployed$")
+                .unwrap(),
+        )
         .stdout(predicate::str::contains("Deployment/web-nginx"))
         .stdout(predicate::str::contains("LoadBalancer"))
         .stdout(predicate::str::contains("at 203.0.113.10"))

@@ -306,6 +306,176 @@ fn a_process_killed_mid_upgrade_is_recovered_by_the_next_operation() {
 }
 
 #[test]
+fn a_lease_left_by_a_dead_process_of_this_host_is_taken_over_at_once() {
+    let s = Setup::new();
+    let (v1, v2) = (s.v1.to_str().unwrap(), s.v2.to_str().unwrap());
+    s.cmd().args(["install", "web", v1]).assert().success();
+    let text = s.block_reads();
+    // A long TTL: only the holder's PID being gone can free the lease at once.
+    let mut victim = s.spawn(
+        &["upgrade", "web", v1, "--set", "image=nginx:1.28", "--wait"],
+        "300",
+    );
+    wait_for("the pending record", Duration::from_secs(30), || {
+        exists(&s.record(2))
+    });
+    victim.kill().unwrap();
+    victim.wait().unwrap();
+    s.restore(&text);
+    let lock = std::fs::read_to_string(s.root.join(".cocktail-pkg/locks/shop/web.json")).unwrap();
+    assert!(lock.contains(&format!("/{}\"", victim.id())), "{lock}");
+    s.cmd().args(["upgrade", "web", v2]).assert().success();
+    let h = s.history();
+    assert_eq!(
+        statuses(&h),
+        [(1, "superseded"), (2, "failed"), (3, "deployed")]
+    );
+    assert!(h[1].2.starts_with("interrupted"), "{}", h[1].2);
+}
+
+#[test]
+fn ctrl_c_during_an_upgrade_fails_the_revision_and_gives_the_lease_back() {
+    let s = Setup::new();
+    let (v1, v2) = (s.v1.to_str().unwrap(), s.v2.to_str().unwrap());
+    s.cmd().args(["install", "web", v1]).assert().success();
+    let text = s.block_reads();
+    let mut victim = s.spawn(
+        &["upgrade", "web", v1, "--set", "image=nginx:1.28", "--wait"],
+        "300",
+    );
+    wait_for("the pending record", Duration::from_secs(30), || {
+        exists(&s.record(2))
+    });
+    // Its stderr, read as it comes: the process says when it got the signal.
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let (stderr, mut pipe) = (stderr.clone(), victim.stderr.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = std::io::Read::read(&mut pipe, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                stderr
+                    .lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &victim.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    wait_for("the signal to be noticed", Duration::from_secs(30), || {
+        stderr.lock().unwrap().contains("SIGINT received")
+    });
+    // The process is blocked reading the FIFO: let that read finish, then it sees the signal.
+    std::fs::write(s.settings(), &text).unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(status) = victim.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "the interrupted upgrade never exited"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    reader.join().unwrap();
+    let stderr = stderr.lock().unwrap().clone();
+    assert_eq!(status.code(), Some(130), "{stderr}");
+    assert!(stderr.contains("error: interrupted by SIGINT"), "{stderr}");
+    s.restore(&text);
+    assert!(!exists(&s.root.join(".cocktail-pkg/locks/shop/web.json")));
+    let h = s.history();
+    assert_eq!(statuses(&h), [(1, "deployed"), (2, "failed")]);
+    assert_eq!(h[1].2, "interrupted by SIGINT");
+    // The next command runs at once.
+    s.cmd().args(["upgrade", "web", v2]).assert().success();
+}
+
+/// Writes a lease file as another host's process would, and a pending revision it left.
+fn foreign_lease(s: &Setup, expires_in: i64) {
+    let now = cocktail_pkg::time::now();
+    let lock = serde_json::json!({
+        "lease": {"serviceMap": "shop", "release": "web", "holder": "alice@ci-7.example/4242",
+                  "acquired": now - 10, "expires": now + expires_in},
+        "pid": 4242,
+    });
+    std::fs::write(
+        s.root.join(".cocktail-pkg/locks/shop/web.json"),
+        serde_json::to_vec(&lock).unwrap(),
+    )
+    .unwrap();
+    let file: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(s.record(1)).unwrap()).unwrap();
+    let chunks: Vec<String> = serde_json::from_value(file["chunks"].clone()).unwrap();
+    let mut pending = cocktail_pkg::release::decode(&chunks).unwrap();
+    pending.revision = 2;
+    pending.status = cocktail_pkg::release::Status::PendingUpgrade;
+    let chunks = cocktail_pkg::release::encode(&pending).unwrap();
+    std::fs::write(
+        s.record(2),
+        serde_json::to_vec(&serde_json::json!({"chunks": chunks})).unwrap(),
+    )
+    .unwrap();
+}
+
+#[test]
+fn a_foreign_lease_says_when_it_expires_and_unlock_removes_it() {
+    let s = Setup::new();
+    let v1 = s.v1.to_str().unwrap();
+    s.cmd().args(["install", "web", v1]).assert().success();
+    s.cmd()
+        .args(["unlock", "web", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: no lease is held on release `web` in service map `shop`",
+        ));
+    foreign_lease(&s, 252);
+    s.cmd()
+        .args(["upgrade", "web", v1, "--set", "image=nginx:1.28"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: operation in progress on release `web` by alice@ci-7.example/4242 since ",
+        ))
+        .stderr(predicate::str::is_match("; expires in 4m(1[0-2])s\n").unwrap())
+        .stderr(predicate::str::contains("cocktail-pkg unlock web"));
+    // Not a terminal and no --yes: refused, nothing changes.
+    s.cmd()
+        .args(["unlock", "web"])
+        .write_stdin("y\n")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("pass --yes"));
+    assert_eq!(statuses(&s.history())[1], (2, "pending-upgrade"));
+    s.cmd()
+        .args(["unlock", "web", "--yes"])
+        .env("USER", "bob")
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "Unlocked web (the lease of alice@ci-7.example/4242); revision 2 marked failed",
+        ));
+    let h = s.history();
+    assert_eq!(statuses(&h), [(1, "deployed"), (2, "failed")]);
+    assert_eq!(
+        h[1].2,
+        "unlocked by bob (the lease was held by alice@ci-7.example/4242)"
+    );
+    assert!(!exists(&s.root.join(".cocktail-pkg/locks/shop/web.json")));
+    s.cmd()
+        .args(["upgrade", "web", v1, "--set", "image=nginx:1.28"])
+        .assert()
+        .success();
+}
+
+#[test]
 fn atomic_upgrade_rolls_back_after_an_injected_failure() {
     let s = Setup::new();
     let (v1, v2) = (s.v1.to_str().unwrap(), s.v2.to_str().unwrap());

@@ -4,9 +4,11 @@
 use std::path::PathBuf;
 
 use cocktail_pkg::model::{ReleaseName, ServiceMapName};
-use cocktail_pkg::ops::release::{
-    ApplySettings, DeployMode, DeployOptions, UninstallOptions, deploy, history, list, uninstall,
-};
+use cocktail_pkg::ops::commit::ApplySettings;
+use cocktail_pkg::ops::deploy::{DeployMode, DeployOptions, deploy};
+use cocktail_pkg::ops::history::history;
+use cocktail_pkg::ops::list::list;
+use cocktail_pkg::ops::uninstall::{UninstallOptions, uninstall};
 use cocktail_pkg::ops::{Generation, ValuesSources};
 use cocktail_pkg::release::Status;
 use cocktail_pkg::targets::Target;
@@ -56,6 +58,7 @@ fn opts(pkg: &std::path::Path, mode: DeployMode, now: i64) -> DeployOptions {
         create_service_map: false,
         policy: Default::default(),
         expect_revision: None,
+        force: false,
     }
 }
 
@@ -96,9 +99,21 @@ fn install_upgrade_and_history() {
         statuses(&t),
         [(1, Status::Superseded), (2, Status::Deployed)]
     );
-    // The same package and values again: a no-op plan.
+    // The same package and values again: nothing changed, so no revision is made...
     let out = deploy(&t, &opts(&v2, UPGRADE, 250)).unwrap();
     assert!(!out.plan.has_changes(), "{:?}", out.plan.counts());
+    assert!(out.up_to_date);
+    assert_eq!(out.record.revision, 2);
+    assert_eq!(
+        statuses(&t),
+        [(1, Status::Superseded), (2, Status::Deployed)]
+    );
+    // ...unless --force asks for one.
+    let mut forced = opts(&v2, UPGRADE, 260);
+    forced.force = true;
+    let out = deploy(&t, &forced).unwrap();
+    assert!(!out.up_to_date && !out.plan.has_changes());
+    assert_eq!(out.record.revision, 3);
     // History is pruned to --history-max.
     for (i, now) in [300, 400].into_iter().enumerate() {
         let (_c, v) = package(&format!("1.2.{i}"), 3 + i as u32);
@@ -154,7 +169,7 @@ fn a_held_lease_fails_fast_and_an_expired_one_is_taken_over() {
     let err = deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap_err();
     assert_eq!(
         err.to_string(),
-        "operation in progress on release `web` by ci@runner since 1970-01-01T00:00:50Z"
+        "operation in progress on release `web` by ci@runner since 1970-01-01T00:00:50Z; expires in 15m0s"
     );
     assert!(statuses(&t).is_empty());
     // A killed process left a pending revision and its lease; once the lease expires, the next
@@ -238,6 +253,67 @@ fn uninstall_keeps_volumes_unless_asked() {
 }
 
 #[test]
+fn uninstall_and_prune_refuse_objects_they_cannot_account_for() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = package("1.0.0", 1);
+    deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    let (sm, rel) = names();
+    let good = t.records(&sm, &rel).unwrap().pop().unwrap();
+    let uninstall_opts = UninstallOptions {
+        release: rel.clone(),
+        service_map: sm.clone(),
+        keep_history: false,
+        delete_volumes: true,
+        holder: "t".into(),
+        now: 200,
+    };
+    // A manifest document that no longer parses: before, it was skipped and its object left
+    // behind; now nothing is deleted and the error names the record and the document.
+    let mut damaged = good.clone();
+    damaged.manifest = damaged
+        .manifest
+        .replacen("kind: ConfigMap", "kind: [ConfigMap", 1);
+    t.write_record(&damaged).unwrap();
+    let err = uninstall(&t, &uninstall_opts).unwrap_err();
+    let text = cocktail_pkg::error_chain(&err);
+    assert!(
+        text.starts_with(
+            "failed to account for the objects of release `web` revision 1: the manifest document at line"
+        ) && text.contains("does not parse"),
+        "{text}"
+    );
+    assert!(
+        err.hint()
+            .unwrap()
+            .contains("nothing was applied or deleted")
+    );
+    assert_eq!(t.objects().len(), 3, "nothing was deleted");
+    // Same for an upgrade, which prunes against the same record.
+    let (_b, v2) = package("1.1.0", 2);
+    assert!(matches!(
+        deploy(&t, &opts(&v2, UPGRADE, 150)),
+        Err(cocktail_pkg::ops::OpError::Inventory { .. })
+    ));
+    // An object of the inventory the manifest lost, and the other way round.
+    let mut lost = good.clone();
+    lost.manifest = lost.manifest.split("\n---\n").next().unwrap().to_string();
+    t.write_record(&lost).unwrap();
+    let err = uninstall(&t, &uninstall_opts).unwrap_err().to_string();
+    assert!(err.contains("which the manifest does not hold"), "{err}");
+    let mut unnamed = good.clone();
+    unnamed.inventory.pop();
+    t.write_record(&unnamed).unwrap();
+    let err = uninstall(&t, &uninstall_opts).unwrap_err().to_string();
+    assert!(err.contains("which the inventory does not name"), "{err}");
+    assert_eq!(t.objects().len(), 3);
+    // The intact record uninstalls everything it names.
+    t.write_record(&good).unwrap();
+    let out = uninstall(&t, &uninstall_opts).unwrap();
+    assert_eq!(out.deleted.len(), 3);
+    assert!(t.objects().is_empty());
+}
+
+#[test]
 fn releases_on_a_directory_target_through_the_cli() {
     use predicates::prelude::*;
     let tmp = tempfile::tempdir().unwrap();
@@ -314,8 +390,41 @@ fn releases_on_a_directory_target_through_the_cli() {
 }
 
 #[test]
+fn an_upgrade_that_changes_nothing_makes_no_revision() {
+    let tmp = tempfile::tempdir().unwrap();
+    let target = format!("dir:{}", tmp.path().join("g").display());
+    let run = |args: &[&str]| {
+        let mut c = crate::support::cmd();
+        c.args(args).args(["-n", "shop", "--target", &target]);
+        c
+    };
+    let upgrade = ["upgrade", "--install", "shop", "catalog/redis"];
+    run(&upgrade).assert().success();
+    run(&upgrade)
+        .assert()
+        .success()
+        .stdout("")
+        .stderr("release `shop` is up to date (revision 1, nothing changed)\n");
+    // The same values given again change nothing either; a changed value does.
+    run(&["upgrade", "shop", "catalog/redis", "--reuse-values"])
+        .assert()
+        .success()
+        .stderr("release `shop` is up to date (revision 1, nothing changed)\n");
+    let mut forced = upgrade.to_vec();
+    forced.push("--force");
+    run(&forced)
+        .assert()
+        .success()
+        .stderr(predicates::str::contains("Deployed shop revision 2"));
+    let out = run(&["history", "shop", "-o", "json"]).output().unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+}
+
+#[test]
 fn rollback_returns_to_an_earlier_revision_and_values_are_masked() {
-    use cocktail_pkg::ops::release::{RollbackOptions, revision, rollback, values_of};
+    use cocktail_pkg::ops::get::{revision, values_of};
+    use cocktail_pkg::ops::rollback::{RollbackOptions, rollback};
     let t = MemoryTarget::new();
     let (_a, v1) = package("1.0.0", 1);
     deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
@@ -471,7 +580,7 @@ fn wait_succeeds_when_ready_and_fails_the_revision_on_timeout() {
     let mut rounds = 0;
     let mut o = opts(&v1, DeployMode::Install, 100);
     o.apply = waiting(false);
-    cocktail_pkg::ops::release::deploy_with(&t, &o, &mut |_| rounds += 1).unwrap();
+    cocktail_pkg::ops::deploy::deploy_with(&t, &o, &mut |_| rounds += 1).unwrap();
     assert!(rounds >= 1, "the wait observed the objects");
     assert_eq!(statuses(&t), [(1, Status::Deployed)]);
 
@@ -560,7 +669,8 @@ fn atomic_first_install_that_never_gets_ready_is_removed() {
 
 #[test]
 fn set_image_makes_a_revision_and_restart_stamps_the_pod_template() {
-    use cocktail_pkg::ops::release::{RestartOptions, SetImageOptions, restart, set_image};
+    use cocktail_pkg::ops::restart::{RestartOptions, restart};
+    use cocktail_pkg::ops::set_image::{SetImageOptions, set_image};
     let t = MemoryTarget::new();
     let (_a, v1) = web_package("1.0.0", "nginx:1.27");
     deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
@@ -710,4 +820,80 @@ fn a_workload_that_breaks_during_the_soak_is_rolled_back() {
             (3, Status::Deployed)
         ]
     );
+}
+
+#[test]
+fn a_panic_during_the_apply_fails_the_revision_and_gives_the_lease_back() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = web_package("1.0.0", "nginx:1.27");
+    deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    t.set_knobs(Knobs {
+        panic_apply_nth: Some(1),
+        ..Knobs::default()
+    });
+    let (_b, v2) = web_package("1.1.0", "nginx:1.28");
+    let err = deploy(&t, &opts(&v2, UPGRADE, 200)).unwrap_err();
+    assert!(
+        matches!(err, cocktail_pkg::ops::OpError::Panicked(_)),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("injected panic applying"), "{err}");
+    assert_eq!(statuses(&t), [(1, Status::Deployed), (2, Status::Failed)]);
+    let (sm, rel) = names();
+    assert!(
+        t.lease(&sm, &rel).unwrap().is_none(),
+        "the lease was given back"
+    );
+    // With --atomic the panic is undone like any failure.
+    t.set_knobs(Knobs {
+        panic_apply_nth: Some(1),
+        ..Knobs::default()
+    });
+    let mut o = opts(&v2, UPGRADE, 300);
+    o.apply = waiting(true);
+    let err = cocktail_pkg::error_chain(&deploy(&t, &o).unwrap_err());
+    assert!(err.contains("--atomic rolled back to revision 1"), "{err}");
+    t.set_knobs(Knobs::default());
+    deploy(&t, &opts(&v2, UPGRADE, 400)).unwrap();
+}
+
+#[test]
+fn huge_timeouts_and_soaks_do_not_overflow_the_clock() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = web_package("1.0.0", "nginx:1.27");
+    let mut o = opts(&v1, DeployMode::Install, 100);
+    // `--timeout 18446744073709551615`: no deadline, and everything is ready at once.
+    o.apply = waiting(false);
+    o.apply.wait.as_mut().unwrap().timeout = std::time::Duration::MAX;
+    deploy(&t, &o).unwrap();
+    // A soak too long for the clock ends only when a workload breaks.
+    t.set_knobs(Knobs {
+        unready_after_reads: Some(2),
+        ..Knobs::default()
+    });
+    let (_b, v2) = web_package("1.1.0", "nginx:1.28");
+    let mut o = opts(&v2, UPGRADE, 200);
+    o.apply = waiting(false);
+    o.apply.wait.as_mut().unwrap().timeout = std::time::Duration::MAX;
+    o.apply.soak = Some(std::time::Duration::MAX);
+    let err = deploy(&t, &o).unwrap_err().to_string();
+    assert!(err.contains("soak failed"), "{err}");
+    assert_eq!(statuses(&t), [(1, Status::Deployed), (2, Status::Failed)]);
+}
+
+#[test]
+fn a_revision_number_at_the_end_of_the_range_is_an_error_not_an_overflow() {
+    let t = MemoryTarget::new();
+    let (_a, v1) = package("1.0.0", 1);
+    deploy(&t, &opts(&v1, DeployMode::Install, 100)).unwrap();
+    let (sm, rel) = names();
+    let mut last = t.records(&sm, &rel).unwrap().pop().unwrap();
+    t.delete_record(&sm, &rel, last.revision).unwrap();
+    last.revision = u64::MAX;
+    t.write_record(&last).unwrap();
+    let (_b, v2) = package("1.1.0", 2);
+    let err = deploy(&t, &opts(&v2, UPGRADE, 200))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("the last there can be"), "{err}");
 }

@@ -122,9 +122,9 @@ fn end_to_end_host_add_search_pull_render_publish() {
         .assert()
         .success()
         .stdout(
-            predicate::str::contains("team/nginx                   1.1.0").and(
-                predicate::str::contains("team/nginx                   1.0.0"),
-            ),
+            predicate::str::is_match(r"(?m)^team/nginx\s+1\.1\.0\s")
+                .unwrap()
+                .and(predicate::str::is_match(r"(?m)^team/nginx\s+1\.0\.0\s").unwrap()),
         );
     user(home.path())
         .args(["repo", "update"])

@@ -469,3 +469,343 @@ fn serve_command_starts_and_stops_gracefully_on_sigterm() {
     let rest: Vec<String> = rx.try_iter().collect();
     assert!(rest.iter().any(|l| l.contains("shutting down")), "{rest:?}");
 }
+
+#[test]
+fn the_install_snippet_works_as_written_after_the_pages_repo_add() {
+    let s = TestServer::start();
+    let c = client();
+    let page = c
+        .get(format!("{}packages/redis", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    let code = |id: &str| {
+        let start = page.find(&format!("<code id=\"{id}\">")).unwrap() + id.len() + 12;
+        let end = start + page[start..].find("</code>").unwrap();
+        page[start..end]
+            .replace("&#x2f;", "/")
+            .replace("&amp;", "&")
+    };
+    let repo_add = code("repo-add-command");
+    let install = code("install-command");
+    assert!(install.contains("--create-service-map"), "{install}");
+    let api: serde_json::Value = c
+        .get(format!("{}api/v1/packages/redis", s.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    assert_eq!(api["install"], install.as_str());
+    // Run both as written (the target comes from the environment, as a user's would).
+    let home = tempfile::tempdir().unwrap();
+    for line in [&repo_add, &install] {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(words[0], "cocktail-pkg", "{line}");
+        crate::support::cmd()
+            .env("COCKTAIL_PKG_CONFIG_HOME", home.path().join("config"))
+            .env("COCKTAIL_PKG_CACHE_HOME", home.path().join("cache"))
+            .env(
+                "COCKTAIL_PKG_TARGET",
+                format!("dir:{}", home.path().join("gitops").display()),
+            )
+            .args(&words[1..])
+            .assert()
+            .success();
+    }
+    assert!(
+        home.path()
+            .join("gitops/my-service-map")
+            .read_dir()
+            .unwrap()
+            .next()
+            .is_some(),
+        "redis was installed into my-service-map"
+    );
+}
+
+/// A `cocktail-pkg serve` process on 127.0.0.1:0; killed and reaped on drop. Its stderr lines
+/// arrive on `lines`.
+struct ServeProcess {
+    child: std::process::Child,
+    url: String,
+    lines: std::sync::mpsc::Receiver<String>,
+    _home: tempfile::TempDir,
+}
+
+impl ServeProcess {
+    fn start(args: &[&str]) -> Self {
+        use std::io::BufRead;
+        let home = tempfile::tempdir().unwrap();
+        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
+            .current_dir(root())
+            .env("NO_COLOR", "1")
+            .env("COCKTAIL_PKG_CONFIG_HOME", home.path())
+            .arg("serve")
+            .args(args)
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (tx, lines) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+        let mut url = None;
+        let mut seen = Vec::new();
+        while url.is_none() && std::time::Instant::now() < deadline {
+            if let Ok(line) = lines.recv_timeout(std::time::Duration::from_millis(200)) {
+                if let Some(rest) = line.split(" on http://").nth(1) {
+                    url = rest.split('/').next().map(|a| format!("http://{a}/"));
+                }
+                seen.push(line);
+            }
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("serve exited with {status}: {seen:?}");
+            }
+        }
+        let url = url.unwrap_or_else(|| panic!("serve printed no address: {seen:?}"));
+        Self {
+            child,
+            url,
+            lines,
+            _home: home,
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for ServeProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `f` every 100 ms until it gives a value, failing after 20 s.
+fn eventually<T>(what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
+fn json_of(c: &Client, url: &str) -> (StatusCode, serde_json::Value) {
+    let r = c.get(url).send().unwrap();
+    let status = r.status();
+    (status, r.json().unwrap_or(serde_json::Value::Null))
+}
+
+#[test]
+fn serve_reloads_an_index_rebuilt_on_disk_and_keeps_the_last_good_one() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = tmp.path().join("site");
+    crate::support::copy_dir(&root().join("index"), &site);
+    let key = tmp.path().join("signing.key");
+    crate::support::cmd()
+        .args(["index", "keygen", "--out"])
+        .arg(&key)
+        .assert()
+        .success();
+    let serve = ServeProcess::start(&[
+        "--index",
+        site.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        "--addr",
+        "127.0.0.1:0",
+        "--reload-interval",
+        "1",
+    ]);
+    let c = client();
+    let hello = format!("{}api/v1/packages/hello", serve.url);
+    assert_eq!(json_of(&c, &hello).0, StatusCode::NOT_FOUND);
+
+    // CI rebuilds the index with a new package in another folder, signed with the same key,
+    // and moves it in file by file: archives, versions files, then the root and signature.
+    let next = tmp.path().join("next");
+    crate::support::copy_dir(&site, &next);
+    let catalog = tmp.path().join("catalog");
+    crate::support::write_files(
+        &catalog.join("hello"),
+        &good_package("1.0.0")
+            .files()
+            .into_iter()
+            .map(|(k, v)| (k, String::from_utf8(v).unwrap()))
+            .collect(),
+    );
+    crate::support::cmd()
+        .args(["index", "build"])
+        .arg(&catalog)
+        .arg("--out")
+        .arg(&next)
+        .arg("--key")
+        .arg(&key)
+        .assert()
+        .success();
+    for dir in ["archives", "packages"] {
+        for e in std::fs::read_dir(next.join(dir)).unwrap() {
+            let e = e.unwrap();
+            std::fs::rename(e.path(), site.join(dir).join(e.file_name())).unwrap();
+        }
+    }
+    std::fs::rename(next.join("index.json"), site.join("index.json")).unwrap();
+    std::fs::rename(next.join("index.json.sig"), site.join("index.json.sig")).unwrap();
+    let detail = eventually("the rebuilt index to be served", || {
+        let (status, v) = json_of(&c, &hello);
+        (status == StatusCode::OK).then_some(v)
+    });
+    assert_eq!(detail["versions"][0]["version"], "1.0.0");
+    assert!(detail["readme"].is_null() && detail["archiveError"].is_null());
+    let (_, health) = json_of(&c, &format!("{}healthz", serve.url));
+    assert_eq!(health["status"], "ok", "{health}");
+    assert!(health["lastReloadError"].is_null(), "{health}");
+
+    // A broken rebuild (unsigned): the root pins a versions file that is not there.
+    let sig_before = std::fs::read(site.join("index.json.sig")).unwrap();
+    std::fs::remove_file(site.join("index.json.sig")).unwrap();
+    let mut broken: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(site.join("index.json")).unwrap()).unwrap();
+    broken["packages"][0]["versionsDigest"] =
+        serde_json::Value::String(format!("sha256:{}", "0".repeat(64)));
+    std::fs::write(
+        site.join("index.json"),
+        serde_json::to_vec_pretty(&broken).unwrap(),
+    )
+    .unwrap();
+    let health = eventually("/healthz to report the failed reload", || {
+        let (status, v) = json_of(&c, &format!("{}healthz", serve.url));
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "the last good index is still served"
+        );
+        v["lastReloadError"].is_string().then_some(v)
+    });
+    assert_eq!(health["status"], "degraded", "{health}");
+    let error = health["lastReloadError"].as_str().unwrap();
+    assert!(error.contains("digest does not match the root"), "{error}");
+    assert_eq!(health["packages"], 18, "{health}");
+    // The last good snapshot is still served, signed.
+    assert_eq!(json_of(&c, &hello).0, StatusCode::OK);
+    let root_bytes = c
+        .get(format!("{}index.json", serve.url))
+        .send()
+        .unwrap()
+        .bytes()
+        .unwrap();
+    assert!(
+        RootIndex::parse(&root_bytes)
+            .unwrap()
+            .package("hello")
+            .is_some()
+    );
+    // And the log says why.
+    let log = eventually("the log to say why", || {
+        serve
+            .lines
+            .try_iter()
+            .find(|l| l.contains("was not reloaded"))
+    });
+    assert!(log.contains("digest does not match the root"), "{log}");
+
+    // SIGHUP reloads at once: a root with a signature by the server's key that does not match
+    // is refused too; the process lives on.
+    std::fs::copy(root().join("index/index.json"), site.join("index.json")).unwrap();
+    std::fs::write(site.join("index.json.sig"), &sig_before).unwrap();
+    serve.signal("HUP");
+    let health = eventually("SIGHUP to report the bad signature", || {
+        let (_, v) = json_of(&c, &format!("{}healthz", serve.url));
+        v["lastReloadError"]
+            .as_str()
+            .is_some_and(|e| e.contains("does not verify"))
+            .then_some(v)
+    });
+    assert_eq!(health["status"], "degraded");
+    assert_eq!(json_of(&c, &hello).0, StatusCode::OK);
+
+    // Repaired: served again, the error cleared.
+    std::fs::remove_file(site.join("index.json.sig")).unwrap();
+    eventually("the repaired index to be served", || {
+        let (_, v) = json_of(&c, &format!("{}healthz", serve.url));
+        (v["status"] == "ok" && v["packages"] == 17).then_some(())
+    });
+    assert_eq!(json_of(&c, &hello).0, StatusCode::NOT_FOUND);
+}
+
+#[test]
+fn serve_on_a_busy_port_says_so_with_a_hint() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let home = tempfile::tempdir().unwrap();
+    let out = crate::support::cmd()
+        .env("COCKTAIL_PKG_CONFIG_HOME", home.path())
+        .args(["serve", "--index", "index", "--addr", &addr.to_string()])
+        .assert()
+        .failure()
+        .code(1)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!("error: failed to listen on {addr}")),
+        "{stderr}"
+    );
+    let next = format!("127.0.0.1:{}", addr.port() + 1);
+    assert!(
+        stderr.contains(&format!("hint: another program is listening on {addr}"))
+            && stderr.contains(&format!("`--addr {next}`")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_corrupt_archive_is_reported_not_shown_as_an_empty_readme() {
+    let s = TestServer::start();
+    let c = client();
+    std::fs::write(
+        s.index_dir().join("archives/redis-1.0.0.tgz"),
+        b"not an archive any more",
+    )
+    .unwrap();
+    let d: serde_json::Value = c
+        .get(format!("{}api/v1/packages/redis", s.url))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let error = d["archiveError"].as_str().unwrap_or_else(|| panic!("{d}"));
+    assert!(
+        error.contains("redis 1.0.0") && error.contains("digest"),
+        "{error}"
+    );
+    assert!(d["readme"].is_null());
+    let page = c
+        .get(format!("{}packages/redis", s.url))
+        .send()
+        .unwrap()
+        .text()
+        .unwrap();
+    assert!(page.contains("id=\"archive-error\""), "{page}");
+    assert!(page.contains("Archive unreadable"), "{page}");
+}

@@ -8,12 +8,14 @@ use std::path::PathBuf;
 use clap::{Args, Subcommand};
 use serde_json::Value;
 
-use super::release::{TargetArgs, holder};
+use super::settings::{Opened, TargetArgs, holder};
 use crate::cli::printer::Printer;
 use crate::cli::{ValuesArgs, exit};
 use crate::model::{Digest, ReleaseName};
 use crate::ops::Generation;
-use crate::ops::release::{self, DeployMode, DeployOptions, DeployOutcome, RollbackOptions};
+use crate::ops::commit::DeployOutcome;
+use crate::ops::deploy::{DeployMode, DeployOptions, deploy};
+use crate::ops::rollback::{RollbackOptions, rollback};
 use crate::plan::Action;
 
 #[derive(Debug, Args)]
@@ -65,10 +67,11 @@ fn mask(obj: &Value) -> Value {
     o
 }
 
-fn yaml_of(v: &Option<Value>) -> String {
-    v.as_ref()
-        .map(|o| crate::yaml::to_string(&mask(o)).unwrap_or_default())
-        .unwrap_or_default()
+fn yaml_of(v: &Option<Value>) -> anyhow::Result<String> {
+    Ok(match v {
+        Some(o) => crate::yaml::to_string(&mask(o))?,
+        None => String::new(),
+    })
 }
 
 fn print(out: &DeployOutcome, secrets: &[String]) -> anyhow::Result<u8> {
@@ -89,8 +92,8 @@ fn print(out: &DeployOutcome, secrets: &[String]) -> anyhow::Result<u8> {
     }
     for c in &changed {
         let (before, after) = (
-            crate::values::redact(&yaml_of(&c.before), secrets),
-            crate::values::redact(&yaml_of(&c.after), secrets),
+            crate::values::redact(&yaml_of(&c.before)?, secrets),
+            crate::values::redact(&yaml_of(&c.after)?, secrets),
         );
         let diff = similar::TextDiff::from_lines(&before, &after);
         writeln!(w)?;
@@ -109,11 +112,12 @@ fn print(out: &DeployOutcome, secrets: &[String]) -> anyhow::Result<u8> {
     })
 }
 
-/// The secret values of the release's current revision.
-fn current_secrets(opened: &super::release::Opened, rel: &ReleaseName) -> Vec<String> {
-    release::revision(opened.target.as_ref(), &opened.service_map, rel, None)
+/// The secret values of the release's current revision (none before its first install).
+fn current_secrets(opened: &Opened, rel: &ReleaseName) -> anyhow::Result<Vec<String>> {
+    let records = opened.target.records(&opened.service_map, rel)?;
+    Ok(crate::release::current(&records)
         .map(|r| crate::values::secret_values(&r.values, &r.secret_paths))
-        .unwrap_or_default()
+        .unwrap_or_default())
 }
 
 pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
@@ -128,8 +132,8 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
             reuse_values,
         } => {
             let opened = target.open()?;
-            before_secrets = current_secrets(&opened, &rel);
-            release::deploy(
+            before_secrets = current_secrets(&opened, &rel)?;
+            deploy(
                 opened.target.as_ref(),
                 &DeployOptions {
                     release: rel,
@@ -149,6 +153,7 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
                     create_service_map: false,
                     policy: Default::default(),
                     expect_revision: None,
+                    force: false,
                 },
             )?
         }
@@ -158,8 +163,8 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
             target,
         } => {
             let opened = target.open()?;
-            before_secrets = current_secrets(&opened, &rel);
-            release::rollback(
+            before_secrets = current_secrets(&opened, &rel)?;
+            rollback(
                 opened.target.as_ref(),
                 &RollbackOptions {
                     release: rel,

@@ -36,6 +36,7 @@ pub enum RepoCommand {
     },
     /// List repositories.
     List {
+        /// Output format: a table, or the repositories as JSON or YAML.
         #[arg(short, long, value_enum, default_value = "table")]
         output: OutputFormat,
     },

@@ -3,6 +3,7 @@ use std::io::Write;
 use clap::Args;
 
 use crate::cli::printer::Printer;
+use crate::cli::table::Table;
 use crate::cli::{OutputFormat, exit};
 use crate::ops::repo;
 use crate::repo::RepoClient;
@@ -15,6 +16,7 @@ pub struct SearchArgs {
     /// List every version, not only the latest.
     #[arg(long)]
     pub versions: bool,
+    /// Output format: a table, or the matches (with versions) as JSON or YAML.
     #[arg(short, long, value_enum, default_value = "table")]
     pub output: OutputFormat,
 }
@@ -27,34 +29,29 @@ pub fn run(args: SearchArgs, printer: &Printer) -> anyhow::Result<u8> {
         OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&hits)?)?,
         OutputFormat::Yaml => write!(out, "{}", crate::yaml::to_string(&hits)?)?,
         OutputFormat::Table => {
-            writeln!(
-                out,
-                "{:<28} {:<10} {:<14} DESCRIPTION",
-                "NAME", "VERSION", "APP VERSION"
-            )?;
+            let mut table = Table::new(&["NAME", "VERSION", "APP VERSION", "DESCRIPTION"]);
             for h in &hits {
                 let full = format!("{}/{}", h.repo, h.name);
                 if args.versions {
                     for v in &h.versions {
                         let yanked = if v.yanked { " (yanked)" } else { "" };
-                        writeln!(
-                            out,
-                            "{full:<28} {:<10} {:<14} {}{yanked}",
+                        table.row([
+                            full.clone(),
                             v.version.to_string(),
                             v.app_version.clone().unwrap_or_default(),
-                            h.description
-                        )?;
+                            format!("{}{yanked}", h.description),
+                        ]);
                     }
                 } else {
-                    writeln!(
-                        out,
-                        "{full:<28} {:<10} {:<14} {}",
-                        h.latest,
+                    table.row([
+                        full.clone(),
+                        h.latest.to_string(),
                         h.app_version.clone().unwrap_or_default(),
-                        h.description
-                    )?;
+                        h.description.clone(),
+                    ]);
                 }
             }
+            table.write(&mut out)?;
         }
     }
     if hits.is_empty() {

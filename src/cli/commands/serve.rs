@@ -9,7 +9,7 @@ use crate::cli::exit;
 use crate::cli::printer::Printer;
 use crate::index::sign::SecretKey;
 use crate::ops::index::{KeygenOptions, keygen, read_secret_key};
-use crate::server::{AppState, ServerConfig, serve};
+use crate::server::{AppState, Reload, ServeError, ServerConfig, serve};
 
 #[derive(Debug, Args)]
 pub struct ServeArgs {
@@ -31,6 +31,10 @@ pub struct ServeArgs {
     /// Most requests handled at once; more wait.
     #[arg(long, value_name = "N", default_value_t = 512)]
     pub max_concurrency: usize,
+    /// How often to check whether the index was rebuilt on disk (`index build --out DIR`), in
+    /// seconds; a changed index is verified and then served. 0 checks only on SIGHUP.
+    #[arg(long, value_name = "SECONDS", default_value_t = 2)]
+    pub reload_interval: u64,
 }
 
 pub fn run(args: ServeArgs, printer: &Printer) -> anyhow::Result<u8> {
@@ -75,7 +79,11 @@ pub fn run(args: ServeArgs, printer: &Printer) -> anyhow::Result<u8> {
     .with_context(|| format!("failed to load the index in {}", args.index.display()))?;
     let runtime = tokio::runtime::Runtime::new().context("failed to start the async runtime")?;
     let printer = *printer;
-    runtime.block_on(serve(state, args.addr, |addr| {
+    let reload = match args.reload_interval {
+        0 => Reload::OnSignal,
+        n => Reload::Every(Duration::from_secs(n)),
+    };
+    let served = runtime.block_on(serve(state, args.addr, reload, |addr| {
         printer.status(
             "Serving",
             &format!(
@@ -84,8 +92,28 @@ pub fn run(args: ServeArgs, printer: &Printer) -> anyhow::Result<u8> {
                 if publishing { "on" } else { "off" }
             ),
         );
-    }))?;
-    Ok(exit::OK)
+    }));
+    match served {
+        Ok(()) => Ok(exit::OK),
+        Err(e) => {
+            report(&printer, &e);
+            Ok(exit::FAILURE)
+        }
+    }
+}
+
+/// Prints a server error with its causes and hint (`error:`, `caused by:`, `hint:`).
+fn report(printer: &Printer, e: &ServeError) {
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !causes.contains(&text) {
+            causes.push(text);
+        }
+        source = s.source();
+    }
+    printer.error(&e.to_string(), &causes, e.hint().as_deref());
 }
 
 fn init_logging() {

@@ -4,8 +4,9 @@ use std::io::Write;
 
 use clap::{Args, Subcommand};
 
-use super::release::{Opened, TargetArgs};
+use super::settings::{Opened, TargetArgs};
 use crate::cli::printer::Printer;
+use crate::cli::table::Table;
 use crate::cli::{OutputFormat, exit};
 use crate::model::ServiceMapName;
 use crate::ops::service_map::{self, CreateOptions, Created};
@@ -35,6 +36,7 @@ pub enum ServiceMapCommand {
     List {
         #[command(flatten)]
         target: TargetArgs,
+        /// Output format: a table, or JSON or YAML.
         #[arg(short, long, value_enum, default_value = "table")]
         output: OutputFormat,
     },
@@ -43,6 +45,7 @@ pub enum ServiceMapCommand {
         name: ServiceMapName,
         #[command(flatten)]
         target: TargetArgs,
+        /// Output format: a table, or JSON or YAML.
         #[arg(short, long, value_enum, default_value = "table")]
         output: OutputFormat,
     },
@@ -90,18 +93,18 @@ pub fn run(args: ServiceMapArgs, printer: &Printer) -> anyhow::Result<u8> {
             let rows = service_map::list_maps(target.as_ref())?;
             if !crate::cli::print_structured(output, &rows)? {
                 let mut out = std::io::stdout().lock();
-                writeln!(
-                    out,
-                    "{:<24} {:<24} {:<9} {:<22} DESCRIPTION",
-                    "NAME", "DISPLAY NAME", "RELEASES", "CREATED"
-                )?;
+                let mut table =
+                    Table::new(&["NAME", "DISPLAY NAME", "RELEASES", "CREATED", "DESCRIPTION"]);
                 for r in rows {
-                    writeln!(
-                        out,
-                        "{:<24} {:<24} {:<9} {:<22} {}",
-                        r.name, r.display_name, r.releases, r.created, r.description
-                    )?;
+                    table.row([
+                        r.name.to_string(),
+                        r.display_name.clone(),
+                        r.releases.to_string(),
+                        r.created.clone(),
+                        r.description.clone(),
+                    ]);
                 }
+                table.write(&mut out)?;
             }
         }
         ServiceMapCommand::Show {
@@ -128,67 +131,71 @@ pub fn run(args: ServiceMapArgs, printer: &Printer) -> anyhow::Result<u8> {
                     )?;
                 }
                 writeln!(out, "\nRELEASES")?;
+                let mut table = Table::headless().indent(2);
                 for r in &view.releases {
-                    writeln!(
-                        out,
-                        "  {:<20} {}-{} revision {} {}",
-                        r.name, r.package, r.version, r.revision, r.status
-                    )?;
+                    table.row([
+                        r.name.to_string(),
+                        format!("{}-{}", r.package, r.version),
+                        format!("revision {}", r.revision),
+                        r.status.to_string(),
+                    ]);
                 }
+                table.write(&mut out)?;
                 writeln!(out, "\nWORKLOADS")?;
+                // One table across groups, so every group's columns line up.
+                let mut table = Table::headless().indent(2);
                 for (group, list) in &view.workload_groups {
-                    writeln!(out, "  group {group}")?;
+                    table.row([format!("group {group}")]);
                     for s in list {
                         let state = serde_json::to_value(s.state)?;
-                        writeln!(
-                            out,
-                            "    {:<40} {:<12} {}",
-                            crate::ops::wait::short(&s.id),
-                            state.as_str().unwrap_or("?"),
-                            s.summary
-                        )?;
+                        table.row([
+                            format!("  {}", crate::ops::wait::short(&s.id)),
+                            state.as_str().unwrap_or("?").to_string(),
+                            s.summary.clone(),
+                        ]);
                     }
                 }
+                table.write(&mut out)?;
                 writeln!(out, "\nEXPOSURE")?;
+                let mut table = Table::headless().indent(2);
                 for e in &view.exposure {
-                    writeln!(
-                        out,
-                        "  {:<40} {:<14} {} {}",
+                    table.row([
                         format!("{}/{}", e.kind, e.name),
-                        e.r#type,
+                        e.r#type.clone(),
                         e.routes.join(", "),
                         if e.addresses.is_empty() {
                             String::new()
                         } else {
                             format!("at {}", e.addresses.join(", "))
-                        }
-                    )?;
-                }
-                writeln!(out, "\nVOLUMES")?;
-                for v in &view.volumes {
-                    writeln!(
-                        out,
-                        "  {:<32} {:<10} {:<8} {:<16} {}",
-                        v.name,
-                        v.phase,
-                        v.size,
-                        if v.storage_class.is_empty() {
-                            "(default)"
-                        } else {
-                            &v.storage_class
                         },
-                        v.access_modes.join(",")
-                    )?;
+                    ]);
                 }
+                table.write(&mut out)?;
+                writeln!(out, "\nVOLUMES")?;
+                let mut table = Table::headless().indent(2);
+                for v in &view.volumes {
+                    table.row([
+                        v.name.clone(),
+                        v.phase.clone(),
+                        v.size.clone(),
+                        if v.storage_class.is_empty() {
+                            "(default)".to_string()
+                        } else {
+                            v.storage_class.clone()
+                        },
+                        v.access_modes.join(","),
+                    ]);
+                }
+                table.write(&mut out)?;
                 writeln!(out, "\nCONFIG")?;
+                let mut table = Table::headless().indent(2);
                 for c in &view.config {
-                    writeln!(
-                        out,
-                        "  {:<40} keys: {}",
+                    table.row([
                         format!("{}/{}", c.kind, c.name),
-                        c.keys.join(", ")
-                    )?;
+                        format!("keys: {}", c.keys.join(", ")),
+                    ]);
                 }
+                table.write(&mut out)?;
             }
         }
         ServiceMapCommand::Delete {

@@ -34,6 +34,12 @@ pub enum ShowCommand {
     Readme(ShowTarget),
     /// The values schema (values.schema.json).
     Schema(ShowTarget),
+    /// A chart's Chart.yaml as `helm show chart` prints it (a package's manifest otherwise).
+    Chart(ShowTarget),
+    /// A chart's custom resource definitions (crds/ folders).
+    Crds(ShowTarget),
+    /// Everything: the manifest, values, README and CRDs, as `helm show all`.
+    All(ShowTarget),
 }
 
 pub fn run(args: ShowArgs, _printer: &Printer) -> anyhow::Result<u8> {
@@ -42,6 +48,9 @@ pub fn run(args: ShowArgs, _printer: &Printer) -> anyhow::Result<u8> {
         ShowCommand::Values(t) => (ShowPart::Values, t),
         ShowCommand::Readme(t) => (ShowPart::Readme, t),
         ShowCommand::Schema(t) => (ShowPart::Schema, t),
+        ShowCommand::Chart(t) => (ShowPart::Chart, t),
+        ShowCommand::Crds(t) => (ShowPart::Crds, t),
+        ShowCommand::All(t) => (ShowPart::All, t),
     };
     let text = show::show(&ShowOptions {
         source: target.package,
@@ -50,7 +59,7 @@ pub fn run(args: ShowArgs, _printer: &Printer) -> anyhow::Result<u8> {
     })?;
     let mut out = std::io::stdout().lock();
     out.write_all(text.as_bytes())?;
-    if !text.ends_with('\n') {
+    if !text.is_empty() && !text.ends_with('\n') {
         out.write_all(b"\n")?;
     }
     Ok(exit::OK)

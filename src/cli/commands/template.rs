@@ -32,6 +32,7 @@ pub struct TemplateArgs {
     #[arg(
         short = 'n',
         long,
+        visible_alias = "namespace",
         value_name = "NAME",
         env = "COCKTAIL_PKG_SERVICE_MAP",
         hide_env_values = true,
@@ -56,6 +57,15 @@ pub struct TemplateArgs {
     /// Also print the rendered NOTES.txt (to stderr), as an install would show it.
     #[arg(long)]
     pub notes: bool,
+    /// Charts: print only the documents of these templates (`templates/service.yaml`, globs).
+    #[arg(short = 's', long = "show-only", value_name = "TEMPLATE")]
+    pub show_only: Vec<String>,
+    /// Charts: also print the CRDs of `crds/` folders, first.
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Charts: render as an upgrade (`.Release.IsUpgrade` true, `.Release.IsInstall` false).
+    #[arg(long)]
+    pub is_upgrade: bool,
 }
 
 pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
@@ -68,6 +78,7 @@ pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
         kube_version: args.kube_version.clone(),
         api_versions: args.api_versions.clone(),
         generation: Generation::Random,
+        is_upgrade: args.is_upgrade,
     };
     let outcome = template::template(&opts)?;
     for w in &outcome.package.warnings {
@@ -95,6 +106,22 @@ pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
                 dir.join(outcome.package.manifest.name.as_str()).display()
             ),
         );
+        return Ok(crate::cli::exit::OK);
+    }
+    if let Some(chart) = &outcome.chart
+        && args.output == ManifestFormat::Yaml
+    {
+        let text = if args.show_only.is_empty() {
+            chart.helm_text(args.include_crds)
+        } else {
+            chart
+                .show_only(args.include_crds, &args.show_only)
+                .map_err(anyhow::Error::msg)?
+        };
+        std::io::stdout()
+            .lock()
+            .write_all(text.as_bytes())
+            .context("failed to write to stdout")?;
         return Ok(crate::cli::exit::OK);
     }
     let text = match args.output {

@@ -1,0 +1,44 @@
+//! `status`: a release's current revision and the live state of its objects.
+
+use serde::Serialize;
+
+use super::OpError;
+use super::commit::manifest_objects;
+use super::get::revision;
+use super::list::ReleaseRow;
+use super::wait::Observation;
+use crate::model::{ReleaseName, ServiceMapName};
+use crate::release::Status;
+use crate::targets::Target;
+
+/// `status`: the current revision and its objects' live state.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub release: ReleaseRow,
+    pub description: String,
+    #[serde(flatten)]
+    pub live: Observation,
+    pub notes: Option<String>,
+}
+
+pub fn status(
+    target: &dyn Target,
+    service_map: &ServiceMapName,
+    release: &ReleaseName,
+) -> Result<StatusReport, OpError> {
+    let record = revision(target, service_map, release, None)?;
+    if record.status == Status::Uninstalled {
+        return Err(OpError::Invalid(format!(
+            "release `{release}` was uninstalled (see `cocktail-pkg history {release}`)"
+        )));
+    }
+    let objects = manifest_objects(&record)?;
+    let live = super::wait::observe(target, &objects, crate::time::now())?;
+    Ok(StatusReport {
+        release: ReleaseRow::from(&record),
+        description: record.description.clone(),
+        live,
+        notes: record.notes.clone(),
+    })
+}

@@ -1,0 +1,952 @@
+//! Helm charts' templates: Helm's `pkg/engine` and the manifest sorting of `helm template`.
+//!
+//! All templates of the chart and of its enabled sub-charts are parsed into one
+//! [`gotpl::Templates`] set named `CHART/templates/x.yaml`, `CHART/charts/SUB/templates/y.yaml`,
+//! so `include` and `tpl` resolve across sub-charts; they execute in Helm's order (deepest
+//! path first, ties in reverse name order), each with its chart's top-level data (`.Values`
+//! scoped to the chart and shared, so a `set` leaks into later templates as in Helm,
+//! `.Chart`, `.Release`, `.Capabilities`, `.Files`, `.Template`, `.Subcharts`). Partials
+//! (`_*`) render nothing; `<no value>` is removed from each output. The outputs are split into
+//! documents, sorted in Helm's install order (hooks apart), and kept as written so `template`
+//! prints exactly what `helm template` prints. Pure: the clock and randomness come in through
+//! [`gotpl::funcs::Env`], `lookup` answers an empty map.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use gotpl::funcs::{Env, FuncError, FuncMap, Offline};
+use gotpl::{ExecOptions, Map as GMap, MapRef, Object, Value as GValue};
+use serde_json::Value;
+
+use super::{RenderContext, RenderError, Rendered, RenderedObject, TemplateFailure};
+use crate::chart::{Chart, values as chart_values};
+use crate::model::ObjectId;
+
+/// The Kubernetes version `helm template` (v4.1) assumes.
+pub const HELM_KUBE_VERSION: &str = "1.35.0";
+/// The API versions `helm template` (v4.1) advertises by default, in its order.
+pub const HELM_API_VERSIONS: &[&str] = &[
+    "v1",
+    "admissionregistration.k8s.io/v1",
+    "admissionregistration.k8s.io/v1alpha1",
+    "admissionregistration.k8s.io/v1beta1",
+    "internal.apiserver.k8s.io/v1alpha1",
+    "apps/v1",
+    "apps/v1beta1",
+    "apps/v1beta2",
+    "authentication.k8s.io/v1",
+    "authentication.k8s.io/v1alpha1",
+    "authentication.k8s.io/v1beta1",
+    "authorization.k8s.io/v1",
+    "authorization.k8s.io/v1beta1",
+    "autoscaling/v1",
+    "autoscaling/v2",
+    "autoscaling/v2beta1",
+    "autoscaling/v2beta2",
+    "batch/v1",
+    "batch/v1beta1",
+    "certificates.k8s.io/v1",
+    "certificates.k8s.io/v1beta1",
+    "certificates.k8s.io/v1alpha1",
+    "coordination.k8s.io/v1alpha2",
+    "coordination.k8s.io/v1beta1",
+    "coordination.k8s.io/v1",
+    "discovery.k8s.io/v1",
+    "discovery.k8s.io/v1beta1",
+    "events.k8s.io/v1",
+    "events.k8s.io/v1beta1",
+    "extensions/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1",
+    "flowcontrol.apiserver.k8s.io/v1beta1",
+    "flowcontrol.apiserver.k8s.io/v1beta2",
+    "flowcontrol.apiserver.k8s.io/v1beta3",
+    "networking.k8s.io/v1",
+    "networking.k8s.io/v1beta1",
+    "node.k8s.io/v1",
+    "node.k8s.io/v1alpha1",
+    "node.k8s.io/v1beta1",
+    "policy/v1",
+    "policy/v1beta1",
+    "rbac.authorization.k8s.io/v1",
+    "rbac.authorization.k8s.io/v1beta1",
+    "rbac.authorization.k8s.io/v1alpha1",
+    "resource.k8s.io/v1",
+    "resource.k8s.io/v1beta2",
+    "resource.k8s.io/v1beta1",
+    "resource.k8s.io/v1alpha3",
+    "scheduling.k8s.io/v1alpha1",
+    "scheduling.k8s.io/v1beta1",
+    "scheduling.k8s.io/v1",
+    "storage.k8s.io/v1beta1",
+    "storage.k8s.io/v1",
+    "storage.k8s.io/v1alpha1",
+    "storagemigration.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1beta1",
+    "apiextensions.k8s.io/v1",
+];
+
+/// Helm's `InstallOrder`.
+const INSTALL_ORDER: &[&str] = &[
+    "PriorityClass",
+    "Namespace",
+    "NetworkPolicy",
+    "ResourceQuota",
+    "LimitRange",
+    "PodSecurityPolicy",
+    "PodDisruptionBudget",
+    "ServiceAccount",
+    "Secret",
+    "SecretList",
+    "ConfigMap",
+    "StorageClass",
+    "PersistentVolume",
+    "PersistentVolumeClaim",
+    "CustomResourceDefinition",
+    "ClusterRole",
+    "ClusterRoleList",
+    "ClusterRoleBinding",
+    "ClusterRoleBindingList",
+    "Role",
+    "RoleList",
+    "RoleBinding",
+    "RoleBindingList",
+    "Service",
+    "DaemonSet",
+    "Pod",
+    "ReplicationController",
+    "ReplicaSet",
+    "Deployment",
+    "HorizontalPodAutoscaler",
+    "StatefulSet",
+    "Job",
+    "CronJob",
+    "IngressClass",
+    "Ingress",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+];
+
+/// Helm's hook events (`helm.sh/hook`).
+const HOOK_EVENTS: &[&str] = &[
+    "pre-install",
+    "post-install",
+    "pre-delete",
+    "post-delete",
+    "pre-upgrade",
+    "post-upgrade",
+    "pre-rollback",
+    "post-rollback",
+    "test",
+    "test-success",
+];
+
+/// One document of the output, as written by its template.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Document {
+    /// `CHART/templates/x.yaml`.
+    pub source: String,
+    /// The document's text, trimmed (Helm's `SplitManifests`).
+    pub content: String,
+    pub kind: String,
+}
+
+/// What a chart renders, in `helm template`'s order.
+#[derive(Debug, Clone, Default)]
+pub struct ChartOutput {
+    /// `crds/` files of the chart and its enabled sub-charts: (`CHART/crds/x.yaml`, text).
+    pub crds: Vec<(String, String)>,
+    /// Non-hook documents, sorted by kind in install order.
+    pub manifests: Vec<Document>,
+    /// Hook documents (`helm.sh/hook`), sorted by kind.
+    pub hooks: Vec<Document>,
+    /// The chart's rendered `templates/NOTES.txt`.
+    pub notes: Option<String>,
+    /// The objects of `manifests`, parsed (documents without `apiVersion`, `kind` or
+    /// `metadata.name` are printed but are not objects).
+    pub objects: Vec<RenderedObject>,
+}
+
+impl ChartOutput {
+    /// The text `helm template` prints (without `--show-only`).
+    pub fn helm_text(&self, include_crds: bool) -> String {
+        let mut manifest = String::new();
+        if include_crds {
+            for (path, text) in &self.crds {
+                manifest.push_str(&format!("---\n# Source: {path}\n{text}\n"));
+            }
+        }
+        for d in &self.manifests {
+            manifest.push_str(&format!("---\n# Source: {}\n{}\n", d.source, d.content));
+        }
+        let mut out = manifest.trim().to_string();
+        out.push('\n');
+        if out == "\n" {
+            out.clear();
+            out.push('\n');
+        }
+        for h in &self.hooks {
+            out.push_str(&format!("---\n# Source: {}\n{}\n", h.source, h.content));
+        }
+        out
+    }
+
+    /// `helm template --show-only`: the documents whose source (without the chart name) matches
+    /// one of the patterns (Go's `filepath.Match`), pattern by pattern.
+    pub fn show_only(&self, include_crds: bool, patterns: &[String]) -> Result<String, String> {
+        let text = self.helm_text(include_crds);
+        let docs = split_manifests(&text);
+        let mut out = String::new();
+        for pattern in patterns {
+            let mut missing = true;
+            for doc in &docs {
+                let Some(rest) = doc.find("# Source: ").map(|i| &doc[i + 10..]) else {
+                    continue;
+                };
+                let line = rest.lines().next().unwrap_or("");
+                let Some((chart, path)) = line.split_once('/') else {
+                    continue;
+                };
+                if chart.is_empty() || path.is_empty() {
+                    continue;
+                }
+                if crate::chart::glob::go_match(pattern, path) {
+                    out.push_str(&format!("---\n{doc}\n"));
+                    missing = false;
+                }
+            }
+            if missing {
+                return Err(format!("could not find template {pattern} in chart"));
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Helm's `SplitManifests`: split on `(?:^|\s*\n)---\s*` and trim each document.
+pub fn split_manifests(text: &str) -> Vec<String> {
+    let text = text.trim();
+    let b = text.as_bytes();
+    let is_ws = |c: u8| matches!(c, b' ' | b'\t' | b'\n' | b'\r' | b'\x0c');
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    let mut i = 0;
+    if b.starts_with(b"---") {
+        i = 3;
+        while i < b.len() && is_ws(b[i]) {
+            i += 1;
+        }
+        pieces.push("");
+        start = i;
+    }
+    while i < b.len() {
+        if is_ws(b[i]) {
+            // A whitespace run ending in `\n` followed by `---` is a separator.
+            let mut j = i;
+            while j < b.len() && is_ws(b[j]) {
+                j += 1;
+            }
+            if b[j - 1] == b'\n' && b[j..].starts_with(b"---") {
+                pieces.push(&text[start..i]);
+                let mut k = j + 3;
+                while k < b.len() && is_ws(b[k]) {
+                    k += 1;
+                }
+                start = k;
+                i = k;
+                continue;
+            }
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    pieces.push(&text[start..]);
+    pieces
+        .into_iter()
+        .filter(|p| !p.is_empty())
+        .map(|p| p.trim().to_string())
+        .collect()
+}
+
+fn kind_rank(kind: &str) -> Option<usize> {
+    INSTALL_ORDER.iter().position(|k| *k == kind)
+}
+
+/// Helm's `lessByKind`, used with a stable sort.
+fn by_kind(a: &str, b: &str) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    match (kind_rank(a), kind_rank(b)) {
+        (None, None) => a.cmp(b),
+        (None, Some(_)) => Ordering::Greater,
+        (Some(_), None) => Ordering::Less,
+        (Some(x), Some(y)) => x.cmp(&y),
+    }
+}
+
+/// `.Capabilities` (`*common.Capabilities`).
+#[derive(Debug)]
+struct Capabilities {
+    kube: Arc<KubeVersion>,
+    api_versions: Arc<ApiVersions>,
+}
+
+#[derive(Debug)]
+struct KubeVersion {
+    version: String,
+    major: String,
+    minor: String,
+}
+
+impl Object for KubeVersion {
+    fn type_name(&self) -> &str {
+        "common.KubeVersion"
+    }
+    fn field(&self, name: &str) -> Option<GValue> {
+        Some(match name {
+            "Version" | "GitVersion" | "String" => GValue::str(self.version.as_str()),
+            "Major" => GValue::str(self.major.as_str()),
+            "Minor" => GValue::str(self.minor.as_str()),
+            _ => return None,
+        })
+    }
+    /// Prints as Helm 4 prints the struct with `%v` (`{v1.35.0 v1.35.0 1 35}`); the engine
+    /// prints objects through this value.
+    fn to_value(&self) -> GValue {
+        GValue::str(format!(
+            "{{{} {} {} {}}}",
+            self.version, self.version, self.major, self.minor
+        ))
+    }
+}
+
+#[derive(Debug)]
+struct ApiVersions(Vec<String>);
+
+impl Object for ApiVersions {
+    fn type_name(&self) -> &str {
+        "common.VersionSet"
+    }
+    fn kind_name(&self) -> &str {
+        "slice"
+    }
+    fn field(&self, _: &str) -> Option<GValue> {
+        None
+    }
+    fn call_method(&self, name: &str, args: &[GValue]) -> Option<Result<GValue, FuncError>> {
+        if name != "Has" {
+            return None;
+        }
+        Some(match args {
+            [GValue::String(s)] => Ok(GValue::Bool(self.0.iter().any(|v| v == &**s))),
+            _ => Err(FuncError::msg("Has takes one string")),
+        })
+    }
+    fn to_value(&self) -> GValue {
+        GValue::list(self.0.iter().map(|s| GValue::str(s.as_str())).collect())
+    }
+}
+
+fn helm_version() -> GValue {
+    let mut m = GMap::new();
+    for (k, v) in [
+        ("version", "v4.1.4"),
+        ("git_commit", "05fa37973dc9e42b76e1d2883494c87174b6074f"),
+        ("git_tree_state", "clean"),
+        ("go_version", "go1.25.9"),
+        ("kube_client_version", "v1.35"),
+    ] {
+        m.insert(k.into(), GValue::str(v));
+    }
+    GValue::map(m)
+}
+
+impl Object for Capabilities {
+    fn type_name(&self) -> &str {
+        "*common.Capabilities"
+    }
+    fn kind_name(&self) -> &str {
+        "ptr"
+    }
+    fn field(&self, name: &str) -> Option<GValue> {
+        Some(match name {
+            "KubeVersion" => GValue::Object(self.kube.clone()),
+            "APIVersions" => GValue::Object(self.api_versions.clone()),
+            "HelmVersion" => helm_version(),
+            _ => return None,
+        })
+    }
+    fn to_value(&self) -> GValue {
+        let mut kv = GMap::new();
+        kv.insert("Version".into(), GValue::str(self.kube.version.as_str()));
+        kv.insert("Major".into(), GValue::str(self.kube.major.as_str()));
+        kv.insert("Minor".into(), GValue::str(self.kube.minor.as_str()));
+        let mut m = GMap::new();
+        m.insert("KubeVersion".into(), GValue::map(kv));
+        m.insert("APIVersions".into(), self.api_versions.to_value());
+        m.insert("HelmVersion".into(), helm_version());
+        GValue::map(m)
+    }
+}
+
+/// `.Files` (`engine.files`): a chart's non-template files.
+#[derive(Debug)]
+struct Files(BTreeMap<String, Arc<[u8]>>);
+
+impl Files {
+    fn get(&self, name: &str) -> Arc<[u8]> {
+        self.0
+            .get(name)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(&[][..]))
+    }
+}
+
+fn yaml_of_strings(m: BTreeMap<String, String>) -> Result<GValue, FuncError> {
+    let map: GMap = m.into_iter().map(|(k, v)| (k, GValue::str(v))).collect();
+    let text = gotpl::yaml::to_yaml(&GValue::map(map)).map_err(|e| FuncError::msg(e.0))?;
+    Ok(GValue::str(text.strip_suffix('\n').unwrap_or(&text)))
+}
+
+fn base_name(path: &str) -> String {
+    path.rsplit('/').next().unwrap_or(path).to_string()
+}
+
+impl Object for Files {
+    fn type_name(&self) -> &str {
+        "engine.files"
+    }
+    fn kind_name(&self) -> &str {
+        "map"
+    }
+    fn field(&self, name: &str) -> Option<GValue> {
+        match name {
+            "AsConfig" => self.call_method(name, &[]).and_then(Result::ok),
+            "AsSecrets" => self.call_method(name, &[]).and_then(Result::ok),
+            _ => None,
+        }
+    }
+    fn call_method(&self, name: &str, args: &[GValue]) -> Option<Result<GValue, FuncError>> {
+        let arg = || match args {
+            [GValue::String(s)] => Ok(s.to_string()),
+            _ => Err(FuncError::msg(format!("{name} takes one string argument"))),
+        };
+        Some(match name {
+            "Get" => arg().map(|a| GValue::str(String::from_utf8_lossy(&self.get(&a)).as_ref())),
+            "GetBytes" => arg().map(|a| GValue::Bytes(self.get(&a))),
+            "Lines" => arg().map(|a| {
+                let data = self.get(&a);
+                if data.is_empty() {
+                    return GValue::list(Vec::new());
+                }
+                let s = String::from_utf8_lossy(&data).into_owned();
+                let s = s.strip_suffix('\n').unwrap_or(&s);
+                GValue::list(s.split('\n').map(GValue::str).collect())
+            }),
+            "Glob" => arg().map(|pattern| {
+                let picked = self
+                    .0
+                    .iter()
+                    .filter(|(n, _)| crate::chart::glob::files_glob(&pattern, n))
+                    .map(|(n, d)| (n.clone(), d.clone()))
+                    .collect();
+                GValue::Object(Arc::new(Files(picked)))
+            }),
+            "AsConfig" => yaml_of_strings(
+                self.0
+                    .iter()
+                    .map(|(k, v)| (base_name(k), String::from_utf8_lossy(v).into_owned()))
+                    .collect(),
+            ),
+            "AsSecrets" => {
+                use base64::Engine as _;
+                yaml_of_strings(
+                    self.0
+                        .iter()
+                        .map(|(k, v)| {
+                            (
+                                base_name(k),
+                                base64::engine::general_purpose::STANDARD.encode(v),
+                            )
+                        })
+                        .collect(),
+                )
+            }
+            _ => return None,
+        })
+    }
+    fn to_value(&self) -> GValue {
+        GValue::map(
+            self.0
+                .iter()
+                .map(|(k, v)| (k.clone(), GValue::Bytes(v.clone())))
+                .collect(),
+        )
+    }
+}
+
+/// `.Chart`: Helm 4 hands templates the metadata as a map with Go's field names.
+fn chart_value(chart: &Chart, is_root: bool) -> GValue {
+    let m = &chart.metadata;
+    let s = |v: &str| GValue::str(v);
+    let list = |v: &[String]| GValue::list(v.iter().map(|x| GValue::str(x.as_str())).collect());
+    let mut map = GMap::new();
+    map.insert("APIVersion".into(), s(&m.api_version));
+    map.insert(
+        "Annotations".into(),
+        if m.annotations.is_empty() {
+            GValue::Nil
+        } else {
+            GValue::map(
+                m.annotations
+                    .iter()
+                    .map(|(k, v)| (k.clone(), GValue::str(v.as_str())))
+                    .collect(),
+            )
+        },
+    );
+    map.insert("AppVersion".into(), s(&m.app_version));
+    map.insert("Condition".into(), s(&m.condition));
+    let deps = m
+        .dependencies
+        .iter()
+        .map(|d| {
+            let mut o = GMap::new();
+            o.insert("Name".into(), s(&d.name));
+            o.insert("Version".into(), s(&d.version));
+            o.insert("Repository".into(), s(&d.repository));
+            o.insert("Condition".into(), s(&d.condition));
+            o.insert("Tags".into(), list(&d.tags));
+            o.insert("Enabled".into(), GValue::Bool(d.enabled));
+            o.insert(
+                "ImportValues".into(),
+                GValue::list(
+                    d.import_values
+                        .iter()
+                        .map(chart_values::to_template_value)
+                        .collect(),
+                ),
+            );
+            o.insert("Alias".into(), s(&d.alias));
+            GValue::map(o)
+        })
+        .collect();
+    map.insert("Dependencies".into(), GValue::list(deps));
+    map.insert("Deprecated".into(), GValue::Bool(m.deprecated));
+    map.insert("Description".into(), s(&m.description));
+    map.insert("Home".into(), s(&m.home));
+    map.insert("Icon".into(), s(&m.icon));
+    map.insert("IsRoot".into(), GValue::Bool(is_root));
+    map.insert("Keywords".into(), list(&m.keywords));
+    map.insert("KubeVersion".into(), s(&m.kube_version));
+    let maintainers = m
+        .maintainers
+        .iter()
+        .map(|x| {
+            let mut o = GMap::new();
+            o.insert("Email".into(), s(&x.email));
+            o.insert("Name".into(), s(&x.name));
+            o.insert("URL".into(), s(&x.url));
+            GValue::map(o)
+        })
+        .collect();
+    map.insert("Maintainers".into(), GValue::list(maintainers));
+    map.insert("Name".into(), s(&m.name));
+    map.insert("Sources".into(), list(&m.sources));
+    map.insert("Tags".into(), s(&m.tags));
+    map.insert("Type".into(), s(&m.chart_type));
+    map.insert("Version".into(), s(&m.version));
+    GValue::map(map)
+}
+
+/// One template to execute, with its chart's top-level data.
+struct Renderable {
+    name: String,
+    text: String,
+    data: MapRef,
+    base_path: String,
+}
+
+struct Shared {
+    release: GValue,
+    capabilities: GValue,
+}
+
+/// Helm's `recAllTpls`: every template of `chart` and its sub-charts with its data.
+fn collect(
+    chart: &Chart,
+    parent: Option<&MapRef>,
+    parent_path: Option<&str>,
+    shared: &Shared,
+    root_values: &GValue,
+    out: &mut Vec<Renderable>,
+) -> MapRef {
+    let is_root = parent.is_none();
+    let subcharts = MapRef::new(GMap::new());
+    let next = MapRef::new(GMap::new());
+    next.insert("Chart", chart_value(chart, is_root));
+    next.insert(
+        "Files",
+        GValue::Object(Arc::new(Files(
+            chart
+                .files
+                .iter()
+                .map(|(k, v)| (k.clone(), Arc::from(v.as_slice())))
+                .collect(),
+        ))),
+    );
+    next.insert("Release", shared.release.clone());
+    next.insert("Capabilities", shared.capabilities.clone());
+    let values = match parent {
+        None => root_values.clone(),
+        Some(p) => match p
+            .get("Values")
+            .and_then(|v| v.as_map().and_then(|m| m.get(chart.name())))
+        {
+            Some(v @ GValue::Map(_)) => v,
+            _ => GValue::map(GMap::new()),
+        },
+    };
+    next.insert("Values", values);
+    next.insert("Subcharts", GValue::Map(subcharts.clone()));
+    let full = match parent_path {
+        None => chart.name().to_string(),
+        Some(p) => format!("{p}/charts/{}", chart.name()),
+    };
+    for child in &chart.dependencies {
+        let child_next = collect(child, Some(&next), Some(&full), shared, root_values, out);
+        subcharts.insert(child.name(), GValue::Map(child_next));
+    }
+    for (name, text) in &chart.templates {
+        let file = name.rsplit('/').next().unwrap_or(name);
+        if chart.is_library() && !file.starts_with('_') {
+            continue;
+        }
+        out.push(Renderable {
+            name: format!("{full}/{name}"),
+            text: text.clone(),
+            data: next.clone(),
+            base_path: format!("{full}/templates"),
+        });
+    }
+    next
+}
+
+/// Helm's `sortTemplates`: most `/` first, ties in reverse name order.
+fn sort_templates(list: &mut [Renderable]) {
+    list.sort_by(|a, b| {
+        let (ca, cb) = (a.name.matches('/').count(), b.name.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.name.cmp(&a.name))
+    });
+}
+
+fn chart_error(chart: &str, kind: TemplateFailure, message: String) -> RenderError {
+    RenderError::ChartTemplate {
+        chart: chart.to_string(),
+        kind,
+        message,
+    }
+}
+
+/// Helm's `cleanupParseError` / `reformatExecErrorMsg` forms.
+fn template_error(chart: &str, file: &str, e: &gotpl::Error) -> RenderError {
+    match e {
+        gotpl::Error::Parse(p) => {
+            let text = p.to_string();
+            let tokens: Vec<&str> = text.split(": ").collect();
+            let message = if tokens.len() == 1 {
+                format!("parse error in ({file}): {text}")
+            } else {
+                format!(
+                    "parse error at ({}): {}",
+                    tokens[1],
+                    tokens[tokens.len() - 1]
+                )
+            };
+            chart_error(chart, TemplateFailure::Syntax, message)
+        }
+        gotpl::Error::Exec(x) => {
+            let location = x
+                .location
+                .as_ref()
+                .map(|l| format!("{}:{}:{}", l.file, l.line, l.col))
+                .unwrap_or_else(|| file.to_string());
+            if let Some(msg) = &x.fail_message {
+                return chart_error(
+                    chart,
+                    TemplateFailure::Failed,
+                    format!("execution error at ({location}): {msg}"),
+                );
+            }
+            let kind = if x.limit {
+                TemplateFailure::OutOfFuel
+            } else {
+                TemplateFailure::Other
+            };
+            let mut message = format!(
+                "{location}\n  executing {} at <{}>:\n    ",
+                gotpl::fmt::go_quote(&x.template),
+                x.context
+            );
+            if let Some(f) = &x.func {
+                message.push_str(&format!("error calling {f}:\n"));
+            }
+            // A recursive include nests the whole chain in the message: keep both ends.
+            let inner = &x.message;
+            if inner.chars().count() > 800 {
+                let head: String = inner.chars().take(300).collect();
+                let tail: Vec<char> = inner.chars().rev().take(300).collect();
+                let tail: String = tail.into_iter().rev().collect();
+                message.push_str(&format!("{head} … {tail}"));
+            } else {
+                message.push_str(inner);
+            }
+            chart_error(chart, kind, message)
+        }
+    }
+}
+
+/// Renders a chart (the loaded tree; dependencies are processed against `values`) with fully
+/// resolved `values`, Helm's way, on a thread with the render stack (deep recursion in hostile
+/// templates meets the engine's limits, not the end of the stack).
+pub fn render_chart(
+    chart: &Chart,
+    values: &Value,
+    ctx: &RenderContext,
+    env: &mut Env,
+) -> Result<ChartOutput, RenderError> {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("render".into())
+            .stack_size(super::RENDER_STACK_BYTES)
+            .spawn_scoped(s, || render_chart_here(chart, values, ctx, env))
+            .map_err(|e| RenderError::Thread(e.to_string()))?
+            .join()
+            .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
+    })
+}
+
+fn render_chart_here(
+    chart: &Chart,
+    values: &Value,
+    ctx: &RenderContext,
+    env: &mut Env,
+) -> Result<ChartOutput, RenderError> {
+    let name = chart.name().to_string();
+    let processed = chart_values::process_dependencies(chart, values)
+        .map_err(|e| chart_error(&name, TemplateFailure::Other, e.to_string()))?;
+    let kube = &ctx.capabilities.kube_version;
+    let kube_text = format!("v{kube}");
+    if !chart.metadata.kube_version.is_empty()
+        && !crate::chart::semver::matches(&chart.metadata.kube_version, &kube_text)
+    {
+        return Err(RenderError::KubeVersion {
+            package: name,
+            constraint: chart.metadata.kube_version.clone(),
+            kube_version: kube.clone(),
+        });
+    }
+    let mut release = GMap::new();
+    release.insert("Name".into(), GValue::str(ctx.release.name.as_str()));
+    release.insert(
+        "Namespace".into(),
+        GValue::str(ctx.release.service_map.as_str()),
+    );
+    release.insert("IsUpgrade".into(), GValue::Bool(ctx.release.is_upgrade));
+    release.insert("IsInstall".into(), GValue::Bool(ctx.release.is_install));
+    release.insert(
+        "Revision".into(),
+        GValue::Int(i64::try_from(ctx.release.revision).unwrap_or(i64::MAX)),
+    );
+    release.insert("Service".into(), GValue::str("Helm"));
+    let shared = Shared {
+        release: GValue::map(release),
+        capabilities: GValue::Object(Arc::new(Capabilities {
+            kube: Arc::new(KubeVersion {
+                version: kube_text.clone(),
+                major: kube.major.to_string(),
+                minor: kube.minor.to_string(),
+            }),
+            api_versions: Arc::new(ApiVersions(ctx.capabilities.api_versions.clone())),
+        })),
+    };
+    let root_values = chart_values::to_template_value(values);
+    let mut list = Vec::new();
+    collect(&processed, None, None, &shared, &root_values, &mut list);
+    sort_templates(&mut list);
+
+    let mut set = gotpl::Templates::new(Arc::new(FuncMap::helm()));
+    for r in &list {
+        set.parse(&r.name, &r.text)
+            .map_err(|e| template_error(&name, &r.name, &e))?;
+    }
+    let opts = ExecOptions::default();
+    let mut host = Offline;
+    let mut rendered: BTreeMap<String, String> = BTreeMap::new();
+    for r in &list {
+        let file = r.name.rsplit('/').next().unwrap_or(&r.name);
+        if file.starts_with('_') {
+            continue;
+        }
+        let mut t = GMap::new();
+        t.insert("Name".into(), GValue::str(r.name.as_str()));
+        t.insert("BasePath".into(), GValue::str(r.base_path.as_str()));
+        r.data.insert("Template", GValue::map(t));
+        let out = set
+            .execute(&r.name, &GValue::Map(r.data.clone()), &opts, env, &mut host)
+            .map_err(|e| template_error(&name, &r.name, &e))?;
+        rendered.insert(r.name.clone(), out.replace("<no value>", ""));
+    }
+    let notes_name = format!("{name}/templates/NOTES.txt");
+    let notes = rendered.get(&notes_name).cloned();
+    rendered.retain(|k, _| !k.ends_with("NOTES.txt"));
+
+    let mut manifests = Vec::new();
+    let mut hooks = Vec::new();
+    for (path, content) in &rendered {
+        if content.trim().is_empty() {
+            continue;
+        }
+        for doc in split_manifests(content) {
+            let head = gotpl::yaml::parse_document(&doc).map_err(|e| {
+                chart_error(
+                    &name,
+                    TemplateFailure::Other,
+                    format!("YAML parse error on {path}: {}", e.0),
+                )
+            })?;
+            let head_map = head.as_map().map(|m| m.snapshot());
+            let get = |m: &GMap, k: &str| m.get(k).cloned();
+            let kind = head_map
+                .as_ref()
+                .and_then(|m| get(m, "kind"))
+                .and_then(|k| k.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let hook = head_map
+                .as_ref()
+                .and_then(|m| get(m, "metadata"))
+                .and_then(|md| md.as_map().and_then(|md| md.get("annotations")))
+                .and_then(|a| a.as_map().and_then(|a| a.get("helm.sh/hook")))
+                .and_then(|h| h.as_str().map(str::to_string));
+            let document = Document {
+                source: path.clone(),
+                content: doc.clone(),
+                kind,
+            };
+            match hook {
+                None => manifests.push((document, head)),
+                Some(events) => {
+                    let known = events
+                        .split(',')
+                        .all(|e| HOOK_EVENTS.contains(&e.trim().to_ascii_lowercase().as_str()));
+                    if known {
+                        hooks.push(document);
+                    }
+                }
+            }
+        }
+    }
+    manifests.sort_by(|a, b| by_kind(&a.0.kind, &b.0.kind));
+    hooks.sort_by(|a, b| by_kind(&a.kind, &b.kind));
+    let mut objects = Vec::new();
+    for (doc, head) in &manifests {
+        let object = head.to_json();
+        if object.is_null() {
+            continue;
+        }
+        // `helm template` prints documents that are not objects (no kind, no name); they are
+        // not objects to apply, so they stay out of `objects` (install checks them apart).
+        let Ok(id) = object_id(&object) else {
+            continue;
+        };
+        objects.push(RenderedObject {
+            template: doc.source.clone(),
+            id,
+            object,
+        });
+        if objects.len() > super::MAX_OBJECTS {
+            return Err(RenderError::TooManyObjects { package: name });
+        }
+    }
+    let crds = processed
+        .crds("")
+        .into_iter()
+        .map(|(p, d)| (p, String::from_utf8_lossy(d).into_owned()))
+        .collect();
+    Ok(ChartOutput {
+        crds,
+        manifests: manifests.into_iter().map(|(d, _)| d).collect(),
+        hooks,
+        notes,
+        objects,
+    })
+}
+
+fn object_id(object: &Value) -> Result<ObjectId, String> {
+    let s = |v: Option<&Value>| v.and_then(Value::as_str).unwrap_or("").to_string();
+    let api_version = s(object.get("apiVersion"));
+    let kind = s(object.get("kind"));
+    if api_version.is_empty() {
+        return Err("object has no `apiVersion`".into());
+    }
+    if kind.is_empty() {
+        return Err("object has no `kind`".into());
+    }
+    let meta = object.get("metadata");
+    let name = s(meta.and_then(|m| m.get("name")));
+    if name.is_empty() {
+        return Err(format!("{kind} has no `metadata.name`"));
+    }
+    let namespace = if super::CLUSTER_SCOPED_KINDS.contains(&kind.as_str()) {
+        String::new()
+    } else {
+        s(meta.and_then(|m| m.get("namespace")))
+    };
+    Ok(ObjectId {
+        group: ObjectId::group_of(&api_version).to_string(),
+        kind,
+        namespace,
+        name,
+    })
+}
+
+/// The format-blind render of a chart (used by `render::render`): a fixed clock and seed, so
+/// the result is reproducible; `template` passes a real clock and randomness instead.
+pub(super) fn render(
+    chart: &Chart,
+    values: &Value,
+    ctx: &RenderContext,
+) -> Result<Rendered, RenderError> {
+    let mut env = Env::fixed(0, 1);
+    let out = render_chart_here(chart, values, ctx, &mut env)?;
+    Ok(Rendered {
+        objects: out.objects,
+        notes: out.notes,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn splits_like_helm() {
+        assert_eq!(split_manifests("a: 1\n---\nb: 2\n"), ["a: 1", "b: 2"]);
+        assert_eq!(split_manifests("---\na: 1\n---\nb: 2"), ["a: 1", "b: 2"]);
+        assert_eq!(
+            split_manifests("a: 1\n---\n   \n---\nb"),
+            ["a: 1", "---\nb"]
+        );
+        assert_eq!(split_manifests("a: '---'\n"), ["a: '---'"]);
+    }
+
+    #[test]
+    fn kind_order() {
+        let mut kinds = vec!["Foo", "Deployment", "", "Service", "Bar", "Namespace"];
+        kinds.sort_by(|a, b| by_kind(a, b));
+        assert_eq!(
+            kinds,
+            ["Namespace", "Service", "Deployment", "", "Bar", "Foo"]
+        );
+    }
+}
