@@ -1,6 +1,11 @@
 //! Embeds the built-in catalog's index (`index/`) in the binary, so the default repository
 //! works with no set-up and no network.
 
+#![expect(
+    clippy::expect_used,
+    reason = "a build script reports failures by panicking with the cause"
+)]
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -8,6 +8,8 @@
 //! nothing, so every sample sees the same cluster. Each sample connects a fresh `KubeTarget`,
 //! as a CLI process does. Run with `cargo bench --bench auto`; figures in docs/benchmarks.md.
 
+#![expect(clippy::unwrap_used, reason = "a benchmark's set-up fails loudly")]
+
 use std::path::PathBuf;
 use std::sync::OnceLock;
 use std::time::Duration;

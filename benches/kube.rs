@@ -10,6 +10,8 @@
 //!
 //! Run with `cargo bench --bench kube`.
 
+#![expect(clippy::unwrap_used, reason = "a benchmark's set-up fails loudly")]
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -3,6 +3,8 @@
 //!
 //! Run with `cargo bench --bench render`.
 
+#![expect(clippy::unwrap_used, reason = "a benchmark's set-up fails loudly")]
+
 use std::collections::BTreeMap;
 
 use cocktail_pkg::archive;

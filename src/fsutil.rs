@@ -61,7 +61,8 @@ pub fn write_atomic_as(path: &Path, bytes: &[u8], visibility: Visibility) -> std
     Ok(())
 }
 
-#[cfg(all(test, unix))]
+#[cfg(test)]
+#[cfg(unix)]
 mod tests {
     use super::*;
     use std::os::unix::fs::PermissionsExt;

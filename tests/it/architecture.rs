@@ -154,8 +154,8 @@ fn references(unit: &str, code: &str, units: &BTreeSet<String>) -> BTreeSet<Stri
             .collect();
         add(path.trim_end_matches(':'));
         // `use crate::{a, b::c}` groups.
-        if rest.starts_with('{') {
-            let group: String = rest[1..].chars().take_while(|c| *c != '}').collect();
+        if let Some(group) = rest.strip_prefix('{') {
+            let group: String = group.chars().take_while(|c| *c != '}').collect();
             for item in group.split(',') {
                 add(item.trim());
             }
@@ -170,8 +170,8 @@ fn references(unit: &str, code: &str, units: &BTreeSet<String>) -> BTreeSet<Stri
                 .take_while(|c| c.is_alphanumeric() || *c == '_')
                 .collect();
             add(&format!("{parent}::{name}"));
-            if rest.starts_with('{') {
-                let group: String = rest[1..].chars().take_while(|c| *c != '}').collect();
+            if let Some(group) = rest.strip_prefix('{') {
+                let group: String = group.chars().take_while(|c| *c != '}').collect();
                 for item in group.split(',') {
                     let name: String = item
                         .trim()
@@ -189,9 +189,9 @@ fn references(unit: &str, code: &str, units: &BTreeSet<String>) -> BTreeSet<Stri
 /// A dependency cycle among the modules under `src`, or a module below `cli` importing it.
 fn cycle_or_upward_import(src: &Path) -> Option<String> {
     let mut files = Vec::new();
-    collect(&src, &mut files);
+    collect(src, &mut files);
     let rel = |p: &Path| {
-        p.strip_prefix(&src)
+        p.strip_prefix(src)
             .unwrap()
             .to_string_lossy()
             .replace('\\', "/")
@@ -212,10 +212,10 @@ fn cycle_or_upward_import(src: &Path) -> Option<String> {
     }
     // Nothing outside `cli` may depend on `cli`; the library layers never reach the commands.
     for (unit, deps) in &graph {
-        if !unit.starts_with("cli") {
-            if let Some(d) = deps.iter().find(|d| d.starts_with("cli")) {
-                return Some(format!("{unit} depends on {d}: nothing imports cli"));
-            }
+        if !unit.starts_with("cli")
+            && let Some(d) = deps.iter().find(|d| d.starts_with("cli"))
+        {
+            return Some(format!("{unit} depends on {d}: nothing imports cli"));
         }
     }
     // Find a cycle with a depth-first search.

@@ -1,5 +1,11 @@
 //! The integration test binary: the CLI end to end, hostile inputs, and rendering snapshots.
 
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test set-up fails loudly; helpers outside #[test] functions count too"
+)]
+
 mod architecture;
 mod auto;
 mod browser;

@@ -421,7 +421,6 @@ pub(crate) fn json_type(v: &Value) -> &'static str {
 }
 
 #[cfg(test)]
-#[expect(clippy::expect_used, reason = "tests: a failure stops the test")]
 mod tests {
     use super::*;
     use serde_json::json;

@@ -482,7 +482,6 @@ pub(crate) fn decode_continue(token: &str) -> Result<(String, String), ApiError>
 }
 
 #[cfg(test)]
-#[expect(clippy::expect_used, reason = "tests: a failure stops the test")]
 mod tests {
     use super::*;
 

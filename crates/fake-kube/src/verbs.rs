@@ -672,7 +672,6 @@ impl Store {
 }
 
 #[cfg(test)]
-#[expect(clippy::expect_used, reason = "tests: a failure stops the test")]
 mod tests {
     use super::*;
 

@@ -102,6 +102,10 @@ impl TargetArgs {
                 service_map,
             })
         };
+        #[expect(
+            clippy::expect_used,
+            reason = "`default` is a valid DNS-1123 name, checked by a unit test of model"
+        )]
         let default_map = || {
             self.service_map
                 .first()

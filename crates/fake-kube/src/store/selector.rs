@@ -148,7 +148,6 @@ pub(crate) fn parse_field_selector(s: &str) -> Result<Vec<(String, bool, String)
 }
 
 #[cfg(test)]
-#[expect(clippy::expect_used, reason = "tests: a failure stops the test")]
 mod tests {
     use super::*;
 
