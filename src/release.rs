@@ -116,6 +116,10 @@ pub struct Record {
     /// automatically. An upgrade by hand clears the list.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub failed_versions: Vec<semver::Version>,
+    /// The values the templates saw: the package's defaults coalesced with `values`, generated
+    /// values included (`get values --all`). Absent in records written before it was kept.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_values: Option<Value>,
 }
 
 /// A record that could not be read.
@@ -239,6 +243,7 @@ mod tests {
             secret_paths: vec![],
             policy: None,
             failed_versions: vec![],
+            computed_values: None,
         }
     }
 

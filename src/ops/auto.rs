@@ -210,10 +210,11 @@ fn plan_release(
     }
     if record.status != Status::Deployed {
         let reason = format!(
-            "the current revision {} is {}; fix it first (see `cocktail-pkg history {}`)",
+            "the current revision {} is {}; fix it first (see `cocktail-pkg history {} -n {}`)",
             record.revision,
             record.status.as_str(),
-            record.name
+            record.name,
+            record.service_map
         );
         return skip(record, "not-deployed", reason);
     }

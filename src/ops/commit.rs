@@ -168,10 +168,10 @@ pub(crate) fn installed(
     release::current(records)
         .filter(|r| r.status != Status::Uninstalled)
         .cloned()
-        .ok_or_else(|| {
-            OpError::Invalid(format!(
-                "release `{release}` is not installed in service map `{service_map}`"
-            ))
+        .ok_or_else(|| OpError::NotFound {
+            release: release.to_string(),
+            service_map: service_map.to_string(),
+            revision: None,
         })
 }
 

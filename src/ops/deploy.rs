@@ -232,6 +232,7 @@ pub fn deploy_with(
             repository: repository.clone(),
         },
         values: overlay,
+        computed_values: Some(resolved.clone()),
         manifest: rendered.to_yaml_stream(pkg.manifest.name.as_str())?,
         inventory: rendered.objects.iter().map(|o| o.id.clone()).collect(),
         notes: rendered.notes.clone(),

@@ -86,6 +86,16 @@ pub enum OpError {
     /// The release changed while an automatic run was deciding.
     #[error("{0}")]
     Stale(String),
+    /// No such release (or revision) in the service map looked in.
+    #[error("release `{release}` {}", match .revision {
+        Some(n) => format!("has no revision {n} in service map `{service_map}`"),
+        None => format!("is not installed in service map `{service_map}`"),
+    })]
+    NotFound {
+        release: String,
+        service_map: String,
+        revision: Option<u64>,
+    },
     /// A release record whose objects cannot all be accounted for: nothing was applied or
     /// deleted.
     #[error(
@@ -137,6 +147,16 @@ impl OpError {
             OpError::Read { .. } => Some("check the path and its permissions".into()),
             OpError::Write { .. } => Some("check that the folder exists and is writable".into()),
             OpError::Invalid(_) | OpError::Stale(_) => None,
+            OpError::NotFound {
+                release,
+                service_map,
+                revision: Some(_),
+            } => Some(format!(
+                "see its revisions with `cocktail-pkg history {release} -n {service_map}`"
+            )),
+            OpError::NotFound { .. } => Some(
+                "a release lives in a service map: pass `-n SERVICE_MAP` (or set COCKTAIL_PKG_SERVICE_MAP); `cocktail-pkg list -A` lists the releases of every service map".into(),
+            ),
             OpError::Inventory { release, revision, .. } => Some(format!(
                 "nothing was applied or deleted; the record was changed or damaged outside cocktail-pkg: compare `cocktail-pkg get manifest {release} --revision {revision}` with the service map and remove what it names by hand"
             )),

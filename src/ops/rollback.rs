@@ -49,11 +49,10 @@ pub fn rollback_with(
             .iter()
             .find(|r| r.revision == n)
             .cloned()
-            .ok_or_else(|| {
-                OpError::Invalid(format!(
-                    "release `{}` has no revision {n} (see `cocktail-pkg history {}`)",
-                    opts.release, opts.release
-                ))
+            .ok_or_else(|| OpError::NotFound {
+                release: opts.release.to_string(),
+                service_map: opts.service_map.to_string(),
+                revision: Some(n),
             })?,
         None => records
             .iter()

@@ -30,7 +30,7 @@ pub fn status(
     let record = revision(target, service_map, release, None)?;
     if record.status == Status::Uninstalled {
         return Err(OpError::Invalid(format!(
-            "release `{release}` was uninstalled (see `cocktail-pkg history {release}`)"
+            "release `{release}` was uninstalled (see `cocktail-pkg history {release} -n {service_map}`)"
         )));
     }
     let objects = manifest_objects(&record)?;

@@ -606,6 +606,7 @@ mod tests {
             secret_paths: vec![],
             policy: None,
             failed_versions: vec![],
+            computed_values: None,
         }
     }
 

@@ -535,3 +535,85 @@ fn a_misspelt_package_gets_did_you_mean() {
             "hint: did you mean `catalog/redis`?",
         ));
 }
+
+/// Issue 10, defect 7: a release looked for in the wrong service map gets a hint about `-n`, and
+/// a missing revision a `history` command that names the service map.
+#[test]
+fn release_not_found_hints_name_the_service_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = format!("dir:{}", dir.path().display());
+    cmd()
+        .args([
+            "install",
+            "web",
+            "catalog/nginx",
+            "-n",
+            "shop",
+            "--create-service-map",
+        ])
+        .args(["--target", &target])
+        .assert()
+        .success();
+    cmd()
+        .args(["status", "web", "--target", &target])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: release `web` is not installed in service map `default`",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: a release lives in a service map: pass `-n SERVICE_MAP`",
+        ));
+    cmd()
+        .args(["rollback", "web", "9", "-n", "shop", "--target", &target])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "error: release `web` has no revision 9 in service map `shop`",
+        ))
+        .stderr(predicate::str::contains(
+            "hint: see its revisions with `cocktail-pkg history web -n shop`",
+        ));
+}
+
+/// Issue 10, defect 11: `get values --all` shows the computed values (defaults included).
+#[test]
+fn get_values_all_shows_the_computed_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let target = format!("dir:{}", dir.path().display());
+    cmd()
+        .args([
+            "install",
+            "web",
+            "catalog/nginx",
+            "-n",
+            "shop",
+            "--create-service-map",
+        ])
+        .args(["--set", "replicas=3", "--target", &target])
+        .assert()
+        .success();
+    let get = |extra: &[&str]| {
+        let out = cmd()
+            .args([
+                "get", "values", "web", "-n", "shop", "-o", "json", "--target", &target,
+            ])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let set = get(&[]);
+    assert_eq!(set, serde_json::json!({"replicas": 3}));
+    let all = get(&["--all"]);
+    assert_eq!(all["replicas"], 3);
+    assert!(
+        all["service"]["type"].is_string(),
+        "defaults included: {all}"
+    );
+}

@@ -8,7 +8,7 @@ use super::settings::{Opened, TargetArgs};
 use crate::cli::printer::Printer;
 use crate::cli::{OutputFormat, exit};
 use crate::model::ReleaseName;
-use crate::ops::get::{revision, values_of};
+use crate::ops::get::{computed_values_of, revision, values_of};
 
 /// What `get` shows.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -34,6 +34,10 @@ pub struct GetArgs {
     /// Show values the package marks secret instead of `*****`.
     #[arg(long)]
     pub show_secrets: bool,
+    /// With `values`: every value the templates saw (package defaults, your values and
+    /// generated values), not only what was set (as `helm get values --all`).
+    #[arg(short = 'a', long)]
+    pub all: bool,
     /// Output format of `get values`: YAML or JSON (`table` prints YAML); manifests and notes
     /// print as they were rendered.
     #[arg(short, long, value_enum, default_value = "yaml")]
@@ -49,7 +53,11 @@ pub fn run(args: GetArgs, _printer: &Printer) -> anyhow::Result<u8> {
     let mut out = std::io::stdout().lock();
     match args.what {
         GetWhat::Values => {
-            let v = serde_json::Value::Object(values_of(&record, args.show_secrets));
+            let v = serde_json::Value::Object(if args.all {
+                computed_values_of(&record, args.show_secrets)?
+            } else {
+                values_of(&record, args.show_secrets)
+            });
             match args.output {
                 OutputFormat::Json => writeln!(out, "{}", serde_json::to_string_pretty(&v)?)?,
                 _ => write!(out, "{}", crate::yaml::to_string(&v)?)?,
