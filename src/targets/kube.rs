@@ -202,7 +202,7 @@ impl KubeTarget {
                 }
             }
             other => TargetError::Connect {
-                message: format!("{action}: no answer from the cluster at {}", self.url),
+                message: connect_message(&action, &self.url, &crate::error_chain(&other)),
                 source: Some(Box::new(other)),
             },
         }
@@ -934,5 +934,47 @@ impl Target for KubeTarget {
             Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => Ok(()),
             Err(e) => Err(self.err(action(), None, e)),
         }
+    }
+}
+
+/// What a failed connection means, from its error chain: an untrusted TLS certificate is not
+/// "no answer" (rustls reports `UnknownIssuer`, `invalid peer certificate`, ...).
+fn connect_message(action: &str, url: &str, chain: &str) -> String {
+    const TLS: &[&str] = &[
+        "UnknownIssuer",
+        "invalid peer certificate",
+        "NotValidForName",
+        "CertExpired",
+        "BadSignature",
+    ];
+    if TLS.iter().any(|t| chain.contains(t)) {
+        format!(
+            "{action}: the cluster at {url} presented a TLS certificate this client does not trust"
+        )
+    } else {
+        format!("{action}: no answer from the cluster at {url}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Issue 10, defect 7: an untrusted certificate is named, not reported as "no answer".
+    #[test]
+    fn an_unknown_issuer_is_a_tls_error_not_no_answer() {
+        let m = super::connect_message(
+            "read Secret",
+            "https://10.0.0.1:6443",
+            "client error (Connect): invalid peer certificate: UnknownIssuer",
+        );
+        assert!(
+            m.contains("TLS certificate this client does not trust"),
+            "{m}"
+        );
+        let m = super::connect_message(
+            "read Secret",
+            "https://x",
+            "tcp connect error: Connection refused",
+        );
+        assert!(m.contains("no answer from the cluster"), "{m}");
     }
 }

@@ -120,6 +120,9 @@ impl TargetError {
             TargetError::Api { code: 401 | 403, .. } => Some(
                 "check the credentials of the kube context (`kubectl auth can-i`), and that it may manage this service map".into(),
             ),
+            TargetError::Connect { message, .. } if message.contains("TLS certificate") => Some(
+                "the kubeconfig's `certificate-authority`/`certificate-authority-data` must be the CA that signed the API server's certificate (and the server name must match it); compare with `kubectl cluster-info` on the same context".into(),
+            ),
             TargetError::Api { code: 500.., .. } | TargetError::Connect { .. } => Some(
                 "check that the cluster is reachable (`kubectl cluster-info`); nothing is left half-done: run the command again".into(),
             ),
