@@ -487,33 +487,12 @@ pub fn outdated(
     Ok(rows)
 }
 
-/// Posts the report to a webhook: three attempts with backoff, 10 s each. Returns what
-/// happened; a failure never fails the run.
+/// Posts the report to a webhook through the one HTTP client (`repo::http`: its timeout and
+/// its retries with backoff). Returns what happened; a failure never fails the run.
 pub fn notify(url: &str, report: &AutoReport) -> Result<(), String> {
     let body = serde_json::to_vec(report).map_err(|e| e.to_string())?;
-    let client = reqwest::blocking::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .user_agent(concat!("cocktail-pkg/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| e.to_string())?;
-    let mut last = String::new();
-    for attempt in 0..3u32 {
-        if attempt > 0 {
-            std::thread::sleep(Duration::from_millis(500 * u64::from(attempt)));
-        }
-        match client
-            .post(url)
-            .header("content-type", "application/json")
-            .body(body.clone())
-            .send()
-        {
-            Ok(resp) if resp.status().is_success() => return Ok(()),
-            Ok(resp) if resp.status().is_client_error() => {
-                return Err(format!("the webhook answered {}", resp.status()));
-            }
-            Ok(resp) => last = format!("the webhook answered {}", resp.status()),
-            Err(e) => last = crate::error_chain(&e),
-        }
-    }
-    Err(format!("{last} (after 3 attempts)"))
+    let client = crate::repo::http::client().map_err(|e| crate::error_chain(&e))?;
+    crate::repo::http::post_json(&client, url, &body)
+        .map(|_| ())
+        .map_err(|e| crate::error_chain(&e))
 }

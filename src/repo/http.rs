@@ -68,14 +68,36 @@ pub fn client() -> Result<Client, HttpError> {
 /// GET with retries. `headers` are added to every attempt. Returns the response for any status
 /// below 500 except 4xx other than 304, which are errors; 5xx and transport errors are retried.
 pub fn get(client: &Client, url: &str, headers: &[(&str, String)]) -> Result<Response, HttpError> {
-    let mut delay = BACKOFF;
-    let mut last = String::new();
-    for attempt in 1..=ATTEMPTS {
+    with_retries("GET", url, || {
         let mut req = client.get(url);
         for (k, v) in headers {
             req = req.header(*k, v);
         }
-        match req.send() {
+        req
+    })
+}
+
+/// POSTs a JSON body with the same retries as [`get`] (the automatic-upgrade webhook).
+pub fn post_json(client: &Client, url: &str, body: &[u8]) -> Result<Response, HttpError> {
+    with_retries("POST", url, || {
+        client
+            .post(url)
+            .header("content-type", "application/json")
+            .body(body.to_vec())
+    })
+}
+
+/// The one retry loop: `ATTEMPTS` tries with exponential backoff on 5xx and transport errors;
+/// success and 304 return the response, other 4xx are errors at once.
+fn with_retries(
+    method: &str,
+    url: &str,
+    request: impl Fn() -> reqwest::blocking::RequestBuilder,
+) -> Result<Response, HttpError> {
+    let mut delay = BACKOFF;
+    let mut last = String::new();
+    for attempt in 1..=ATTEMPTS {
+        match request().send() {
             Ok(resp) if resp.status().is_server_error() => {
                 last = format!("server error {}", resp.status());
             }
@@ -91,7 +113,7 @@ pub fn get(client: &Client, url: &str, headers: &[(&str, String)]) -> Result<Res
             Err(e) => last = crate::error_chain(&e),
         }
         if attempt < ATTEMPTS {
-            tracing::debug!("GET {url} failed ({last}); retrying in {delay:?}");
+            tracing::debug!("{method} {url} failed ({last}); retrying in {delay:?}");
             std::thread::sleep(delay);
             delay *= 2;
         }
