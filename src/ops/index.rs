@@ -205,7 +205,13 @@ pub fn keygen(opts: &KeygenOptions) -> Result<KeygenOutcome, OpError> {
         .map_err(|e| OpError::Invalid(format!("failed to get random bytes for a key: {e}")))?;
     let key = SecretKey::from_seed(seed);
     let public = key.public();
-    write(&opts.out, key.to_text().as_bytes())?;
+    // Owner-only from the first byte (no window in which the key is readable by others).
+    crate::fsutil::write_atomic_private(&opts.out, key.to_text().as_bytes()).map_err(|source| {
+        OpError::Write {
+            path: opts.out.clone(),
+            source,
+        }
+    })?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;

@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use super::lease::{Decision, Holder, decide, local_liveness};
 use super::{ApplyMode, Lease, Target, TargetError};
-use crate::fsutil::write_atomic;
+use crate::fsutil::{write_atomic, write_atomic_private};
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::release::{self, Record};
 use crate::time::UnixTime;
@@ -195,7 +195,13 @@ impl Target for DirTarget {
         })?;
         if let ApplyMode::Commit { .. } = mode {
             let path = self.object_path(id);
-            write_atomic(&path, text.as_bytes()).map_err(io("write", &path))?;
+            // A Secret's data is readable by its owner only; every other object as the umask
+            // allows (a GitOps agent may run as another user).
+            if id.kind == "Secret" && id.group.is_empty() {
+                write_atomic_private(&path, text.as_bytes()).map_err(io("write", &path))?;
+            } else {
+                write_atomic(&path, text.as_bytes()).map_err(io("write", &path))?;
+            }
         }
         Ok(object.clone())
     }
@@ -386,7 +392,8 @@ impl Target for DirTarget {
             revision: record.revision,
             source: release::CodecError::Encode(e.to_string()),
         })?;
-        write_atomic(&path, &bytes).map_err(io("write", &path))
+        // Records hold the values (passwords included): owner only.
+        write_atomic_private(&path, &bytes).map_err(io("write", &path))
     }
 
     fn delete_record(

@@ -503,6 +503,33 @@ fn written_files_follow_the_umask() {
     for f in files {
         assert_eq!(mode(&f), 0o666 & !umask, "{}", f.display());
     }
+    // A dir target: objects as the umask allows, Secrets and release records owner-only.
+    let gitops = dir.path().join("gitops");
+    cmd()
+        .args([
+            "install",
+            "db",
+            "catalog/redis",
+            "-n",
+            "shop",
+            "--create-service-map",
+        ])
+        .arg("--target")
+        .arg(format!("dir:{}", gitops.display()))
+        .assert()
+        .success();
+    let mut secrets = 0;
+    for f in walk(&gitops) {
+        let name = f.file_name().unwrap().to_string_lossy().to_string();
+        let secret = name.starts_with("secret-") || f.to_string_lossy().contains("/releases/");
+        if name.ends_with(".lock") || f.to_string_lossy().contains("/locks/") {
+            continue;
+        }
+        let want = if secret { 0o600 } else { 0o666 & !umask };
+        secrets += usize::from(secret);
+        assert_eq!(mode(&f), want, "{}", f.display());
+    }
+    assert!(secrets >= 2, "a Secret and a record were checked");
 }
 
 #[cfg(unix)]
