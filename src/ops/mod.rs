@@ -86,6 +86,12 @@ pub enum OpError {
     /// The release changed while an automatic run was deciding.
     #[error("{0}")]
     Stale(String),
+    /// A server refused a request; the hint says what to change.
+    #[error("{message}")]
+    Refused {
+        message: String,
+        hint: Option<String>,
+    },
     /// No such release (or revision) in the service map looked in.
     #[error("release `{release}` {}", match .revision {
         Some(n) => format!("has no revision {n} in service map `{service_map}`"),
@@ -147,6 +153,7 @@ impl OpError {
             OpError::Read { .. } => Some("check the path and its permissions".into()),
             OpError::Write { .. } => Some("check that the folder exists and is writable".into()),
             OpError::Invalid(_) | OpError::Stale(_) => None,
+            OpError::Refused { hint, .. } => hint.clone(),
             OpError::NotFound {
                 release,
                 service_map,

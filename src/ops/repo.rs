@@ -340,9 +340,19 @@ pub fn publish(opts: &PublishOptions) -> Result<PublishOutcome, OpError> {
     if !status.is_success() {
         let body: serde_json::Value = resp.json().unwrap_or_default();
         let msg = body["error"].as_str().unwrap_or("no details").to_string();
-        return Err(OpError::Invalid(format!(
-            "the server refused the package ({status}): {msg}"
-        )));
+        let hint = match status.as_u16() {
+            403 if msg.contains("disabled") => Some(
+                "this server was started without a publish token: start it with `cocktail-pkg serve --token-file FILE` (or COCKTAIL_PKG_PUBLISH_TOKEN set), then publish with the same token".into(),
+            ),
+            401 | 403 => Some(
+                "pass the server's publish token with --token-file FILE or COCKTAIL_PKG_PUBLISH_TOKEN".into(),
+            ),
+            _ => None,
+        };
+        return Err(OpError::Refused {
+            message: format!("the server refused the package ({status}): {msg}"),
+            hint,
+        });
     }
     Ok(PublishOutcome {
         name,
