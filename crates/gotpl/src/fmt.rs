@@ -87,43 +87,36 @@ pub fn format_float_g(f: f64) -> String {
             "0".into()
         };
     }
-    let (neg, digits, exp) = shortest_digits(f);
     // strconv: with the shortest precision, `eprec` is 6, and %e is used when `exp < -4 ||
     // exp >= eprec` (checked against Helm: 1234567.0 prints 1.234567e+06).
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
+    let (neg, digits, exp) = shortest_digits(f);
     if !(-4..6).contains(&exp) {
-        out.push_str(&digits[..1]);
-        if digits.len() > 1 {
-            out.push('.');
-            out.push_str(&digits[1..]);
-        }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        let e = exp.unsigned_abs();
-        if e < 10 {
-            out.push('0');
-        }
-        out.push_str(&e.to_string());
-    } else if exp < 0 {
+        return format_float(f, 'e', None);
+    }
+    let sign = if neg { "-" } else { "" };
+    format!("{sign}{}", fixed_digits(&digits, exp))
+}
+
+/// Digits `d.ddd × 10^exp` written out in 'f' form (`1234`, `0.00012`, `1.5`).
+pub(crate) fn fixed_digits(digits: &str, exp: i32) -> String {
+    let mut out = String::new();
+    if exp < 0 {
         out.push_str("0.");
         for _ in 0..(-exp - 1) {
             out.push('0');
         }
-        out.push_str(&digits);
+        out.push_str(digits);
     } else {
         let point = exp as usize + 1;
         if digits.len() <= point {
-            out.push_str(&digits);
+            out.push_str(digits);
             for _ in digits.len()..point {
                 out.push('0');
             }
         } else {
-            out.push_str(&digits[..point]);
+            out.push_str(digits.get(..point).unwrap_or(""));
             out.push('.');
-            out.push_str(&digits[point..]);
+            out.push_str(digits.get(point..).unwrap_or(""));
         }
     }
     out
@@ -748,23 +741,7 @@ pub fn format_float(x: f64, verb: char, prec: Option<usize>) -> String {
                     return format!("{sign}0");
                 }
                 let (_, d, e) = shortest_digits(x);
-                let mut s = String::from(sign);
-                if e < 0 {
-                    s.push_str("0.");
-                    s.extend(std::iter::repeat_n('0', (-e - 1) as usize));
-                    s.push_str(&d);
-                } else {
-                    let point = e as usize + 1;
-                    if d.len() <= point {
-                        s.push_str(&d);
-                        s.extend(std::iter::repeat_n('0', point - d.len()));
-                    } else {
-                        s.push_str(d.get(..point).unwrap_or(""));
-                        s.push('.');
-                        s.push_str(d.get(point..).unwrap_or(""));
-                    }
-                }
-                s
+                format!("{sign}{}", fixed_digits(&d, e))
             }
         },
         'g' | 'G' => {

@@ -156,34 +156,9 @@ pub fn float_json(f: f64) -> Result<String, JsonError> {
         }
         out.push_str(&e.to_string());
     } else {
-        out.push_str(&fixed_digits(&digits, exp));
+        out.push_str(&crate::fmt::fixed_digits(&digits, exp));
     }
     Ok(out)
-}
-
-/// Digits `d.ddd × 10^exp` written out in 'f' form.
-pub(crate) fn fixed_digits(digits: &str, exp: i32) -> String {
-    let mut out = String::new();
-    if exp < 0 {
-        out.push_str("0.");
-        for _ in 0..(-exp - 1) {
-            out.push('0');
-        }
-        out.push_str(digits);
-    } else {
-        let point = exp as usize + 1;
-        if digits.len() <= point {
-            out.push_str(digits);
-            for _ in digits.len()..point {
-                out.push('0');
-            }
-        } else {
-            out.push_str(digits.get(..point).unwrap_or(""));
-            out.push('.');
-            out.push_str(digits.get(point..).unwrap_or(""));
-        }
-    }
-    out
 }
 
 /// A Go JSON string literal.

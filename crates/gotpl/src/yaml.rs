@@ -977,7 +977,7 @@ fn float32_key(f: f64) -> String {
         }
         out.push_str(&exp.unsigned_abs().to_string());
     } else {
-        out.push_str(&crate::json::fixed_digits(&digits, exp));
+        out.push_str(&crate::fmt::fixed_digits(&digits, exp));
     }
     out
 }

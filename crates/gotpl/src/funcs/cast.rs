@@ -6,7 +6,7 @@
 //! `int "08"` is `0` because `08` is invalid octal, `int64 "12.00"` is `12` because cast trims a
 //! zero decimal part first). Checked against helm v4.1.4.
 
-use crate::fmt::{format_v, shortest_digits};
+use crate::fmt::format_v;
 use crate::value::Value;
 
 /// Go's `int64(f)` for a float64 on amd64: truncation toward zero; NaN, infinities and values
@@ -116,48 +116,7 @@ pub fn strslice(v: &Value) -> Vec<String> {
 
 /// Go's `strconv.FormatFloat(f, 'f', -1, 64)`.
 pub fn format_float_f(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    if f == 0.0 {
-        return if f.is_sign_negative() {
-            "-0".into()
-        } else {
-            "0".into()
-        };
-    }
-    let (neg, digits, exp) = shortest_digits(f);
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if exp < 0 {
-        out.push_str("0.");
-        for _ in 0..(-exp - 1) {
-            out.push('0');
-        }
-        out.push_str(&digits);
-    } else {
-        let point = exp as usize + 1;
-        if digits.len() <= point {
-            out.push_str(&digits);
-            for _ in digits.len()..point {
-                out.push('0');
-            }
-        } else {
-            out.push_str(digits.get(..point).unwrap_or(""));
-            out.push('.');
-            out.push_str(digits.get(point..).unwrap_or(""));
-        }
-    }
-    out
+    crate::fmt::format_float(f, 'f', None)
 }
 
 /// Go's `underscoreOK`: underscores only between digits (or after a base prefix).
