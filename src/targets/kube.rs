@@ -32,7 +32,7 @@ use kube::core::{ApiResource, GroupVersionKind};
 use kube::discovery::Scope;
 use serde_json::{Value, json};
 
-use super::lease::{Decision, Holder, decide, local_liveness};
+use super::lease::{Holder, decide, local_liveness};
 use super::{ApplyMode, Lease, Target, TargetError};
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::release::{self, Record};
@@ -819,24 +819,8 @@ impl Target for KubeTarget {
             }
             Some(mut current) => {
                 let state = lease_state(&current, service_map.as_str(), release.as_str());
-                let (acquired, took_over_from) =
-                    match decide(Some(&state), holder, now, &local_liveness) {
-                        Decision::Held {
-                            holder,
-                            since,
-                            expires_in,
-                        } => {
-                            return Err(TargetError::lease_held(
-                                release.as_str(),
-                                &holder,
-                                since,
-                                expires_in,
-                            ));
-                        }
-                        Decision::Acquire => (now, None),
-                        Decision::Reacquire => (state.acquired, None),
-                        Decision::TakeOver { from, .. } => (now, Some(from)),
-                    };
+                let (acquired, took_over_from) = decide(Some(&state), holder, now, &local_liveness)
+                    .grant(release.as_str(), Some(state.acquired), now)?;
                 let transitions = current
                     .data
                     .pointer("/spec/leaseTransitions")

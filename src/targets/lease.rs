@@ -141,6 +141,31 @@ pub enum Decision {
     },
 }
 
+impl Decision {
+    /// The lease a store that swaps records whole (kube, memory) writes: when it was acquired
+    /// (kept on a re-acquire of the lease `existing_acquired`) and whom it was taken from, or the
+    /// "held" error.
+    pub fn grant(
+        self,
+        release: &str,
+        existing_acquired: Option<UnixTime>,
+        now: UnixTime,
+    ) -> Result<(UnixTime, Option<Holder>), super::TargetError> {
+        match self {
+            Decision::Held {
+                holder,
+                since,
+                expires_in,
+            } => Err(super::TargetError::lease_held(
+                release, &holder, since, expires_in,
+            )),
+            Decision::Acquire => Ok((now, None)),
+            Decision::Reacquire => Ok((existing_acquired.unwrap_or(now), None)),
+            Decision::TakeOver { from, .. } => Ok((now, Some(from))),
+        }
+    }
+}
+
 /// The lease rule of every target (see the module docs).
 pub fn decide(
     existing: Option<&Lease>,

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use serde_json::Value;
 
-use super::lease::{Decision, Holder, decide, local_liveness};
+use super::lease::{Holder, decide, local_liveness};
 use super::{ApplyMode, Lease, Target, TargetError};
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::release::Record;
@@ -284,23 +284,11 @@ impl Target for MemoryTarget {
         let mut s = self.lock();
         let key = (service_map.to_string(), release.to_string());
         let existing = s.leases.get(&key);
-        let (acquired, took_over_from) = match decide(existing, holder, now, &local_liveness) {
-            Decision::Held {
-                holder,
-                since,
-                expires_in,
-            } => {
-                return Err(TargetError::lease_held(
-                    release.as_str(),
-                    &holder,
-                    since,
-                    expires_in,
-                ));
-            }
-            Decision::Acquire => (now, None),
-            Decision::Reacquire => (existing.map_or(now, |l| l.acquired), None),
-            Decision::TakeOver { from, .. } => (now, Some(from)),
-        };
+        let (acquired, took_over_from) = decide(existing, holder, now, &local_liveness).grant(
+            release.as_str(),
+            existing.map(|l| l.acquired),
+            now,
+        )?;
         let lease = Lease {
             service_map: key.0.clone(),
             release: key.1.clone(),
