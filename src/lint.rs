@@ -54,21 +54,12 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
-/// The value a generated value (`x-cocktail-generate`) gets while linting: fixed, so lint is
-/// reproducible (the same as `ops::Generation::Placeholder`).
-pub fn placeholder(kind: values::Generate) -> String {
-    match kind {
-        values::Generate::Password => "GeneratedPlaceholder0000".into(),
-        values::Generate::Token => "ab".repeat(24),
-    }
-}
-
 /// Resolves one variant's values with placeholders for generated values, then checks the schema.
 fn resolve_placeholder_values(pkg: &Package, input: &ValuesInput) -> Result<Value, ValuesError> {
     let mut resolved = values::resolve(&pkg.values, input)?;
     if let Some(schema_json) = &pkg.schema_json {
         let paths = values::generated_paths(schema_json)?;
-        values::fill_generated(&mut resolved, &paths, &mut |kind| placeholder(kind));
+        values::fill_generated(&mut resolved, &paths, &mut |kind| kind.placeholder());
     }
     if let Some(schema) = &pkg.schema {
         schema.validate(&resolved)?;

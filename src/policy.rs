@@ -505,11 +505,6 @@ impl PolicyUpdate {
     }
 }
 
-/// Seconds from `90`, `90s`, `5m`, `72h`, `3d` or `1h30m` ([`crate::time::parse_duration_secs`]).
-pub fn parse_duration(text: &str) -> Result<u64, String> {
-    crate::time::parse_duration_secs(text)
-}
-
 /// `72h`, `5m`, `1h30m`, `0s`: hours, minutes and seconds, zero parts left out.
 pub fn format_duration(secs: u64) -> String {
     if secs == 0 {
@@ -1193,10 +1188,10 @@ mod tests {
             ("1d2h3m4s", 93_784),
             (" 10m ", 600),
         ] {
-            assert_eq!(parse_duration(text), Ok(secs), "{text}");
+            assert_eq!(crate::time::parse_duration_secs(text), Ok(secs), "{text}");
         }
         for bad in ["", "h", "5x", "1.5h", "30m1h", "1h1h", "-5m", "5 m"] {
-            let e = parse_duration(bad).unwrap_err();
+            let e = crate::time::parse_duration_secs(bad).unwrap_err();
             assert!(
                 e.contains("`1h30m`") && e.contains(&format!("`{bad}`")),
                 "{bad}: {e}"
@@ -1204,7 +1199,7 @@ mod tests {
         }
         // Overflowing values are refused as too long (see `time::tests::durations`).
         assert!(
-            parse_duration("99999999999999999999")
+            crate::time::parse_duration_secs("99999999999999999999")
                 .unwrap_err()
                 .contains("too long")
         );
@@ -1217,7 +1212,7 @@ mod tests {
             (3_661, "1h1m1s"),
         ] {
             assert_eq!(format_duration(secs), text);
-            assert_eq!(parse_duration(text), Ok(secs));
+            assert_eq!(crate::time::parse_duration_secs(text), Ok(secs));
         }
     }
 
@@ -1314,7 +1309,7 @@ mod tests {
             if w == "pre" {
                 p.allow_prerelease = true;
             } else if let Some(d) = w.strip_prefix("age=") {
-                p.min_age_secs = parse_duration(d).unwrap();
+                p.min_age_secs = crate::time::parse_duration_secs(d).unwrap();
             } else if let Some(win) = w.strip_prefix("win=") {
                 p.windows.push(win.replace('_', " ").parse().unwrap());
             } else {

@@ -516,6 +516,15 @@ pub enum Generate {
 }
 
 impl Generate {
+    /// The fixed value used instead of a random one where output must be reproducible (`lint`,
+    /// the server's publish checks, tests and snapshots).
+    pub fn placeholder(self) -> String {
+        match self {
+            Generate::Password => "GeneratedPlaceholder0000".into(),
+            Generate::Token => "ab".repeat(24),
+        }
+    }
+
     pub fn length(self) -> usize {
         match self {
             Generate::Password => 24,

@@ -10,7 +10,7 @@ use super::commit::{
     ApplySettings, DeployOutcome, Revision, commit, hold, plan_against, refuse_immutable,
 };
 use super::wait::Observation;
-use super::{Generation, OpError, ValuesSources, load_package_digest, placeholder};
+use super::{Generation, OpError, ValuesSources, load_package_digest};
 use crate::model::{ReleaseName, ServiceMapName};
 use crate::plan::Plan;
 use crate::policy::PolicyUpdate;
@@ -183,7 +183,7 @@ pub fn deploy_with(
                 (false, _) => continue,
                 (true, Some(p)) => p.clone(),
                 (true, None) => Value::String(match opts.generation {
-                    Generation::Placeholder => placeholder(a.what),
+                    Generation::Placeholder => a.what.placeholder(),
                     Generation::Random => values::random_value(a.what).map_err(|e| {
                         OpError::Invalid(format!("failed to generate a random value: {e}"))
                     })?,

@@ -347,14 +347,6 @@ pub enum Generation {
     Placeholder,
 }
 
-/// The placeholder used by [`Generation::Placeholder`].
-pub fn placeholder(kind: values::Generate) -> String {
-    match kind {
-        values::Generate::Password => "GeneratedPlaceholder0000".into(),
-        values::Generate::Token => "ab".repeat(24),
-    }
-}
-
 /// Values ready to render.
 #[derive(Debug, Clone)]
 pub struct Resolved {
@@ -388,7 +380,7 @@ pub fn resolve_values(
         let paths = values::generated_paths(schema_json)?;
         let mut failure = None;
         generated = values::fill_generated(&mut values, &paths, &mut |kind| match generation {
-            Generation::Placeholder => placeholder(kind),
+            Generation::Placeholder => kind.placeholder(),
             Generation::Random => values::random_value(kind).unwrap_or_else(|e| {
                 failure = Some(e.to_string());
                 String::new()

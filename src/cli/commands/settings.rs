@@ -241,20 +241,16 @@ pub struct PolicyArgs {
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true")]
     pub allow_prerelease: Option<bool>,
     /// Skip versions published less than this long ago (e.g. 72h); security fixes excepted.
-    #[arg(long, value_name = "DURATION", value_parser = parse_policy_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_duration_secs)]
     pub min_age: Option<u64>,
     /// After an automatic upgrade is ready, how long everything must stay ready with no pod
     /// restarting before it counts as good (e.g. 5m).
-    #[arg(long, value_name = "DURATION", value_parser = parse_policy_duration)]
+    #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_duration_secs)]
     pub soak: Option<u64>,
 }
 
 fn parse_track(text: &str) -> Result<Track, String> {
     text.parse::<Track>().map_err(|e| e.to_string())
-}
-
-fn parse_policy_duration(text: &str) -> Result<u64, String> {
-    crate::time::parse_duration_secs(text)
 }
 
 impl PolicyArgs {
