@@ -705,64 +705,20 @@ mod tests {
     }
 }
 
-/// Masterminds semver through the template engine's own `semver`/`semverCompare` (the engine
-/// does not export its semver module).
+/// Masterminds semver, as Helm checks `kubeVersion` and dependency versions (the engine's
+/// implementation, which `semver`/`semverCompare` in templates use too).
 pub mod semver {
-    use std::sync::{Arc, OnceLock};
-
-    use gotpl::funcs::{Env, FuncMap, Offline};
-    use gotpl::{ExecOptions, Map, Templates, Value};
-
-    fn set() -> Option<&'static Templates> {
-        static SET: OnceLock<Option<Templates>> = OnceLock::new();
-        SET.get_or_init(|| {
-            let mut t = Templates::new(Arc::new(FuncMap::helm()));
-            t.parse("check", "{{ semverCompare .c .v }}").ok()?;
-            t.parse(
-                "parts",
-                "{{ $v := semver .v }}{{ $v.Major }}|{{ $v.Minor }}|{{ $v.Patch }}|{{ $v.Prerelease }}|{{ $v.Metadata }}",
-            )
-            .ok()?;
-            Some(t)
-        })
-        .as_ref()
-    }
-
-    fn run(name: &str, data: &[(&str, &str)]) -> Option<String> {
-        let map: Map = data
-            .iter()
-            .map(|(k, v)| (k.to_string(), Value::str(*v)))
-            .collect();
-        set()?
-            .execute(
-                name,
-                &Value::map(map),
-                &ExecOptions::default(),
-                &mut Env::fixed(0, 1),
-                &mut Offline,
-            )
-            .ok()
-    }
+    use gotpl::funcs::versions::{Version, constraint_matches};
 
     /// Helm's `IsCompatibleRange`: false when either side does not parse.
     pub fn matches(constraint: &str, version: &str) -> bool {
-        run("check", &[("c", constraint), ("v", version)]).as_deref() == Some("true")
+        constraint_matches(constraint, version).unwrap_or(false)
     }
 
     /// `semver.NewVersion`: (major, minor, patch, prerelease, metadata).
     pub fn parse(version: &str) -> Option<(u64, u64, u64, String, String)> {
-        let out = run("parts", &[("v", version)])?;
-        let p: Vec<&str> = out.split('|').collect();
-        match p.as_slice() {
-            [a, b, c, pre, meta] => Some((
-                a.parse().ok()?,
-                b.parse().ok()?,
-                c.parse().ok()?,
-                pre.to_string(),
-                meta.to_string(),
-            )),
-            _ => None,
-        }
+        let v = Version::parse(version).ok()?;
+        Some((v.major, v.minor, v.patch, v.pre, v.metadata))
     }
 
     #[cfg(test)]

@@ -34,7 +34,7 @@ mod reflect;
 mod regexp;
 mod strings;
 mod urls;
-mod versions;
+pub mod versions;
 
 /// A Go parameter type, for the executor's argument checks and constant conversion.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
