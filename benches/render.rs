@@ -164,6 +164,7 @@ fn ctx() -> RenderContext {
             is_upgrade: false,
         },
         capabilities: Capabilities::default(),
+        entropy: Default::default(),
     }
 }
 

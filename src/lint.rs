@@ -100,6 +100,8 @@ pub fn lint_variants(pkg: &Package, base: &ValuesInput) -> Report {
         Ok(release) => RenderContext {
             release,
             capabilities: Capabilities::default(),
+            // Reproducible: lint runs the same way every time.
+            entropy: Default::default(),
         },
         Err(e) => {
             findings.push(finding(

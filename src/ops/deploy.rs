@@ -208,6 +208,7 @@ pub fn deploy_with(
             is_upgrade: !is_install,
         },
         capabilities: Capabilities::default(),
+        entropy: super::entropy()?,
     };
     let rendered = render::render(&pkg, &resolved, &ctx)?;
     let plan = plan_against(&rendered.objects, &records)?;

@@ -262,6 +262,25 @@ pub fn load_package(
     }
 }
 
+/// The clock and a seed from the operating system's randomness for a render (a chart's `now`,
+/// `randAlphaNum`, `genCA`); an error rather than a weak fallback when there is no randomness.
+pub fn entropy() -> Result<crate::render::Entropy, OpError> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let mut seed = [0u8; 32];
+    getrandom::fill(&mut seed).map_err(|e| {
+        OpError::Invalid(format!(
+            "failed to get random bytes from the operating system: {e}"
+        ))
+    })?;
+    Ok(crate::render::Entropy {
+        now_unix: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
+        now_nanos: now.subsec_nanos(),
+        seed,
+    })
+}
+
 /// Where the user's values come from, as given on the command line.
 #[derive(Debug, Clone, Default)]
 pub struct ValuesSources {

@@ -42,33 +42,6 @@ pub struct TemplateOutcome {
     pub chart: Option<ChartOutput>,
 }
 
-/// The real clock and the operating system's randomness, for a chart's `now`, `randAlphaNum`,
-/// `genCA` and friends.
-pub fn real_env() -> gotpl::funcs::Env {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    gotpl::funcs::Env {
-        now_unix: i64::try_from(now.as_secs()).unwrap_or(i64::MAX),
-        now_nanos: now.subsec_nanos(),
-        local_zone: "UTC".into(),
-        random: Box::new(|buf: &mut [u8]| {
-            if getrandom::fill(buf).is_err() {
-                // No OS randomness: fall back to a clock-seeded stream rather than zeros.
-                let mut fallback = gotpl::funcs::Env::fixed(0, now_seed());
-                fallback.fill_random(buf);
-            }
-        }),
-    }
-}
-
-fn now_seed() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() as u64)
-        .unwrap_or(1)
-}
-
 /// `helm template`'s defaults for a chart: release `release-name`, Kubernetes v1.35.0 and Helm's
 /// API versions (plus `--api-versions`).
 fn template_chart(
@@ -97,9 +70,9 @@ fn template_chart(
             }),
             api_versions,
         },
+        entropy: super::entropy()?,
     };
-    let mut env = real_env();
-    let out = render::chart::render_chart(chart, &values, &ctx, &mut env)?;
+    let out = render::chart::render_chart(chart, &values, &ctx)?;
     Ok(TemplateOutcome {
         rendered: Rendered {
             objects: out.objects.clone(),
@@ -143,6 +116,7 @@ pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
             is_upgrade: false,
         },
         capabilities,
+        entropy: super::entropy()?,
     };
     let rendered = render::render(&package, &values, &ctx)?;
     Ok(TemplateOutcome {

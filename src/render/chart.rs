@@ -713,13 +713,12 @@ pub fn render_chart(
     chart: &Chart,
     values: &Value,
     ctx: &RenderContext,
-    env: &mut Env,
 ) -> Result<ChartOutput, RenderError> {
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("render".into())
             .stack_size(super::RENDER_STACK_BYTES)
-            .spawn_scoped(s, || render_chart_here(chart, values, ctx, env))
+            .spawn_scoped(s, || render_chart_here(chart, values, ctx))
             .map_err(|e| RenderError::Thread(e.to_string()))?
             .join()
             .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
@@ -730,8 +729,9 @@ fn render_chart_here(
     chart: &Chart,
     values: &Value,
     ctx: &RenderContext,
-    env: &mut Env,
 ) -> Result<ChartOutput, RenderError> {
+    let e = ctx.entropy;
+    let env = &mut Env::seeded(e.now_unix, e.now_nanos, e.seed);
     let name = chart.name().to_string();
     let processed = chart_values::process_dependencies(chart, values)
         .map_err(|e| chart_error(&name, TemplateFailure::Other, e.to_string()))?;
@@ -910,15 +910,14 @@ fn object_id(object: &Value) -> Result<ObjectId, String> {
     })
 }
 
-/// The format-blind render of a chart (used by `render::render`): a fixed clock and seed, so
-/// the result is reproducible; `template` passes a real clock and randomness instead.
+/// The format-blind render of a chart (used by `render::render`), with the clock and
+/// randomness of `ctx.entropy`.
 pub(super) fn render(
     chart: &Chart,
     values: &Value,
     ctx: &RenderContext,
 ) -> Result<Rendered, RenderError> {
-    let mut env = Env::fixed(0, 1);
-    let out = render_chart_here(chart, values, ctx, &mut env)?;
+    let out = render_chart_here(chart, values, ctx)?;
     Ok(Rendered {
         objects: out.objects,
         notes: out.notes,

@@ -226,6 +226,19 @@ impl Default for Capabilities {
 pub struct RenderContext {
     pub release: ReleaseInfo,
     pub capabilities: Capabilities,
+    /// The clock and randomness a chart's templates may use (`now`, `randAlphaNum`, `genCA`).
+    pub entropy: Entropy,
+}
+
+/// The outside world a render may see, passed in as data so rendering stays pure: the time, and
+/// a seed for a chart's random functions (from the operating system in `ops`; the default,
+/// all zeros, gives reproducible output for `lint`, tests and benchmarks). Our own format uses
+/// neither.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Entropy {
+    pub now_unix: i64,
+    pub now_nanos: u32,
+    pub seed: [u8; 32],
 }
 
 /// One rendered object.

@@ -68,6 +68,7 @@ fn render_variant(dir: &Path, files: &[PathBuf]) -> Rendered {
             is_upgrade: false,
         },
         capabilities: Capabilities::default(),
+        entropy: Default::default(),
     };
     let r = render::render(&pkg, &values, &ctx)
         .unwrap_or_else(|e| panic!("{}: {}", dir.display(), cocktail_pkg::error_chain(&e)));

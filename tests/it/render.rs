@@ -20,6 +20,7 @@ fn ctx(release: &str, service_map: &str) -> RenderContext {
             is_upgrade: false,
         },
         capabilities: Capabilities::default(),
+        entropy: Default::default(),
     }
 }
 
