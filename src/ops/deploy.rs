@@ -107,6 +107,19 @@ pub fn deploy_with(
     progress: &mut dyn FnMut(&Observation),
 ) -> Result<DeployOutcome, OpError> {
     let (pkg, digest, repository) = load_package_digest(&opts.package)?;
+    if pkg.chart().is_some() {
+        // Hooks, CRDs and our labels on chart objects are not handled yet: applying the objects
+        // alone would be a release Helm users would not recognise, so refuse instead.
+        return Err(OpError::Refused {
+            message: format!(
+                "installing Helm charts is not supported yet (`{}` is a chart)",
+                opts.package.display()
+            ),
+            hint: Some(
+                "render it with `cocktail-pkg template` (identical to `helm template`) and apply the output, or install it with helm for now".into(),
+            ),
+        });
+    }
     ensure_service_map(
         target,
         &opts.service_map,

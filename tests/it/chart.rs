@@ -368,3 +368,26 @@ fn goldens_are_what_the_real_helm_renders() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Installing a chart is refused with a hint until hooks, CRDs and labels are handled: applying
+/// its objects alone would pretend to be a Helm-compatible release.
+#[test]
+fn installing_a_chart_is_refused_for_now() {
+    let dir = tempfile::tempdir().unwrap();
+    crate::support::cmd()
+        .args(["install", "b", "tests/fixtures/charts/basic", "-n", "shop"])
+        .arg("--target")
+        .arg(format!("dir:{}", dir.path().display()))
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains(
+            "error: installing Helm charts is not supported yet",
+        ))
+        .stderr(predicates::str::contains(
+            "hint: render it with `cocktail-pkg template`",
+        ));
+    assert!(
+        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
+        "nothing written"
+    );
+}
