@@ -9,6 +9,7 @@ use crate::support::root;
 /// Modules that must stay pure: data in, data out.
 const PURE: &[&str] = &[
     "archive",
+    "chart",
     "docs",
     "index/format",
     "index/select",
