@@ -523,4 +523,43 @@ fn a_bare_version_is_exact_and_a_yanked_version_can_be_pinned() {
         .assert()
         .success();
     assert!(dest.join("app-1.1.0.tgz").is_file());
+
+    // `install --version` reads the same way as `@`.
+    let target = format!("dir:{}", w.home.path().join("gitops").display());
+    w.cmd()
+        .env("COCKTAIL_PKG_TARGET", &target)
+        .args([
+            "install",
+            "web",
+            "test/app",
+            "--version",
+            "1.0.0",
+            "-n",
+            "shop",
+        ])
+        .arg("--create-service-map")
+        .assert()
+        .success();
+    let out = w
+        .cmd()
+        .env("COCKTAIL_PKG_TARGET", &target)
+        .args(["list", "-n", "shop", "-o", "json"])
+        .output()
+        .unwrap();
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(rows[0]["version"], "1.0.0", "{rows}");
+    w.cmd()
+        .env("COCKTAIL_PKG_TARGET", &target)
+        .args([
+            "install",
+            "x",
+            "test/app@1",
+            "--version",
+            "1.0.0",
+            "-n",
+            "shop",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("already names a version"));
 }

@@ -76,6 +76,7 @@ fn deploy(
     printer: &Printer,
 ) -> anyhow::Result<u8> {
     let policy = args.policy.update()?;
+    let package = &args.package_ref(package)?;
     let Opened {
         target,
         service_map,

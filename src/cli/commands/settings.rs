@@ -300,4 +300,37 @@ pub struct DeployArgs {
     /// Revisions kept in history.
     #[arg(long, default_value_t = 10)]
     pub history_max: usize,
+    /// The version of a REPO/NAME package, as Helm's `--version`: `1.2.3` is exactly that
+    /// version, `1.4` the newest 1.4.x, or a range (`^2`, `>=1.2, <2`). Same as `REPO/NAME@REQ`.
+    #[arg(long, value_name = "REQ", value_parser = parse_version_req)]
+    pub version: Option<String>,
+}
+
+fn parse_version_req(text: &str) -> Result<String, String> {
+    crate::index::select::parse_requirement(text)
+        .map(|_| text.trim().to_string())
+        .map_err(|e| format!("invalid version requirement `{text}`: {e}"))
+}
+
+impl DeployArgs {
+    /// The package reference with `--version` applied (`team/redis` + `1.2.3` ->
+    /// `team/redis@1.2.3`); refused for a local folder or archive, or when the reference
+    /// already names a version.
+    pub fn package_ref(&self, package: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+        let Some(version) = &self.version else {
+            return Ok(package.to_path_buf());
+        };
+        let text = package.to_string_lossy();
+        match crate::repo::reference::PackageRef::parse(&text) {
+            crate::repo::reference::PackageRef::Repo { .. } if !text.contains('@') => {
+                Ok(format!("{text}@{version}").into())
+            }
+            crate::repo::reference::PackageRef::Repo { .. } => anyhow::bail!(
+                "`{text}` already names a version: use either REPO/NAME@REQ or --version"
+            ),
+            crate::repo::reference::PackageRef::Path(_) => anyhow::bail!(
+                "--version applies to a package from a repository (REPO/NAME), not the folder or archive `{text}`"
+            ),
+        }
+    }
 }
