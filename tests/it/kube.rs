@@ -796,3 +796,34 @@ fn a_process_killed_mid_upgrade_on_the_cluster_is_recovered() {
     assert!(h[1].2.starts_with("interrupted"), "{}", h[1].2);
     assert_eq!(c.deployment("web-nginx").unwrap()["spec"]["replicas"], 4);
 }
+
+/// Issue 10, defect 5: a 409 when creating the Lease (another process won the race) reads the
+/// Lease again and says who holds it, never an empty holder "since 1970".
+#[test]
+fn a_lease_conflict_names_the_winner_not_an_empty_holder() {
+    let c = Cluster::new();
+    c.cmd()
+        .args(["service-map", "create", "shop"])
+        .assert()
+        .success();
+    c.fake.fault(Fault {
+        method: Some("POST".into()),
+        path_contains: "/leases".into(),
+        status: 409,
+        times: 1,
+        delay_ms: 0,
+    });
+    c.cmd()
+        .args(["install", "web", "catalog/nginx"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "operation in progress on release `web` by another process that took and gave back the lease at the same moment (try again)",
+        ))
+        .stderr(predicate::str::contains("1970").not());
+    // The next attempt goes through.
+    c.cmd()
+        .args(["install", "web", "catalog/nginx"])
+        .assert()
+        .success();
+}
