@@ -3,46 +3,49 @@
 //! # The pipeline
 //!
 //! ```text
-//! source (dir | .tgz) -> archive (safe unpack, in memory) -> package (manifest, defaults, schema,
-//! templates) -> values (layers, merge, schema check) -> render (minijinja -> objects, labels,
-//! namespace) -> lint | output
+//! source (dir | .tgz) -> archive (safe unpack, in memory) -> package (ours: package.yaml; or a
+//! Helm chart: chart/) -> values (layers, merge, schema check) -> render (a format turns
+//! templates into text: render::cocktail (minijinja) or render::chart (gotpl, Go templates +
+//! Sprig); then one shared split/parse/check pipeline) -> lint | output | plan -> targets
 //! ```
 //!
-//! Dependencies point one way: `cli -> ops -> {source, archive, package, values, render, lint,
-//! yaml, fsutil} -> model`. Nothing imports `cli`. Pure modules (`archive`, `package`, `values`,
-//! `render`, `lint`, `yaml`, `model`) do no IO and read no clock.
+//! Dependencies point one way: `cli -> ops -> {targets, repo, index, source, archive, chart,
+//! package, values, render, plan, release, status, lint, docs, yaml, fsutil, time} -> model`.
+//! Nothing imports `cli`. Pure modules do no IO and read no clock (`tests/it/architecture.rs`
+//! checks both rules); the modules nothing outside the crate uses are `pub(crate)`.
 //!
 //! # Files read and written
 //!
-//! - read: a package directory (every non-hidden regular file) or a `NAME-VERSION.tgz` archive;
-//!   values files given with `-f` and `--set-file`.
+//! - read: a package directory (every non-hidden regular file; a chart's `.helmignore` honoured)
+//!   or a `.tgz` archive; values files given with `-f` and `--set-file`.
 //! - written: `NAME-VERSION.tgz` by `package`; rendered objects under `--output-dir` by
-//!   `template`. Every write is atomic (see [`fsutil::write_atomic`]).
+//!   `template`; objects and records of a `dir:` target. Every write is atomic
+//!   (`fsutil::write_atomic`), following the umask, or owner-only for secrets.
 
 pub mod archive;
-pub mod chart;
+pub(crate) mod chart;
 pub mod cli;
-pub mod dirs;
-pub mod docs;
+pub(crate) mod dirs;
+pub(crate) mod docs;
 pub mod env;
-pub mod fsutil;
+pub(crate) mod fsutil;
 pub mod index;
 pub mod lint;
 pub mod model;
 pub mod ops;
 pub mod package;
-pub mod plan;
+pub(crate) mod plan;
 pub mod policy;
 pub mod release;
 pub mod render;
 pub mod repo;
 pub mod server;
 pub mod source;
-pub mod status;
+pub(crate) mod status;
 pub mod targets;
 pub mod time;
 pub mod values;
-pub mod yaml;
+pub(crate) mod yaml;
 
 /// An error and its causes on one line, `: `-separated (for findings and logs).
 pub fn error_chain(e: &dyn std::error::Error) -> String {
