@@ -809,3 +809,30 @@ fn a_corrupt_archive_is_reported_not_shown_as_an_empty_readme() {
     assert!(page.contains("id=\"archive-error\""), "{page}");
     assert!(page.contains("Archive unreadable"), "{page}");
 }
+
+/// Issue 10, defect 7: publishing to a server started without a token says how to turn
+/// publishing on, instead of a bare 403.
+#[test]
+fn publishing_to_a_server_without_a_token_says_how_to_enable_it() {
+    let s = TestServer::start_with_token(&crate::support::root().join("index"), None);
+    let home = tempfile::tempdir().unwrap();
+    let user = || {
+        let mut c = crate::support::cmd();
+        c.env("COCKTAIL_PKG_CONFIG_HOME", home.path().join("config"))
+            .env("COCKTAIL_PKG_CACHE_HOME", home.path().join("cache"));
+        c
+    };
+    user()
+        .args(["repo", "add", "team", &s.url])
+        .assert()
+        .success();
+    user()
+        .args(["publish", "catalog/redis", "--to", "team"])
+        .env("COCKTAIL_PKG_PUBLISH_TOKEN", "anything")
+        .assert()
+        .code(1)
+        .stderr(predicates::str::contains("publishing is disabled on this server"))
+        .stderr(predicates::str::contains(
+            "hint: this server was started without a publish token: start it with `cocktail-pkg serve --token-file FILE`",
+        ));
+}

@@ -86,6 +86,11 @@ impl TestServer {
     }
 
     pub fn start_with(index: &Path) -> Self {
+        Self::start_with_token(index, Some(TOKEN))
+    }
+
+    /// Serves a copy of `index` with publishing on (`Some(token)`) or off (`None`).
+    pub fn start_with_token(index: &Path, token: Option<&str>) -> Self {
         use cocktail_pkg::index::sign::SecretKey;
         use cocktail_pkg::server::{AppState, ServerConfig, router};
         let dir = tempfile::tempdir().unwrap();
@@ -95,7 +100,7 @@ impl TestServer {
         let state = AppState::new(ServerConfig {
             index_dir: dir.path().join("index"),
             key,
-            publish_token: Some(TOKEN.to_string()),
+            publish_token: token.map(str::to_string),
             request_timeout: std::time::Duration::from_secs(10),
             max_concurrency: 64,
             clock: || 1_795_305_600,
