@@ -93,6 +93,22 @@ pub struct ValuesInput {
     pub set_file: Vec<(String, String)>,
     /// `--set-json key=JSON`.
     pub set_json: Vec<String>,
+    /// `--set-literal key=value`: the value verbatim, a string (commas, braces, `null` kept).
+    pub set_literal: Vec<String>,
+    /// `--skip-schema-validation` (charts): the values are not checked against the charts'
+    /// `values.schema.json`.
+    pub skip_schema_validation: bool,
+}
+
+/// One `--set-literal KEY=VALUE`: the key's path and the value, verbatim, as a string.
+pub fn parse_literal(expr: &str) -> Result<(Vec<Seg>, Value), ValuesError> {
+    let (key, raw) = expr.split_once('=').ok_or_else(|| ValuesError::Set {
+        flag: "--set-literal",
+        expr: expr.to_string(),
+        reason: "expected `key=value`".into(),
+    })?;
+    let path = parse_key("--set-literal", key)?;
+    Ok((path, Value::String(raw.to_string())))
 }
 
 /// Parses a values YAML text into a map; an empty file is an empty map.
@@ -158,6 +174,10 @@ pub fn user_overlay(input: &ValuesInput) -> Result<Value, ValuesError> {
             reason: format!("value is not valid JSON: {e}"),
         })?;
         set_path(&mut overlay, &path, value, "--set-json", expr)?;
+    }
+    for expr in &input.set_literal {
+        let (path, value) = parse_literal(expr)?;
+        set_path(&mut overlay, &path, value, "--set-literal", expr)?;
     }
     Ok(overlay)
 }

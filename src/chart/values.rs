@@ -129,6 +129,10 @@ pub fn user_values(input: &ValuesInput) -> Result<Value, ValuesError> {
             key,
         )?;
     }
+    for expr in &input.set_literal {
+        let (path, value) = values::parse_literal(expr)?;
+        values::set_path(&mut root, &path, value, "--set-literal", expr)?;
+    }
     Ok(root)
 }
 
@@ -418,7 +422,10 @@ pub fn process_dependencies(chart: &Chart, user: &Value) -> Result<Chart, ChartE
 /// Helm's `ValidateAgainstSchema`: each chart's schema against its scoped values.
 pub fn validate(chart: &Chart, values: &Value) -> Result<(), ChartError> {
     let mut report = String::new();
-    validate_into(chart, values, "", &mut report);
+    // Helm validates the values' JSON (`json.Marshal`): a float64 with an integral value is
+    // written as an integer (`2`, not `2.0`), which every draft's `integer` type accepts.
+    let as_json = integral_floats_as_integers(values.clone());
+    validate_into(chart, &as_json, "", &mut report);
     if report.is_empty() {
         Ok(())
     } else {
@@ -455,7 +462,9 @@ pub fn resolve(chart: &Chart, input: &ValuesInput) -> Result<(Chart, Value), Res
     let user = user_values(input)?;
     let processed = process_dependencies(chart, &user)?;
     let vals = coalesce_all(&processed, &user, false)?;
-    validate(&processed, &vals)?;
+    if !input.skip_schema_validation {
+        validate(&processed, &vals)?;
+    }
     Ok((processed, vals))
 }
 
@@ -466,6 +475,25 @@ pub enum ResolveError {
     Values(#[from] ValuesError),
     #[error(transparent)]
     Chart(#[from] ChartError),
+}
+
+/// What Go's `json.Marshal` writes for float64s: integral values below 1e21 without a fraction.
+fn integral_floats_as_integers(v: Value) -> Value {
+    match v {
+        Value::Number(n) if n.is_f64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f.abs() < 1e21 && f.abs() <= i64::MAX as f64 => {
+                Value::from(f as i64)
+            }
+            _ => Value::Number(n),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(integral_floats_as_integers).collect()),
+        Value::Object(m) => Value::Object(
+            m.into_iter()
+                .map(|(k, v)| (k, integral_floats_as_integers(v)))
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 /// JSON values (numbers typed as above) to template values: a float is a Go `float64`, an

@@ -205,6 +205,12 @@ pub struct ValuesArgs {
     /// Set a value from JSON: `resources={"limits":{"cpu":"1"}}`.
     #[arg(long, value_name = "KEY=JSON")]
     pub set_json: Vec<String>,
+    /// Set a value to a literal string, taken verbatim (commas and braces kept): `motd=a,b`.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub set_literal: Vec<String>,
+    /// Charts: do not check the values against the charts' values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
 }
 
 impl ValuesArgs {
@@ -215,6 +221,8 @@ impl ValuesArgs {
             set_string: self.set_string.clone(),
             set_file: self.set_file.clone(),
             set_json: self.set_json.clone(),
+            set_literal: self.set_literal.clone(),
+            skip_schema_validation: self.skip_schema_validation,
         }
     }
 }

@@ -291,6 +291,9 @@ pub struct ValuesSources {
     /// `key=path` pairs.
     pub set_file: Vec<String>,
     pub set_json: Vec<String>,
+    pub set_literal: Vec<String>,
+    /// Charts: do not check values against `values.schema.json`.
+    pub skip_schema_validation: bool,
 }
 
 /// Largest values file read from disk.
@@ -333,6 +336,8 @@ impl ValuesSources {
             set: self.set.clone(),
             set_string: self.set_string.clone(),
             set_json: self.set_json.clone(),
+            set_literal: self.set_literal.clone(),
+            skip_schema_validation: self.skip_schema_validation,
             ..Default::default()
         };
         for f in &self.files {

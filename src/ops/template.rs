@@ -89,6 +89,19 @@ pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
     let package = super::load_package(&opts.source, opts.digest.as_ref())?;
     let input = opts.values.read()?;
     if let Some(chart) = package.chart() {
+        if chart.is_library() {
+            // `helm template` of a library chart: "library charts are not installable".
+            return Err(OpError::Refused {
+                message: format!(
+                    "chart `{}` is a library chart: library charts are not installable",
+                    chart.name()
+                ),
+                hint: Some(
+                    "a library chart only provides defines: render a chart that depends on it"
+                        .into(),
+                ),
+            });
+        }
         let chart = chart.clone();
         let resolved = resolve_values(&package, &input, opts.generation)?;
         return template_chart(opts, package, &chart, resolved.values);

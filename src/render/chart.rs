@@ -149,6 +149,23 @@ pub struct Document {
     /// The document's text, trimmed (Helm's `SplitManifests`).
     pub content: String,
     pub kind: String,
+    /// The `helm.sh/hook` annotation of a hook document.
+    pub hook: Option<String>,
+}
+
+impl Document {
+    /// A test hook (`helm.sh/hook: test`, or the older `test-success`), which `--skip-tests`
+    /// leaves out.
+    pub fn is_test_hook(&self) -> bool {
+        self.hook.as_deref().is_some_and(|events| {
+            events.split(',').any(|e| {
+                matches!(
+                    e.trim().to_ascii_lowercase().as_str(),
+                    "test" | "test-success"
+                )
+            })
+        })
+    }
 }
 
 /// What a chart renders, in `helm template`'s order.
@@ -168,6 +185,16 @@ pub struct ChartOutput {
 }
 
 impl ChartOutput {
+    /// `helm template --no-hooks` (no hook documents) and `--skip-tests` (no test hooks).
+    pub fn without_hooks(mut self, no_hooks: bool, skip_tests: bool) -> ChartOutput {
+        if no_hooks {
+            self.hooks.clear();
+        } else if skip_tests {
+            self.hooks.retain(|h| !h.is_test_hook());
+        }
+        self
+    }
+
     /// The text `helm template` prints (without `--show-only`).
     pub fn helm_text(&self, include_crds: bool) -> String {
         let mut manifest = String::new();
@@ -432,14 +459,14 @@ impl Object for Files {
             _ => Err(FuncError::msg(format!("{name} takes one string argument"))),
         };
         Some(match name {
-            "Get" => arg().map(|a| GValue::str(String::from_utf8_lossy(&self.get(&a)).as_ref())),
+            "Get" => arg().map(|a| GValue::str(gotpl::value::go_string_from_bytes(&self.get(&a)))),
             "GetBytes" => arg().map(|a| GValue::Bytes(self.get(&a))),
             "Lines" => arg().map(|a| {
                 let data = self.get(&a);
                 if data.is_empty() {
                     return GValue::list(Vec::new());
                 }
-                let s = String::from_utf8_lossy(&data).into_owned();
+                let s = gotpl::value::go_string_from_bytes(&data);
                 let s = s.strip_suffix('\n').unwrap_or(&s);
                 GValue::list(s.split('\n').map(GValue::str).collect())
             }),
@@ -832,6 +859,7 @@ fn render_chart_here(
                 source: path.clone(),
                 content: doc.clone(),
                 kind,
+                hook: hook.clone(),
             };
             match hook {
                 None => manifests.push((document, head)),

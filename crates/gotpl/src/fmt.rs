@@ -63,7 +63,10 @@ pub(crate) fn write_v(out: &mut String, v: &Value, depth: usize) {
             }
             out.push(']');
         }
-        Value::Object(o) => write_v(out, &o.to_value(), depth + 1),
+        Value::Object(o) => match o.stringer() {
+            Some(text) => out.push_str(&text),
+            None => write_v(out, &o.to_value(), depth + 1),
+        },
     }
 }
 
@@ -470,7 +473,7 @@ fn print_value(out: &mut String, v: &Value, verb: char, fl: &Flags, depth: usize
         Value::Float(x) => fmt_float_verb(out, v, *x, verb, fl),
         Value::String(s) => fmt_string_verb(out, v, s, verb, fl),
         Value::Bytes(b) => match verb {
-            's' => fmt_s(out, &String::from_utf8_lossy(b), fl),
+            's' => fmt_s(out, &crate::value::go_string_from_bytes(b), fl),
             'q' => fmt_q(out, &String::from_utf8_lossy(b), fl),
             'x' => fmt_sx(out, b, false, fl),
             'X' => fmt_sx(out, b, true, fl),
@@ -544,7 +547,13 @@ fn print_value(out: &mut String, v: &Value, verb: char, fl: &Flags, depth: usize
             }
             out.push(']');
         }
-        Value::Object(o) => print_value(out, &o.to_value(), verb, fl, depth + 1),
+        Value::Object(o) => match o.stringer() {
+            // Go's handleMethods: a Stringer's String() for %v %s %q %x %X (not %#v).
+            Some(text) if matches!(verb, 'v' | 's' | 'q' | 'x' | 'X') && !fl.sharp_v => {
+                print_value(out, &Value::str(text), verb, fl, depth + 1)
+            }
+            _ => print_value(out, &o.to_value(), verb, fl, depth + 1),
+        },
     }
 }
 

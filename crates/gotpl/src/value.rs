@@ -148,6 +148,12 @@ pub trait Object: fmt::Debug + Send + Sync {
     }
     /// The value `toYaml`, `toJson` and `%v` see (Go marshals the struct's JSON fields).
     fn to_value(&self) -> Value;
+    /// Go's `fmt.Stringer`: when the Go type has a `String()` method, what `print`, `%v`, `%s`,
+    /// `%q`, `%x` and `%X` show instead of [`Object::to_value`] (`time.Time`, `time.Month`,
+    /// `time.Duration`, `chartutil.KubeVersion`).
+    fn stringer(&self) -> Option<String> {
+        None
+    }
 }
 
 impl Value {
@@ -421,5 +427,82 @@ mod tests {
         assert_eq!(base64_std(b"fo"), "Zm8=");
         assert_eq!(base64_std(b"foo"), "Zm9v");
         assert_eq!(base64_std(b"hello world"), "aGVsbG8gd29ybGQ=");
+    }
+}
+
+/// The first code point of the range that stands for a byte of a Go string that is not UTF-8:
+/// byte `b` (0x80..=0xFF) is `char::from_u32(BYTE_ESCAPE + b)`, in Unicode's plane-16 private
+/// use area. Go strings are byte strings (`b64dec`, `.Files.Get`, `toString` of `[]byte` keep
+/// binary data); ours are UTF-8, so a byte that is not part of valid UTF-8 is kept as one of
+/// these code points and turned back into the byte by [`go_bytes`] wherever Go reads a
+/// string's bytes (`len`, `b64enc`, the hashes), so binary data round-trips exactly.
+pub const BYTE_ESCAPE: u32 = 0x10_FF00;
+
+/// A Go string from bytes: valid UTF-8 as is, every other byte escaped (see [`BYTE_ESCAPE`]).
+pub fn go_string_from_bytes(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.to_string(),
+        Err(_) => {
+            let mut out = String::with_capacity(bytes.len() + 8);
+            for chunk in bytes.utf8_chunks() {
+                out.push_str(chunk.valid());
+                for b in chunk.invalid() {
+                    out.push(char::from_u32(BYTE_ESCAPE + u32::from(*b)).unwrap_or('\u{FFFD}'));
+                }
+            }
+            out
+        }
+    }
+}
+
+/// The bytes of a Go string: escaped bytes (see [`BYTE_ESCAPE`]) turned back into themselves.
+pub fn go_bytes(s: &str) -> std::borrow::Cow<'_, [u8]> {
+    // Every escape is encoded as F4 8F BC..BF xx: no 0xF4 byte, nothing escaped.
+    if !s.as_bytes().contains(&0xF4) {
+        return std::borrow::Cow::Borrowed(s.as_bytes());
+    }
+    let mut out = Vec::with_capacity(s.len());
+    for c in s.chars() {
+        let n = u32::from(c);
+        if (BYTE_ESCAPE + 0x80..=BYTE_ESCAPE + 0xFF).contains(&n) {
+            out.push((n - BYTE_ESCAPE) as u8);
+        } else {
+            let mut buf = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+    std::borrow::Cow::Owned(out)
+}
+
+/// Go's nil `[]interface{}` (Sprig's `rest`/`initial` of an empty list): prints `[]`, marshals
+/// as `null`, is empty and has length 0.
+#[derive(Debug, Clone, Copy)]
+pub struct NilSlice;
+
+impl NilSlice {
+    pub fn value() -> Value {
+        Value::Object(Arc::new(NilSlice))
+    }
+}
+
+impl Object for NilSlice {
+    fn type_name(&self) -> &str {
+        "[]interface {}"
+    }
+
+    fn kind_name(&self) -> &str {
+        "slice"
+    }
+
+    fn field(&self, _: &str) -> Option<Value> {
+        None
+    }
+
+    fn to_value(&self) -> Value {
+        Value::Nil
+    }
+
+    fn stringer(&self) -> Option<String> {
+        Some("[]".into())
     }
 }

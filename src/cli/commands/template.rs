@@ -42,8 +42,14 @@ pub struct TemplateArgs {
     /// Kubernetes version to render for (default: 1.33.0).
     #[arg(long, value_name = "VERSION", value_parser = parse_kube_version)]
     pub kube_version: Option<Version>,
-    /// Extra API versions templates may rely on (`monitoring.coreos.com/v1`).
-    #[arg(long = "api-versions", value_name = "GROUP/VERSION")]
+    /// Extra API versions templates may rely on (`monitoring.coreos.com/v1`; repeatable or
+    /// comma-separated, like helm's).
+    #[arg(
+        short = 'a',
+        long = "api-versions",
+        value_name = "GROUP/VERSION",
+        value_delimiter = ','
+    )]
     pub api_versions: Vec<String>,
     /// Require an archive to have this digest (`sha256:…`).
     #[arg(long, value_name = "DIGEST")]
@@ -66,6 +72,12 @@ pub struct TemplateArgs {
     /// Charts: render as an upgrade (`.Release.IsUpgrade` true, `.Release.IsInstall` false).
     #[arg(long)]
     pub is_upgrade: bool,
+    /// Charts: leave hook documents (`helm.sh/hook`) out of the output.
+    #[arg(long)]
+    pub no_hooks: bool,
+    /// Charts: leave test hooks (`helm.sh/hook: test`) out of the output.
+    #[arg(long)]
+    pub skip_tests: bool,
 }
 
 pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
@@ -111,6 +123,7 @@ pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
     if let Some(chart) = &outcome.chart
         && args.output == ManifestFormat::Yaml
     {
+        let chart = &chart.clone().without_hooks(args.no_hooks, args.skip_tests);
         let text = if args.show_only.is_empty() {
             chart.helm_text(args.include_crds)
         } else {

@@ -70,10 +70,11 @@ fn len(_: &mut FuncCtx<'_>, args: &[Value]) -> FuncResult {
     let n = match unwrap_object(arg(args, 0)) {
         // Helm passes map entries (`len .Values.missing`): a nil interface.
         Value::Nil => return Err(FuncError::msg("len of nil pointer")),
-        Value::String(s) => s.len(),
+        Value::String(s) => crate::value::go_bytes(&s).len(),
         Value::Bytes(b) => b.len(),
         Value::List(l) => l.len(),
         Value::Map(m) => m.len(),
+        Value::Object(o) if o.kind_name() == "slice" && matches!(o.to_value(), Value::Nil) => 0,
         v => return Err(FuncError::msg(format!("len of type {}", v.type_name()))),
     };
     Ok(Value::Int(n as i64))

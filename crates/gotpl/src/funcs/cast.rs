@@ -87,7 +87,7 @@ pub fn to_string(v: &Value) -> String {
         Value::Bool(b) => b.to_string(),
         Value::Float(f) => format_float_f(*f),
         Value::Int(n) | Value::Int64(n) => n.to_string(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Bytes(b) => crate::value::go_string_from_bytes(b),
         Value::Nil => String::new(),
         Value::Object(o) if o.type_name() == "time.Time" => format_v(v),
         _ => String::new(),
@@ -98,7 +98,7 @@ pub fn to_string(v: &Value) -> String {
 pub fn strval(v: &Value) -> String {
     match v {
         Value::String(s) => s.to_string(),
-        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Value::Bytes(b) => crate::value::go_string_from_bytes(b),
         _ => format_v(v),
     }
 }

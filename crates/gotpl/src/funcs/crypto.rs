@@ -33,16 +33,24 @@ use crate::value::{Map, Object, Value, base64_std};
 pub(crate) fn register(map: &mut FuncMap) {
     use Ty::{Any, Int, List, String as S};
     map.add("sha1sum", Sig::fixed(&[S]), |_, a| {
-        Ok(Value::str(hex(&Sha1::digest(s(a, 0).as_bytes()))))
+        Ok(Value::str(hex(&Sha1::digest(&crate::value::go_bytes(s(
+            a, 0,
+        ))))))
     });
     map.add("sha256sum", Sig::fixed(&[S]), |_, a| {
-        Ok(Value::str(hex(&Sha256::digest(s(a, 0).as_bytes()))))
+        Ok(Value::str(hex(&Sha256::digest(&crate::value::go_bytes(
+            s(a, 0),
+        )))))
     });
     map.add("sha512sum", Sig::fixed(&[S]), |_, a| {
-        Ok(Value::str(hex(&Sha512::digest(s(a, 0).as_bytes()))))
+        Ok(Value::str(hex(&Sha512::digest(&crate::value::go_bytes(
+            s(a, 0),
+        )))))
     });
     map.add("adler32sum", Sig::fixed(&[S]), |_, a| {
-        Ok(Value::str(adler32(s(a, 0).as_bytes()).to_string()))
+        Ok(Value::str(
+            adler32(&crate::value::go_bytes(s(a, 0))).to_string(),
+        ))
     });
     map.add("uuidv4", Sig::fixed(&[]), uuidv4);
     map.add("randBytes", Sig::fixed(&[Int]), rand_bytes);

@@ -366,6 +366,37 @@ impl GoTime {
         i64::try_from(d).unwrap_or(if d < 0 { i64::MIN } else { i64::MAX })
     }
 
+    /// `t.AddDate(years, months, days)`: Go's `Date` normalisation in the time's location.
+    fn add_date(&self, years: i64, months: i64, days: i64) -> GoTime {
+        let (_, offset) = self.loc.lookup(self.secs);
+        let c = self.civil(offset);
+        let total_months = c
+            .year
+            .saturating_add(years)
+            .saturating_mul(12)
+            .saturating_add(c.month - 1)
+            .saturating_add(months);
+        let (year, month) = (total_months.div_euclid(12), total_months.rem_euclid(12) + 1);
+        let day_number = days_from_civil(year, month, 1)
+            .saturating_add(c.day - 1)
+            .saturating_add(days);
+        let wall = day_number
+            .saturating_mul(86_400)
+            .saturating_add(c.hour * 3600 + c.minute * 60 + c.second);
+        // Go's Date: guess the offset at the wall time, then correct it.
+        let (_, off1) = self.loc.lookup(wall);
+        let mut secs = wall - i64::from(off1);
+        let (_, off2) = self.loc.lookup(secs);
+        if off2 != off1 {
+            secs = wall - i64::from(off2);
+        }
+        GoTime {
+            secs,
+            mono: false,
+            ..self.clone()
+        }
+    }
+
     /// `t.Add(d)`.
     fn add(&self, d: i64) -> GoTime {
         let total = self.total_nanos() + i128::from(d);
@@ -538,8 +569,8 @@ impl Object for GoTime {
             "Minute" => Value::Int(c.minute),
             "Second" => Value::Int(c.second),
             "Nanosecond" => Value::Int(i64::from(self.nanos)),
-            "Month" => Value::str(MONTHS.get((c.month - 1) as usize).copied().unwrap_or("")),
-            "Weekday" => Value::str(DAYS.get(c.weekday as usize).copied().unwrap_or("")),
+            "Month" => NamedInt::month(c.month),
+            "Weekday" => NamedInt::weekday(c.weekday),
             "String" => Value::str(self.go_string()),
             "IsZero" => Value::Bool(*self == GoTime::zero()),
             "UTC" => GoTime {
@@ -553,15 +584,124 @@ impl Object for GoTime {
     }
 
     fn call_method(&self, name: &str, args: &[Value]) -> Option<Result<Value, FuncError>> {
-        match (name, args) {
-            ("Format", [Value::String(layout)]) => Some(Ok(Value::str(self.format(layout)))),
+        let int = |v: &Value| match v {
+            Value::Int(n) | Value::Int64(n) => Some(*n),
+            _ => None,
+        };
+        Some(Ok(match (name, args) {
+            ("Format", [Value::String(layout)]) => Value::str(self.format(layout)),
+            ("AddDate", [y, m, d]) => match (int(y), int(m), int(d)) {
+                (Some(y), Some(m), Some(d)) => self.add_date(y, m, d).into_value(),
+                _ => return Some(Err(FuncError::msg("wrong type for value; expected int"))),
+            },
+            ("Add", [d]) => match duration_of(d) {
+                Some(d) => self.add(d).into_value(),
+                None => {
+                    return Some(Err(FuncError::msg(
+                        "wrong type for value; expected time.Duration",
+                    )));
+                }
+            },
+            ("Sub" | "Before" | "After" | "Equal" | "Compare", [u]) => {
+                let Some(u) = time_of(u) else {
+                    return Some(Err(FuncError::msg(
+                        "wrong type for value; expected time.Time",
+                    )));
+                };
+                let d = self.sub(&u);
+                match name {
+                    "Sub" => NamedInt::duration(d),
+                    "Before" => Value::Bool(d < 0),
+                    "After" => Value::Bool(d > 0),
+                    "Equal" => Value::Bool(d == 0),
+                    _ => Value::Int(d.signum()),
+                }
+            }
+            _ => return None,
+        }))
+    }
+
+    fn stringer(&self) -> Option<String> {
+        Some(self.go_string())
+    }
+
+    /// What `toJson`/`toYaml` write for a `time.Time`: its `MarshalJSON`, RFC 3339 with
+    /// nanoseconds (`%v` prints its `String()`, see [`Object::stringer`]).
+    fn to_value(&self) -> Value {
+        Value::str(self.format("2006-01-02T15:04:05.999999999Z07:00"))
+    }
+}
+
+/// A Go named integer type with a `String()` method: `time.Month`, `time.Weekday`,
+/// `time.Duration`. It prints its name with `%v`/`%s` and its number with `%d`, and marshals as
+/// the number.
+#[derive(Debug, Clone)]
+pub struct NamedInt {
+    type_name: &'static str,
+    n: i64,
+    text: String,
+}
+
+impl NamedInt {
+    fn month(m: i64) -> Value {
+        let text = MONTHS.get((m - 1) as usize).copied().unwrap_or("");
+        Self::value("time.Month", m, text.to_string())
+    }
+
+    fn weekday(d: i64) -> Value {
+        let text = DAYS.get(d as usize).copied().unwrap_or("");
+        Self::value("time.Weekday", d, text.to_string())
+    }
+
+    /// A `time.Duration` of `nanos`.
+    pub fn duration(nanos: i64) -> Value {
+        Self::value("time.Duration", nanos, format_duration(nanos))
+    }
+
+    fn value(type_name: &'static str, n: i64, text: String) -> Value {
+        Value::Object(Arc::new(NamedInt { type_name, n, text }))
+    }
+}
+
+impl Object for NamedInt {
+    fn type_name(&self) -> &str {
+        self.type_name
+    }
+
+    fn kind_name(&self) -> &str {
+        "int64"
+    }
+
+    fn field(&self, name: &str) -> Option<Value> {
+        match (name, self.type_name) {
+            ("String", _) => Some(Value::str(self.text.as_str())),
+            ("Hours", "time.Duration") => Some(Value::Float(self.n as f64 / 3.6e12)),
+            ("Minutes", "time.Duration") => Some(Value::Float(self.n as f64 / 6e10)),
+            ("Seconds", "time.Duration") => Some(Value::Float(self.n as f64 / 1e9)),
+            ("Milliseconds", "time.Duration") => Some(Value::Int64(self.n / 1_000_000)),
+            ("Nanoseconds", "time.Duration") => Some(Value::Int64(self.n)),
             _ => None,
         }
     }
 
-    /// What `%v` prints for a `time.Time` (its `String()`).
     fn to_value(&self) -> Value {
-        Value::str(self.go_string())
+        Value::Int64(self.n)
+    }
+
+    fn stringer(&self) -> Option<String> {
+        Some(self.text.clone())
+    }
+}
+
+/// A `time.Duration` argument: a [`NamedInt`] duration or a plain integer of nanoseconds.
+fn duration_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Int(n) | Value::Int64(n) => Some(*n),
+        Value::Object(o) if o.type_name() == "time.Duration" => match o.to_value() {
+            Value::Int64(n) => Some(n),
+            _ => None,
+        },
+        _ => None,
     }
 }
 

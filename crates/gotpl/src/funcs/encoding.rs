@@ -13,20 +13,22 @@ use crate::value::Value;
 pub(crate) fn register(map: &mut FuncMap) {
     use Ty::{Any, String as S};
     map.add("b64enc", Sig::fixed(&[S]), |_, a| {
-        Ok(Value::str(crate::value::base64_std(s(a).as_bytes())))
+        Ok(Value::str(crate::value::base64_std(
+            &crate::value::go_bytes(s(a)),
+        )))
     });
     map.add("b64dec", Sig::fixed(&[S]), |_, a| {
         Ok(Value::str(match decode_base64(s(a)) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(b) => crate::value::go_string_from_bytes(&b),
             Err(e) => e,
         }))
     });
     map.add("b32enc", Sig::fixed(&[S]), |_, a| {
-        Ok(Value::str(encode_base32(s(a).as_bytes())))
+        Ok(Value::str(encode_base32(&crate::value::go_bytes(s(a)))))
     });
     map.add("b32dec", Sig::fixed(&[S]), |_, a| {
         Ok(Value::str(match decode_base32(s(a)) {
-            Ok(b) => String::from_utf8_lossy(&b).into_owned(),
+            Ok(b) => crate::value::go_string_from_bytes(&b),
             Err(e) => e,
         }))
     });

@@ -118,11 +118,19 @@ fn last(_: &mut FuncCtx<'_>, a: &[Value]) -> FuncResult {
 
 fn rest(_: &mut FuncCtx<'_>, a: &[Value]) -> FuncResult {
     let items = items_of(arg(a, 0), "Cannot find rest on type {}")?;
+    // Sprig returns a nil slice for an empty list (helm v4.1.4: `rest (list) | toJson` is
+    // `null`, printed it is `[]`).
+    if items.is_empty() {
+        return Ok(crate::value::NilSlice::value());
+    }
     Ok(Value::list(items.into_iter().skip(1).collect()))
 }
 
 fn initial(_: &mut FuncCtx<'_>, a: &[Value]) -> FuncResult {
     let mut items = items_of(arg(a, 0), "Cannot find initial on type {}")?;
+    if items.is_empty() {
+        return Ok(crate::value::NilSlice::value());
+    }
     items.pop();
     Ok(Value::list(items))
 }

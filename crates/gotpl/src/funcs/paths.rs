@@ -65,10 +65,12 @@ pub(crate) fn clean(path: &str) -> String {
         {
             r += 2;
             if out.len() > dotdot {
-                out.pop();
-                while out.len() > dotdot && out.last() != Some(&b'/') {
-                    out.pop();
+                // Back to the previous slash, which goes too (Go's `out.w--` loop).
+                let mut w = out.len() - 1;
+                while w > dotdot && out.get(w) != Some(&b'/') {
+                    w -= 1;
                 }
+                out.truncate(w);
             } else if !rooted {
                 if !out.is_empty() {
                     out.push(b'/');
@@ -144,6 +146,9 @@ mod tests {
             ("clean", "a/../../b/./c//", "../b/c"),
             ("clean", "/../a/..", "/"),
             ("clean", "./", "."),
+            // helm v4.1.4: {{ clean "/a/./b/../c//d/" }}
+            ("clean", "/a/./b/../c//d/", "/a/c/d"),
+            ("clean", "a/b/../../c", "c"),
             ("ext", "a/b.tar.gz", ".gz"),
             ("ext", "a.b/c", ""),
             ("isAbs", "/x", "true"),
