@@ -902,6 +902,8 @@ mod tests {
             set_string: vec!["extra.a=1".into()],
             set_file: vec![("cert".into(), "PEM\n".into())],
             set_json: vec!["extra.b={\"c\":[1,2]}".into(), "keep=null".into()],
+            set_literal: vec!["motd=a,b={c}".into()],
+            ..Default::default()
         };
         let v = resolve(&defaults, &input).unwrap();
         assert_eq!(
@@ -911,7 +913,8 @@ mod tests {
                 "replicas": 4,
                 "list": [9],
                 "extra": {"a": "1", "b": {"c": [1, 2]}},
-                "cert": "PEM\n"
+                "cert": "PEM\n",
+                "motd": "a,b={c}"
             })
         );
     }

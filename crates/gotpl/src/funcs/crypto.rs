@@ -33,19 +33,19 @@ use crate::value::{Map, Object, Value, base64_std};
 pub(crate) fn register(map: &mut FuncMap) {
     use Ty::{Any, Int, List, String as S};
     map.add("sha1sum", Sig::fixed(&[S]), |_, a| {
-        Ok(Value::str(hex(&Sha1::digest(&crate::value::go_bytes(s(
+        Ok(Value::str(hex(&Sha1::digest(crate::value::go_bytes(s(
             a, 0,
         ))))))
     });
     map.add("sha256sum", Sig::fixed(&[S]), |_, a| {
-        Ok(Value::str(hex(&Sha256::digest(&crate::value::go_bytes(
-            s(a, 0),
-        )))))
+        Ok(Value::str(hex(&Sha256::digest(crate::value::go_bytes(s(
+            a, 0,
+        ))))))
     });
     map.add("sha512sum", Sig::fixed(&[S]), |_, a| {
-        Ok(Value::str(hex(&Sha512::digest(&crate::value::go_bytes(
-            s(a, 0),
-        )))))
+        Ok(Value::str(hex(&Sha512::digest(crate::value::go_bytes(s(
+            a, 0,
+        ))))))
     });
     map.add("adler32sum", Sig::fixed(&[S]), |_, a| {
         Ok(Value::str(
