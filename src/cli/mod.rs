@@ -129,12 +129,17 @@ pub enum Command {
     /// Manage service maps: namespaces managed as one application space.
     #[command(subcommand_required = true)]
     ServiceMap(commands::service_map::ServiceMapArgs),
-    /// Check a package: manifest, schema, renders, and best practices.
+    /// Check a package or a Helm chart: manifest, schema, renders, and best practices.
     #[command(
         long_about = "Check a package: the manifest and schema are valid, it renders with its defaults and with \
                       each tests/*.values.yaml, objects have required fields, and workloads follow good practice \
                       (pinned images, resource requests and limits, probes, labels).\n\n\
-                      Exits 1 when there are errors; warnings are advice."
+                      A Helm chart (folder or .tgz) gets helm lint's rules instead: Chart.yaml, values.yaml and \
+                      its schema, templates rendered as release test-release (object names, deprecated APIs, \
+                      selectors), crds/ and dependencies; plus ours on its objects as warnings (pinned images, \
+                      resources, probes). A summary reads like helm's: N chart(s) linted, M chart(s) failed.\n\n\
+                      Exits 1 when there are errors (with --strict: errors or warnings); warnings are advice \
+                      and infos never fail."
     )]
     Lint(commands::lint::LintArgs),
     /// Build a reproducible NAME-VERSION.tgz archive from a package directory.

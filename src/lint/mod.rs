@@ -1,7 +1,12 @@
 //! Lint rules: what makes a package good to run, beyond rendering. Pure, no IO.
 //!
-//! Errors make `cocktail-pkg lint` exit 1; warnings are advice. Rules look at the package itself
-//! and at each rendered variant (defaults, and each `tests/*.values.yaml`).
+//! Errors make `cocktail-pkg lint` exit 1; warnings are advice (they fail too with `--strict`);
+//! infos never fail. Rules look at the package itself and at each rendered variant (defaults,
+//! and each `tests/*.values.yaml`). Helm charts get Helm's lint rules instead ([`chart`]), plus
+//! ours on their rendered objects ([`lint_chart_objects`]).
+
+pub mod chart;
+pub mod deprecations;
 
 use serde::Serialize;
 use serde_json::Value;
@@ -17,6 +22,19 @@ use crate::values::{self, ValuesError, ValuesInput};
 pub enum Severity {
     Error,
     Warning,
+    /// Advice that never fails lint (Helm's `[INFO]`).
+    Info,
+}
+
+impl Severity {
+    /// How the table shows it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        }
+    }
 }
 
 /// One lint finding.
@@ -308,43 +326,93 @@ pub fn lint_objects(objects: &[RenderedObject], variant: &str) -> Vec<Finding> {
                         format!("container `{cname}` {problem}"),
                     ));
                 }
-                let res = c.get("resources");
-                let has = |k: &str| {
-                    res.and_then(|r| r.get(k))
-                        .is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()))
-                };
-                if !has("requests") {
-                    out.push(finding(
-                        Warning,
-                        "resources",
-                        &subject,
-                        format!("container `{cname}` has no resource requests"),
-                    ));
-                }
-                if !has("limits") {
-                    out.push(finding(
-                        Warning,
-                        "resources",
-                        &subject,
-                        format!("container `{cname}` has no resource limits"),
-                    ));
-                }
+                out.extend(container_resources(c, cname, &subject, Warning));
                 if !is_init && LONG_RUNNING.contains(&kind) {
-                    for probe in ["readinessProbe", "livenessProbe"] {
-                        if c.get(probe).is_none() {
-                            out.push(finding(
-                                Warning,
-                                "probes",
-                                &subject,
-                                format!("container `{cname}` has no {probe}"),
-                            ));
-                        }
-                    }
+                    out.extend(container_probes(c, cname, &subject));
                 }
             }
         }
     }
     out
+}
+
+/// Our rules on a Helm chart's rendered objects, all warnings: pinned images, resource requests
+/// and limits, readiness and liveness probes. (Our labels and the workload-group label are
+/// added to chart objects at install time, and Helm's rules already check names.) Subjects
+/// read `Deployment/web (templates/web.yaml)`.
+pub fn lint_chart_objects(objects: &[RenderedObject]) -> Vec<Finding> {
+    use Severity::*;
+    let mut out = Vec::new();
+    for o in objects {
+        let subject = format!("{}/{} ({})", o.id.kind, o.id.name, o.template);
+        let kind = o.id.kind.as_str();
+        let Some((_, spec)) = pod_template(o) else {
+            continue;
+        };
+        for (field, is_init) in [("initContainers", true), ("containers", false)] {
+            let Some(Value::Array(containers)) = spec.get(field) else {
+                continue;
+            };
+            for c in containers {
+                let cname = c.get("name").and_then(Value::as_str).unwrap_or("?");
+                let image = c.get("image").and_then(Value::as_str).unwrap_or("");
+                if let Some(problem) = image_problem(image) {
+                    out.push(finding(
+                        Warning,
+                        "image-tag",
+                        &subject,
+                        format!("container `{cname}` {problem}"),
+                    ));
+                }
+                out.extend(container_resources(c, cname, &subject, Warning));
+                if !is_init && LONG_RUNNING.contains(&kind) {
+                    out.extend(container_probes(c, cname, &subject));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn container_resources(c: &Value, cname: &str, subject: &str, severity: Severity) -> Vec<Finding> {
+    let res = c.get("resources");
+    let has = |k: &str| {
+        res.and_then(|r| r.get(k))
+            .is_some_and(|v| v.as_object().is_some_and(|m| !m.is_empty()))
+    };
+    let mut out = Vec::new();
+    if !has("requests") {
+        out.push(finding(
+            severity,
+            "resources",
+            subject,
+            format!("container `{cname}` has no resource requests"),
+        ));
+    }
+    if !has("limits") {
+        out.push(finding(
+            severity,
+            "resources",
+            subject,
+            format!("container `{cname}` has no resource limits"),
+        ));
+    }
+    out
+}
+
+fn container_probes(c: &Value, cname: &str, subject: &str) -> Vec<Finding> {
+    ["readinessProbe", "livenessProbe"]
+        .into_iter()
+        .filter(|probe| c.get(probe).is_none())
+        .map(|probe| {
+            finding(
+                Severity::Warning,
+                "probes",
+                subject,
+                format!("container `{cname}` has no {probe}"),
+            )
+        })
+        .collect()
 }
 
 /// Why an image reference is not pinned, if it is not.
