@@ -1,7 +1,9 @@
 //! Package archives (`NAME-VERSION.tgz`): reproducible writing and distrustful reading.
 //!
 //! Writing sorts entries and fixes mtime, uid, gid, owner names and modes, so the same files give
-//! a byte-identical archive and digest. Reading verifies a given digest before anything else, then
+//! a byte-identical archive and digest. Two layouts: ours ([`write`]: folder entries, every path
+//! sorted) and a Helm chart's ([`write_chart`]: `helm package`'s entry order and gzip header, no
+//! folder entries). Reading verifies a given digest before anything else, then
 //! accepts only regular files and directories under one top folder, refusing absolute paths, `..`,
 //! links and devices, and caps the file count and decompressed size (gzip bombs). Everything
 //! happens in memory: nothing is written to disk. Pure, no IO.
@@ -122,6 +124,86 @@ pub fn write(root: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>, A
     let mut out = gz.finish().map_err(werr)?;
     out.flush().map_err(werr)?;
     Ok(out)
+}
+
+/// The gzip header's extra field `helm package` writes (Go's `chartutil.Save`); tools that
+/// recognise Helm archives may look for it.
+const HELM_GZIP_EXTRA: &[u8] = b"+aHR0cHM6Ly95b3V0dS5iZS96OVV6MWljandyTQo=";
+/// The gzip header's comment `helm package` writes.
+const HELM_GZIP_COMMENT: &str = "Helm";
+
+/// Writes a Helm chart's `files` (paths relative to the chart) under the top folder `root` as
+/// `helm package` lays them out: `Chart.yaml`, `Chart.lock`, `values.yaml`,
+/// `values.schema.json`, then `templates/`, then the other files, then `charts/` (each sub-chart
+/// folder in the same order, recursively; archives as they are), paths compared folder by folder
+/// as Helm's directory walk does ([`chart_order`]). Regular-file entries only (no folder
+/// entries), mode 0644, uid/gid 0, no owner names, and the gzip header's extra field and comment
+/// Helm writes. Unlike Helm, which stamps each entry with its file's modification time, every
+/// entry has mtime [`FIXED_MTIME`], so the same files give the same bytes.
+pub fn write_chart(root: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>, ArchiveError> {
+    let werr = |e: std::io::Error| ArchiveError::Write(e.to_string());
+    let gz = flate2::GzBuilder::new()
+        .extra(HELM_GZIP_EXTRA.to_vec())
+        .comment(HELM_GZIP_COMMENT)
+        .write(Vec::new(), Compression::default());
+    let mut tar = tar::Builder::new(gz);
+    let mut entries: Vec<(&String, &Vec<u8>)> = files.iter().collect();
+    entries.sort_by(|a, b| chart_order(a.0, b.0));
+    for (path, bytes) in entries {
+        let mut header = tar::Header::new_ustar();
+        header.set_entry_type(tar::EntryType::Regular);
+        header.set_mtime(FIXED_MTIME);
+        header.set_uid(0);
+        header.set_gid(0);
+        header.set_mode(0o644);
+        header.set_size(bytes.len() as u64);
+        tar.append_data(&mut header, format!("{root}/{path}"), bytes.as_slice())
+            .map_err(werr)?;
+    }
+    let gz = tar.into_inner().map_err(werr)?;
+    let mut out = gz.finish().map_err(werr)?;
+    out.flush().map_err(werr)?;
+    Ok(out)
+}
+
+/// The order of two paths of a chart in a Helm chart archive (Helm's `chartutil.Save`): see
+/// [`write_chart`]. `.prov` files under `charts/` count as the chart's own files, as Helm's
+/// loader counts them.
+pub fn chart_order(a: &str, b: &str) -> std::cmp::Ordering {
+    chart_key(a).cmp(&chart_key(b))
+}
+
+/// The sort key of a chart path: one (rank, path components) step per chart level.
+fn chart_key(path: &str) -> Vec<(u8, Vec<&str>)> {
+    let mut key = Vec::new();
+    let mut rest = path;
+    // Bounded by the path's own depth: every step consumes `charts/NAME/`.
+    loop {
+        let rank = match rest {
+            "Chart.yaml" => 0,
+            "Chart.lock" => 1,
+            "values.yaml" => 2,
+            "values.schema.json" => 3,
+            p if p.starts_with("templates/") => 4,
+            p if p.starts_with("charts/") && !p.ends_with(".prov") => {
+                let sub = &p["charts/".len()..];
+                match sub.split_once('/') {
+                    Some((name, inner)) => {
+                        key.push((6, vec![name]));
+                        rest = inner;
+                        continue;
+                    }
+                    None => {
+                        key.push((6, vec![sub]));
+                        return key;
+                    }
+                }
+            }
+            _ => 5,
+        };
+        key.push((rank, rest.split('/').collect()));
+        return key;
+    }
 }
 
 /// A reader that fails once more than `limit` bytes came through.
@@ -297,6 +379,73 @@ mod tests {
         let a = write("x", &files()).unwrap();
         let err = read(&a, Some(&Digest::of(b"other"))).unwrap_err();
         assert!(matches!(err, ArchiveError::DigestMismatch { .. }));
+    }
+
+    #[test]
+    fn chart_archives_follow_helms_order_and_are_reproducible() {
+        let files: BTreeMap<String, Vec<u8>> = [
+            ".helmignore",
+            "Chart.lock",
+            "Chart.yaml",
+            "README.md",
+            "charts/a-1.0.0.tgz",
+            "charts/a-1.0.0.tgz.prov",
+            "charts/b/Chart.yaml",
+            "charts/b/templates/x.yaml",
+            "charts/b/values.yaml",
+            "charts/b/z.txt",
+            "files/a.txt",
+            "files/a/b.txt",
+            "templates/_helpers.tpl",
+            "templates/a.yaml",
+            "templates/a/b.yaml",
+            "values.schema.json",
+            "values.yaml",
+        ]
+        .iter()
+        .map(|p| (p.to_string(), p.as_bytes().to_vec()))
+        .collect();
+        let a = write_chart("c", &files).unwrap();
+        assert_eq!(a, write_chart("c", &files).unwrap());
+        // Helm's gzip header: FEXTRA and FCOMMENT, mtime 0.
+        assert_eq!(&a[..10], &[0x1f, 0x8b, 8, 0x14, 0, 0, 0, 0, 0, 0xff]);
+        let mut tar = tar::Archive::new(GzDecoder::new(a.as_slice()));
+        let names: Vec<String> = tar
+            .entries()
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                assert_eq!(e.header().entry_type(), tar::EntryType::Regular);
+                assert_eq!(e.header().mode().unwrap(), 0o644);
+                assert_eq!(e.header().mtime().unwrap(), FIXED_MTIME);
+                e.path().unwrap().to_string_lossy().into_owned()
+            })
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "c/Chart.yaml",
+                "c/Chart.lock",
+                "c/values.yaml",
+                "c/values.schema.json",
+                "c/templates/_helpers.tpl",
+                "c/templates/a/b.yaml",
+                "c/templates/a.yaml",
+                "c/.helmignore",
+                "c/README.md",
+                "c/charts/a-1.0.0.tgz.prov",
+                "c/files/a/b.txt",
+                "c/files/a.txt",
+                "c/charts/a-1.0.0.tgz",
+                "c/charts/b/Chart.yaml",
+                "c/charts/b/values.yaml",
+                "c/charts/b/templates/x.yaml",
+                "c/charts/b/z.txt",
+            ]
+        );
+        let un = read(&a, None).unwrap();
+        assert_eq!(un.root, "c");
+        assert_eq!(un.files, files);
     }
 
     #[test]

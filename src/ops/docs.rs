@@ -1,4 +1,5 @@
-//! `docs`: regenerate (or check) the values table in a package's README.
+//! `docs`: regenerate (or check) the values table in a package's README (ours, or a Helm
+//! chart's `README.md`, from its `values.yaml` comments; see [`crate::docs`]).
 
 use std::path::PathBuf;
 
@@ -16,7 +17,7 @@ pub enum DocsMode {
 
 #[derive(Debug, Clone)]
 pub struct DocsOptions {
-    /// A package directory.
+    /// A package directory (ours, or a Helm chart).
     pub dir: PathBuf,
     pub mode: DocsMode,
 }
@@ -33,12 +34,19 @@ pub enum DocsOutcome {
 
 pub fn docs(opts: &DocsOptions) -> Result<DocsOutcome, OpError> {
     let pkg = source::load(&opts.dir, None)?.package;
-    let readme = pkg
-        .readme
-        .as_deref()
-        .ok_or(OpError::Docs(DocsError::NoReadme))?;
+    // A chart's README.md may be spelled in any case (Helm's `show readme` is as lenient).
+    let (name, readme) = match pkg.chart() {
+        Some(_) => pkg
+            .files
+            .iter()
+            .find(|(p, _)| !p.contains('/') && p.eq_ignore_ascii_case("README.md"))
+            .map(|(p, b)| (p.clone(), String::from_utf8_lossy(b).into_owned())),
+        None => pkg.readme.clone().map(|r| ("README.md".to_string(), r)),
+    }
+    .ok_or(OpError::Docs(DocsError::NoReadme))?;
+    let readme = readme.as_str();
     let fresh = docs::update_readme(readme, &pkg).map_err(OpError::Docs)?;
-    let path = opts.dir.join("README.md");
+    let path = opts.dir.join(name);
     if fresh == readme {
         return Ok(DocsOutcome::UpToDate);
     }

@@ -54,6 +54,9 @@ pub enum OpError {
     Render(#[from] RenderError),
     #[error(transparent)]
     Chart(Box<crate::chart::ChartError>),
+    /// `package` of a chart: overrides and `--dependency-update`.
+    #[error(transparent)]
+    ChartPackage(Box<package::ChartPackageError>),
     #[error(transparent)]
     Archive(#[from] ArchiveError),
     #[error(transparent)]
@@ -141,11 +144,13 @@ impl OpError {
             OpError::Values(e) => e.hint(),
             OpError::Render(e) => e.hint(),
             OpError::Chart(e) => e.hint(),
+            OpError::ChartPackage(e) => e.hint(),
             OpError::Archive(e) => e.hint(),
             OpError::Yaml(e) => e.hint(),
             OpError::Docs(e) => e.hint(),
             OpError::Index(e) => e.hint(),
             OpError::Repo(e) => e.hint(),
+            OpError::Oci(e) => e.hint(),
             OpError::Target(e) => e.hint(),
             OpError::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
                 Some("values files must be UTF-8 text".into())

@@ -7,8 +7,17 @@ use crate::cli::printer::Printer;
 use crate::ops::docs::{self, DocsMode, DocsOptions, DocsOutcome};
 
 #[derive(Debug, Args)]
+#[command(
+    after_long_help = "A Helm chart (a folder with Chart.yaml) gets one row per value of values.yaml (dotted \
+                       path, type, default), described by helm-docs comments (`# -- description` above the \
+                       key, `# -- (type) ...`, `# @default -- ...`, `# @ignored`), Bitnami readme-generator \
+                       comments (`## @param path description`, `## @skip path`) or the schema's descriptions.\n\n\
+                       Examples:\n  \
+                       cocktail-pkg docs catalog/redis\n  \
+                       cocktail-pkg docs my-chart/ --check"
+)]
 pub struct DocsArgs {
-    /// Package directory whose README.md gets the values table.
+    /// Package directory (ours, or a Helm chart) whose README.md gets the values table.
     #[arg(value_name = "DIR")]
     pub dir: PathBuf,
     /// Only check: exit 1 when the table in README.md is out of date.
