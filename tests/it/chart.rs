@@ -548,3 +548,38 @@ fn installing_a_chart_is_refused_for_now() {
         "nothing written"
     );
 }
+
+/// A billion-laughs alias bomb in a chart's values.yaml or in a `-f` file is refused at once,
+/// with go-yaml's message, instead of expanding 10^10 nodes.
+#[test]
+fn alias_bombs_in_values_are_refused() {
+    let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+    for i in 1..10 {
+        let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+        bomb.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+    }
+    let (_tmp, dir) = ChartBuilder::new()
+        .file("Chart.yaml", "apiVersion: v2\nname: bomb\nversion: 1.0.0\n")
+        .file("values.yaml", &bomb)
+        .file("templates/x.yaml", "a: {{ len .Values.a9 }}\n")
+        .write("bomb");
+    let err = stderr_failure(&["template", dir.to_str().unwrap()]);
+    assert!(err.contains("excessive aliasing"), "{err}");
+
+    let (_tmp2, plain) = ChartBuilder::new()
+        .file(
+            "Chart.yaml",
+            "apiVersion: v2\nname: plain\nversion: 1.0.0\n",
+        )
+        .file("templates/x.yaml", "a: {{ len .Values.a9 }}\n")
+        .write("plain");
+    let file = plain.parent().unwrap().join("bomb.yaml");
+    std::fs::write(&file, &bomb).unwrap();
+    let err = stderr_failure(&[
+        "template",
+        plain.to_str().unwrap(),
+        "-f",
+        file.to_str().unwrap(),
+    ]);
+    assert!(err.contains("excessive aliasing"), "{err}");
+}
