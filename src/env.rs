@@ -30,3 +30,8 @@ pub const KUBE_CONTEXT: &str = "COCKTAIL_PKG_KUBE_CONTEXT";
 pub const TARGET: &str = "COCKTAIL_PKG_TARGET";
 /// Lifetime of a release lease in seconds (default 300); renewed while an operation runs.
 pub const LEASE_TTL: &str = "COCKTAIL_PKG_LEASE_TTL";
+/// Talk plain HTTP to every OCI registry (`1`/`true`), like `--plain-http`; loopback registries
+/// (`localhost`, `127.0.0.1`, `[::1]`) always get plain HTTP.
+pub const PLAIN_HTTP: &str = "COCKTAIL_PKG_PLAIN_HTTP";
+/// Docker's configuration folder; its `config.json` is read for registry credentials.
+pub const DOCKER_CONFIG: &str = "DOCKER_CONFIG";

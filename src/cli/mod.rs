@@ -161,11 +161,15 @@ pub enum Command {
     Repo(commands::repo::RepoArgs),
     /// Search the packages of every repository (the built-in catalog included).
     Search(commands::search::SearchArgs),
+    /// Log in to (or out of) an OCI registry, for `oci://` references and publishing.
+    #[command(subcommand_required = true)]
+    Registry(commands::registry::RegistryArgs),
     /// Download a package archive from a repository, digest-verified.
     Pull(commands::pull::PullArgs),
-    /// Publish a package to a server started with `serve` (needs its publish token).
+    /// Publish a package to a server started with `serve` (needs its publish token), or a
+    /// package or Helm chart to an OCI registry.
     #[command(
-        after_help = "Examples:\n  COCKTAIL_PKG_PUBLISH_TOKEN=s3cret cocktail-pkg publish catalog/nginx --to team\n  cocktail-pkg publish dist/nginx-1.1.0.tgz --to http://127.0.0.1:8080/ --token-file token.txt"
+        after_help = "Examples:\n  COCKTAIL_PKG_PUBLISH_TOKEN=s3cret cocktail-pkg publish catalog/nginx --to team\n  cocktail-pkg publish dist/nginx-1.1.0.tgz --to http://127.0.0.1:8080/ --token-file token.txt\n  cocktail-pkg publish ./mychart --to oci://registry.example.com/charts"
     )]
     Publish(commands::publish::PublishArgs),
     /// Yank a published version (or --undo): it stays downloadable by exact version, but no
@@ -274,6 +278,8 @@ pub fn main() -> ExitCode {
         }
     };
     let printer = Printer::new(cli.color, cli.quiet);
+    // Network warnings (a repository with TLS verification off) reach the user on every use.
+    crate::repo::http::set_warner(Box::new(move |m| printer.warning(m)));
     // Commands that hold a release's lease stop cleanly on Ctrl-C/SIGTERM: the revision ends
     // failed and the lease is given back before the process exits 130/143.
     if holds_leases(&cli.command)
@@ -347,6 +353,7 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Repo(args) => commands::repo::run(args, printer),
         Command::Search(args) => commands::search::run(args, printer),
         Command::Pull(args) => commands::pull::run(args, printer),
+        Command::Registry(args) => commands::registry::run(args, printer),
         Command::Publish(args) => commands::publish::run(args, printer),
         Command::Yank(args) => commands::publish::yank(args, printer),
         Command::Completions(args) => commands::completions::run(args),

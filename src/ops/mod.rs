@@ -13,6 +13,7 @@ pub mod lint;
 pub mod list;
 pub mod package;
 pub mod policy;
+pub mod registry;
 pub mod repo;
 pub mod restart;
 pub mod rollback;
@@ -67,6 +68,9 @@ pub enum OpError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Repo(#[from] RepoError),
+    /// An OCI registry step.
+    #[error(transparent)]
+    Oci(#[from] crate::repo::oci::OciError),
     #[error(transparent)]
     Target(Box<TargetError>),
     #[error("failed to read {what} {}", .path.display())]
@@ -238,10 +242,16 @@ pub fn load_package_digest(
             let fetched = fetch(&mut client, &repo, &name, req.as_ref(), &mut |_, _| {})?;
             Ok((fetched.package, fetched.entry.digest, Some(repo)))
         }
+        PackageRef::Oci { reference } => {
+            // Automatic upgrades do not track OCI repositories yet: no `repository`.
+            let fetched = registry::fetch(&reference, false, &mut |_, _| {})?;
+            Ok((fetched.package, fetched.pulled.layer.digest, None))
+        }
     }
 }
 
-/// Loads a package from a directory, an archive, or `REPO/NAME[@REQ]` (fetched and verified).
+/// Loads a package from a directory, an archive, `REPO/NAME[@REQ]` or `oci://…` (fetched and
+/// verified).
 /// With `digest`, the archive must have that digest.
 pub fn load_package(
     reference: &Path,
@@ -259,6 +269,19 @@ pub fn load_package(
                 return Err(ArchiveError::DigestMismatch {
                     expected: d.clone(),
                     actual: fetched.entry.digest,
+                }
+                .into());
+            }
+            Ok(fetched.package)
+        }
+        PackageRef::Oci { reference } => {
+            let fetched = registry::fetch(&reference, false, &mut |_, _| {})?;
+            if let Some(d) = digest
+                && *d != fetched.pulled.layer.digest
+            {
+                return Err(ArchiveError::DigestMismatch {
+                    expected: d.clone(),
+                    actual: fetched.pulled.layer.digest,
                 }
                 .into());
             }

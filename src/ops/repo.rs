@@ -2,7 +2,6 @@
 
 use std::path::PathBuf;
 
-use semver::VersionReq;
 use serde::Serialize;
 
 use super::OpError;
@@ -11,9 +10,9 @@ use crate::index::format::VersionEntry;
 use crate::index::sign::PublicKey;
 use crate::model::{Digest, PackageName};
 use crate::repo::client::Progress;
-use crate::repo::config::{BUILTIN, RepoEntry, RepoFile};
-use crate::repo::reference::fetch;
-use crate::repo::{Freshness, Repo, RepoClient};
+use crate::repo::config::{BUILTIN, RepoAuth, RepoEntry, RepoFile, RepoKind};
+use crate::repo::reference::{Requirement, fetch};
+use crate::repo::{Freshness, Repo, RepoClient, RepoError};
 
 fn config_err(e: crate::repo::config::ConfigError) -> OpError {
     OpError::Invalid(crate::error_chain(&e))
@@ -28,12 +27,26 @@ pub enum KeySource {
     FirstUse,
 }
 
+/// What `repo add` expects at the URL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KindChoice {
+    /// Our index when the server publishes a key (`index.pub`), else a Helm repository
+    /// (`index.yaml`).
+    Detect,
+    Cocktail,
+    Helm,
+}
+
 #[derive(Debug, Clone)]
 pub struct AddOptions {
     pub name: String,
     pub url: String,
     pub key: KeySource,
     pub force: bool,
+    pub kind: KindChoice,
+    pub auth: Option<RepoAuth>,
+    pub ca_file: Option<PathBuf>,
+    pub insecure_skip_tls_verify: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -41,9 +54,13 @@ pub struct AddOptions {
 pub struct AddOutcome {
     pub name: String,
     pub url: String,
+    pub kind: RepoKind,
+    /// Empty for a Helm repository.
     pub key_id: String,
     pub trusted_on_first_use: bool,
     pub packages: usize,
+    /// Helm chart versions left out of the cache (no valid version, digest or URL).
+    pub skipped: usize,
 }
 
 fn normalize_url(url: &str) -> Result<String, OpError> {
@@ -54,6 +71,7 @@ fn normalize_url(url: &str) -> Result<String, OpError> {
         )));
     }
     let u = u.trim_end_matches("index.json");
+    let u = u.trim_end_matches("index.yaml");
     Ok(if u.ends_with('/') {
         u.to_string()
     } else {
@@ -78,25 +96,64 @@ pub fn add(client: &mut RepoClient, opts: &AddOptions) -> Result<AddOutcome, OpE
         )));
     }
     let url = normalize_url(&opts.url)?;
-    let (key_text, tofu) = match &opts.key {
-        KeySource::Given(k) => {
+    if let Some(ca) = &opts.ca_file
+        && !ca.is_file()
+    {
+        return Err(OpError::Invalid(format!(
+            "the CA file {} does not exist",
+            ca.display()
+        )));
+    }
+    let mut entry = RepoEntry {
+        name: opts.name.clone(),
+        url: url.clone(),
+        auth: opts.auth.clone(),
+        ca_file: opts.ca_file.clone(),
+        insecure_skip_tls_verify: opts.insecure_skip_tls_verify,
+        ..RepoEntry::default()
+    };
+    // Which format: the one asked for; else ours when a key is given or the server publishes
+    // one (as before Helm repositories existed), else a Helm repository.
+    let (key, tofu) = match (opts.kind, &opts.key) {
+        (KindChoice::Helm, _) => (None, false),
+        (_, KeySource::Given(k)) => {
             let text = match std::fs::read_to_string(k) {
                 Ok(t) => t,
                 Err(_) => k.clone(),
             };
-            (text.trim().to_string(), false)
+            (Some(text.trim().to_string()), false)
         }
-        KeySource::FirstUse => (client.fetch_public_key(&url)?, true),
+        (KindChoice::Cocktail, KeySource::FirstUse) => {
+            (Some(client.fetch_public_key(&entry)?), true)
+        }
+        (KindChoice::Detect, KeySource::FirstUse) => match client.fetch_public_key(&entry) {
+            Ok(k) if PublicKey::parse(&k).is_ok() => (Some(k), true),
+            Ok(_) | Err(RepoError::Http(crate::repo::http::HttpError::Status { .. })) => {
+                (None, false)
+            }
+            Err(e) => return Err(e.into()),
+        },
     };
-    let key = PublicKey::parse(&key_text).map_err(|e| OpError::Invalid(format!("{e}")))?;
-    let entry = RepoEntry {
-        name: opts.name.clone(),
-        url: url.clone(),
-        public_key: key.to_text().trim().to_string(),
+    let key = match key {
+        Some(text) => {
+            let key = PublicKey::parse(&text).map_err(|e| OpError::Invalid(format!("{e}")))?;
+            entry.public_key = key.to_text().trim().to_string();
+            Some(key)
+        }
+        None => {
+            entry.kind = RepoKind::Helm;
+            None
+        }
     };
-    // Only a repository whose index verifies is added.
+    // Only a repository whose index verifies (ours) or parses (Helm's) is added.
     client.forget(&opts.name).ok();
     let (root, _) = client.update(&entry)?;
+    let skipped = if entry.kind == RepoKind::Helm {
+        client.helm_cache(&entry)?.skipped
+    } else {
+        0
+    };
+    let kind = entry.kind;
     file.repositories.retain(|r| r.name != opts.name);
     file.repositories.push(entry);
     file.repositories.sort_by(|a, b| a.name.cmp(&b.name));
@@ -104,9 +161,11 @@ pub fn add(client: &mut RepoClient, opts: &AddOptions) -> Result<AddOutcome, OpE
     Ok(AddOutcome {
         name: opts.name.clone(),
         url,
-        key_id: key.key_id(),
+        kind,
+        key_id: key.map(|k| k.key_id()).unwrap_or_default(),
         trusted_on_first_use: tofu,
         packages: root.packages.len(),
+        skipped,
     })
 }
 
@@ -115,8 +174,14 @@ pub fn add(client: &mut RepoClient, opts: &AddOptions) -> Result<AddOutcome, OpE
 pub struct RepoListing {
     pub name: String,
     pub url: String,
+    pub kind: RepoKind,
     pub key_id: String,
     pub builtin: bool,
+    /// `basic` or `bearer` when credentials are stored (never the secret).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth: Option<String>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub insecure_skip_tls_verify: bool,
 }
 
 pub fn list() -> Result<Vec<RepoListing>, OpError> {
@@ -124,8 +189,11 @@ pub fn list() -> Result<Vec<RepoListing>, OpError> {
     let mut out = vec![RepoListing {
         name: BUILTIN.into(),
         url: "(built in)".into(),
+        kind: RepoKind::Cocktail,
         key_id: String::new(),
         builtin: true,
+        auth: None,
+        insecure_skip_tls_verify: false,
     }];
     for r in file.repositories {
         let key_id = PublicKey::parse(&r.public_key)
@@ -134,8 +202,11 @@ pub fn list() -> Result<Vec<RepoListing>, OpError> {
         out.push(RepoListing {
             name: r.name,
             url: r.url,
+            kind: r.kind,
             key_id,
             builtin: false,
+            auth: r.auth.as_ref().map(|a| a.kind().to_string()),
+            insecure_skip_tls_verify: r.insecure_skip_tls_verify,
         });
     }
     Ok(out)
@@ -145,6 +216,7 @@ pub fn list() -> Result<Vec<RepoListing>, OpError> {
 #[serde(rename_all = "camelCase")]
 pub struct UpdateOutcome {
     pub name: String,
+    pub kind: RepoKind,
     pub changed: bool,
     pub packages: usize,
 }
@@ -159,6 +231,7 @@ pub fn update(client: &mut RepoClient, names: &[String]) -> Result<Vec<UpdateOut
         let (root, fresh) = client.update(r)?;
         out.push(UpdateOutcome {
             name: r.name.clone(),
+            kind: r.kind,
             changed: fresh == Freshness::Updated,
             packages: root.packages.len(),
         });
@@ -191,6 +264,9 @@ pub fn remove(client: &RepoClient, name: &str) -> Result<(), OpError> {
 #[serde(rename_all = "camelCase")]
 pub struct SearchHit {
     pub repo: String,
+    /// `helm` for a Helm repository (absent for ours).
+    #[serde(skip_serializing_if = "RepoKind::is_cocktail")]
+    pub kind: RepoKind,
     pub name: String,
     pub latest: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -198,6 +274,9 @@ pub struct SearchHit {
     pub description: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
+    /// A Helm chart whose newest version is deprecated.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub deprecated: bool,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub versions: Vec<VersionEntry>,
 }
@@ -213,7 +292,20 @@ pub fn search(
     repos.extend(file.repositories.into_iter().map(Repo::Remote));
     let mut hits = Vec::new();
     for repo in &repos {
-        let root = client.root(repo)?;
+        // A Helm chart's summary also says whether it is deprecated (its newest version is).
+        let (root, deprecated) = match repo {
+            Repo::Remote(e) if e.kind == RepoKind::Helm => {
+                let cache = client.helm_cache(e)?;
+                let deprecated: std::collections::BTreeSet<String> = cache
+                    .charts
+                    .iter()
+                    .filter(|c| c.deprecated)
+                    .map(|c| c.name.clone())
+                    .collect();
+                (cache.to_root(), deprecated)
+            }
+            _ => (client.root(repo)?, Default::default()),
+        };
         for p in crate::index::search::search(&root.packages, term, None) {
             let versions = if with_versions {
                 client.versions(repo, p)?.versions
@@ -222,11 +314,16 @@ pub fn search(
             };
             hits.push(SearchHit {
                 repo: repo.name().to_string(),
+                kind: match repo {
+                    Repo::Remote(e) => e.kind,
+                    Repo::Builtin => RepoKind::Cocktail,
+                },
                 name: p.name.clone(),
                 latest: p.latest.to_string(),
                 app_version: p.app_version.clone(),
                 description: p.description.clone(),
                 category: p.category.clone(),
+                deprecated: deprecated.contains(&p.name),
                 versions,
             });
         }
@@ -238,7 +335,7 @@ pub fn search(
 pub struct PullOptions {
     pub repo: String,
     pub name: String,
-    pub req: Option<VersionReq>,
+    pub req: Option<Requirement>,
     pub dest: PathBuf,
 }
 

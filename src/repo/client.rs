@@ -7,8 +7,13 @@
 //! index-v1/REPO/index.json.sig      its signature
 //! index-v1/REPO/etags.json          ETags for conditional requests
 //! index-v1/REPO/packages/NAME-HEX.json   versions files, by digest
-//! packages-v1/sha256/HEX.tgz        archives, content-addressed
+//! index-v1/REPO/helm-index.json     a Helm repository's cache (see `helm`)
+//! index-v1/REPO/helm-versions-HEX.jsonl
+//! packages-v1/sha256/HEX.tgz        archives (ours and charts), content-addressed
 //! ```
+//!
+//! A repository's credentials go only to its own origin (scheme, host and port): a chart whose
+//! URL points elsewhere is fetched without them, as Helm does without `--pass-credentials`.
 
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -17,7 +22,8 @@ use std::path::{Path, PathBuf};
 use reqwest::StatusCode;
 use reqwest::blocking::Client;
 
-use super::config::{BUILTIN, RepoEntry};
+use super::config::{BUILTIN, RepoEntry, RepoKind};
+use super::helm::{self, HelmIndexError};
 use super::http::{self, HttpError};
 use crate::fsutil::write_atomic;
 use crate::index::format::{
@@ -84,6 +90,19 @@ pub enum RepoError {
     },
     #[error("the built-in catalog is missing {0}")]
     Builtin(String),
+    /// A Helm repository's `index.yaml` was refused; the previous cache is kept.
+    #[error("repository `{repo}` served an index.yaml that was refused")]
+    HelmIndex {
+        repo: String,
+        #[source]
+        source: HelmIndexError,
+    },
+    /// The local cache of a Helm repository is damaged.
+    #[error("the cache of repository `{repo}` is damaged: {message}")]
+    HelmCache { repo: String, message: String },
+    /// A requirement in Helm's syntax that our index cannot use (only its versions parse).
+    #[error("`{req}` is not a valid version requirement: {message}")]
+    Requirement { req: String, message: String },
     #[error("failed to write the cache at {}", .path.display())]
     Cache {
         path: PathBuf,
@@ -128,6 +147,12 @@ impl RepoError {
             RepoError::UnknownPackage { .. } => {
                 Some("search with `cocktail-pkg search TERM`, or refresh with `cocktail-pkg repo update`".into())
             }
+            RepoError::HelmIndex { .. } => Some(
+                "the previous cache was kept; check that the URL serves a complete index.yaml (Helm's `helm repo index` writes one) and retry `cocktail-pkg repo update`".into(),
+            ),
+            RepoError::HelmCache { repo, .. } => Some(format!(
+                "rebuild it with `cocktail-pkg repo update {repo}`"
+            )),
             RepoError::NoMatchingVersion { .. } => Some(
                 "see the versions with `cocktail-pkg search NAME --versions`; a requirement looks like `^2`, `~1.4`, `>=1.2, <2` or `=1.2.3`".into(),
             ),
@@ -165,7 +190,30 @@ pub enum Freshness {
 /// The client: HTTP plus the cache.
 pub struct RepoClient {
     http: Option<Client>,
+    /// Clients of repositories with their own TLS settings, by repository name.
+    tls_clients: BTreeMap<String, Client>,
     cache: PathBuf,
+}
+
+/// The origin (`scheme://host:port`) of a URL, to decide where credentials may go.
+fn origin(url: &str) -> Option<(String, String, u16)> {
+    let u = reqwest::Url::parse(url).ok()?;
+    Some((
+        u.scheme().to_string(),
+        u.host_str()?.to_string(),
+        u.port_or_known_default()?,
+    ))
+}
+
+/// The headers of a request to `url` for `repo`: its credentials, when `url` is on the
+/// repository's own origin.
+fn auth_headers(repo: &RepoEntry, url: &str) -> Vec<(&'static str, String)> {
+    match &repo.auth {
+        Some(auth) if origin(url).is_some() && origin(url) == origin(&repo.url) => {
+            vec![("Authorization", auth.header())]
+        }
+        _ => Vec::new(),
+    }
 }
 
 fn builtin_file(path: &str) -> Result<&'static [u8], RepoError> {
@@ -236,7 +284,11 @@ fn read_body(
 
 impl RepoClient {
     pub fn new(cache: PathBuf) -> Self {
-        Self { http: None, cache }
+        Self {
+            http: None,
+            tls_clients: BTreeMap::new(),
+            cache,
+        }
     }
 
     /// A client using the user's cache folder.
@@ -258,8 +310,91 @@ impl RepoClient {
         self.cache.join("index-v1").join(name)
     }
 
+    /// The client for a repository: the shared one, or one with the repository's CA file or
+    /// with verification off (announced loudly, once per repository and process).
+    fn http_for(&mut self, repo: &RepoEntry) -> Result<Client, RepoError> {
+        if repo.ca_file.is_none() && !repo.insecure_skip_tls_verify {
+            return Ok(self.http()?.clone());
+        }
+        if let Some(c) = self.tls_clients.get(&repo.name) {
+            return Ok(c.clone());
+        }
+        if repo.insecure_skip_tls_verify {
+            http::warn(&format!(
+                "TLS certificate verification is OFF for repository `{}` ({}): anyone between you and the server can read your credentials and serve you other charts; add it again without --insecure-skip-tls-verify (use --ca-file) as soon as you can",
+                repo.name, repo.url
+            ));
+        }
+        let client = http::client_with(&http::Tls {
+            ca_file: repo.ca_file.clone(),
+            insecure: repo.insecure_skip_tls_verify,
+        })?;
+        self.tls_clients.insert(repo.name.clone(), client.clone());
+        Ok(client)
+    }
+
+    /// Fetches a Helm repository's `index.yaml` (conditionally when a cache exists) and
+    /// rebuilds the cache from it; a refused index keeps the previous cache.
+    fn update_helm(&mut self, repo: &RepoEntry) -> Result<(RootIndex, Freshness), RepoError> {
+        let dir = self.repo_dir(&repo.name);
+        let cached = helm::load_cache(&dir).filter(|c| c.url == repo.url);
+        let url = resolve_url(&repo.url, helm::INDEX_FILE);
+        let mut headers = auth_headers(repo, &url);
+        if let Some(c) = &cached {
+            if let Some(tag) = &c.etag {
+                headers.push(("If-None-Match", tag.clone()));
+            }
+            if let Some(lm) = &c.last_modified {
+                headers.push(("If-Modified-Since", lm.clone()));
+            }
+        }
+        let client = self.http_for(repo)?;
+        let resp = http::get(&client, &url, &headers)?;
+        if resp.status() == StatusCode::NOT_MODIFIED
+            && let Some(c) = cached
+        {
+            return Ok((c.to_root(), Freshness::Unchanged));
+        }
+        let header = |name: reqwest::header::HeaderName| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let validators = helm::Validators {
+            etag: header(reqwest::header::ETAG),
+            last_modified: header(reqwest::header::LAST_MODIFIED),
+        };
+        let body = read_body(resp, "index.yaml", &url, MAX_INDEX_BYTES, &mut |_, _| {})?;
+        if let Some(mut c) = cached
+            && c.index_digest == Digest::of(&body)
+        {
+            // The same bytes (a server without validators): keep the cache, note the new ones.
+            if c.etag != validators.etag || c.last_modified != validators.last_modified {
+                c.etag = validators.etag;
+                c.last_modified = validators.last_modified;
+                helm::write_cache(&dir, &c).map_err(|source| RepoError::Cache {
+                    path: dir.join(helm::CACHE_FILE),
+                    source,
+                })?;
+            }
+            return Ok((c.to_root(), Freshness::Unchanged));
+        }
+        let cache = helm::build_cache(&dir, &repo.url, &body, validators).map_err(|source| {
+            RepoError::HelmIndex {
+                repo: repo.name.clone(),
+                source,
+            }
+        })?;
+        Ok((cache.to_root(), Freshness::Updated))
+    }
+
     /// Fetches and verifies the root, with conditional requests; caches it only once verified.
+    /// For a Helm repository: fetches `index.yaml` and rebuilds its cache.
     pub fn update(&mut self, repo: &RepoEntry) -> Result<(RootIndex, Freshness), RepoError> {
+        if repo.kind == RepoKind::Helm {
+            return self.update_helm(repo);
+        }
         let key = PublicKey::parse(&repo.public_key).map_err(|source| RepoError::Signature {
             repo: repo.name.clone(),
             source,
@@ -276,7 +411,7 @@ impl RepoClient {
                          cached: &Option<Vec<u8>>|
          -> Result<(Vec<u8>, bool), RepoError> {
             let url = resolve_url(&repo.url, file);
-            let mut headers = Vec::new();
+            let mut headers = auth_headers(repo, &url);
             if cached.is_some()
                 && let Some(tag) = etags.get(file)
             {
@@ -300,7 +435,7 @@ impl RepoClient {
             };
             Ok((body, true))
         };
-        let client = self.http()?.clone();
+        let client = self.http_for(repo)?;
         let (root_bytes, root_new) = fetch(&client, ROOT_FILE, &cached_root)?;
         let (sig_bytes, sig_new) = fetch(&client, SIGNATURE_FILE, &cached_sig)?;
         let sig_err = |source| RepoError::Signature {
@@ -332,6 +467,22 @@ impl RepoClient {
         Ok((root, fresh))
     }
 
+    /// A Helm repository's cache, fetched first when there is none.
+    pub fn helm_cache(&mut self, repo: &RepoEntry) -> Result<helm::HelmCache, RepoError> {
+        let dir = self.repo_dir(&repo.name);
+        if let Some(c) = helm::load_cache(&dir).filter(|c| c.url == repo.url) {
+            return Ok(c);
+        }
+        self.update_helm(repo)?;
+        helm::load_cache(&dir).ok_or_else(|| RepoError::HelmCache {
+            repo: repo.name.clone(),
+            message: format!(
+                "{} could not be read back",
+                dir.join(helm::CACHE_FILE).display()
+            ),
+        })
+    }
+
     /// The root of a repository: embedded for the built-in catalog; for others the verified
     /// cache (re-verified against the pinned key), fetched first when there is none.
     pub fn root(&mut self, repo: &Repo) -> Result<RootIndex, RepoError> {
@@ -347,6 +498,9 @@ impl RepoClient {
             Repo::Remote(e) => e,
         };
         let dir = self.repo_dir(&entry.name);
+        if entry.kind == RepoKind::Helm {
+            return Ok(self.helm_cache(entry)?.to_root());
+        }
         if let (Some(root), Some(sig)) = (
             read_opt(&dir.join(ROOT_FILE)),
             read_opt(&dir.join(SIGNATURE_FILE)),
@@ -374,6 +528,15 @@ impl RepoClient {
         };
         let bytes = match repo {
             Repo::Builtin => builtin_file(&summary.versions_url)?.to_vec(),
+            Repo::Remote(entry) if entry.kind == RepoKind::Helm => helm::read_versions(
+                &self.repo_dir(&entry.name),
+                &summary.versions_url,
+                &summary.versions_digest,
+            )
+            .map_err(|message| RepoError::HelmCache {
+                repo: entry.name.clone(),
+                message,
+            })?,
             Repo::Remote(entry) => {
                 let path = self.repo_dir(&entry.name).join("packages").join(format!(
                     "{}-{}.json",
@@ -384,7 +547,8 @@ impl RepoClient {
                     Some(b) => b,
                     None => {
                         let url = resolve_url(&entry.url, &summary.versions_url);
-                        let resp = http::get(self.http()?, &url, &[])?;
+                        let client = self.http_for(entry)?;
+                        let resp = http::get(&client, &url, &auth_headers(entry, &url))?;
                         let body = read_body(
                             resp,
                             "versions file",
@@ -442,7 +606,8 @@ impl RepoClient {
             return Err(RepoError::Builtin(entry.url.clone()));
         };
         let url = resolve_url(&r.url, &entry.url);
-        let resp = http::get(self.http()?, &url, &[])?;
+        let client = self.http_for(r)?;
+        let resp = http::get(&client, &url, &auth_headers(r, &url))?;
         let body = read_body(resp, "archive", &url, MAX_ARCHIVE_BYTES, progress)?;
         let actual = Digest::of(&body);
         if actual != entry.digest {
@@ -465,10 +630,12 @@ impl RepoClient {
         }
     }
 
-    /// Fetches a server's published public key (`index.pub`), for trust on first use.
-    pub fn fetch_public_key(&mut self, url: &str) -> Result<String, RepoError> {
-        let full = resolve_url(url, "index.pub");
-        let resp = http::get(self.http()?, &full, &[])?;
+    /// Fetches a server's published public key (`index.pub`), for trust on first use, with
+    /// the repository's credentials and TLS settings.
+    pub fn fetch_public_key(&mut self, repo: &RepoEntry) -> Result<String, RepoError> {
+        let full = resolve_url(&repo.url, "index.pub");
+        let client = self.http_for(repo)?;
+        let resp = http::get(&client, &full, &auth_headers(repo, &full))?;
         let body = read_body(resp, "public key", &full, 4096, &mut |_, _| {})?;
         Ok(String::from_utf8_lossy(&body).trim().to_string())
     }

@@ -30,7 +30,15 @@ impl HttpError {
     pub fn hint(&self) -> Option<String> {
         match self {
             HttpError::Status { status, .. } if *status == StatusCode::NOT_FOUND => {
-                Some("check the repository URL (it should point at the folder holding index.json) and the package name".into())
+                Some("check the repository URL (it should point at the folder holding index.json, or index.yaml for a Helm repository) and the package name".into())
+            }
+            HttpError::Status { status, .. }
+                if *status == StatusCode::UNAUTHORIZED || *status == StatusCode::FORBIDDEN =>
+            {
+                Some("the repository wants credentials: add it again with `cocktail-pkg repo add NAME URL --force` and --username/--password-stdin or --token".into())
+            }
+            HttpError::Client(m) if m.contains("CA file") => {
+                Some("--ca-file takes a PEM file of one or more CA certificates".into())
             }
             HttpError::Transport { message, .. } if message.contains("timed out") => Some(format!(
                 "the server did not answer in time; raise {} (seconds) if it is just slow",
@@ -54,15 +62,72 @@ pub fn timeout() -> Duration {
 
 /// Builds the client. Safe to call more than once.
 pub fn client() -> Result<Client, HttpError> {
+    client_with(&Tls::default())
+}
+
+/// TLS settings of one repository.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Tls {
+    /// PEM file of extra CA certificates to trust.
+    pub ca_file: Option<std::path::PathBuf>,
+    /// Accept any certificate (announced through [`warn`] every time a client is built).
+    pub insecure: bool,
+}
+
+/// Builds a client with a repository's TLS settings.
+pub fn client_with(tls: &Tls) -> Result<Client, HttpError> {
     // Installing twice is an error we can ignore: the provider is the same.
     let _ = rustls::crypto::ring::default_provider().install_default();
-    Client::builder()
+    let mut builder = Client::builder()
         .user_agent(concat!("cocktail-pkg/", env!("CARGO_PKG_VERSION")))
         .connect_timeout(Duration::from_secs(5).min(timeout()))
         .timeout(timeout())
-        .gzip(true)
+        .gzip(true);
+    if let Some(path) = &tls.ca_file {
+        let pem = std::fs::read(path).map_err(|e| {
+            HttpError::Client(format!(
+                "failed to read the CA file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| {
+            HttpError::Client(format!(
+                "the CA file {} holds no valid PEM certificate: {}",
+                path.display(),
+                crate::error_chain(&e)
+            ))
+        })?;
+        if certs.is_empty() {
+            return Err(HttpError::Client(format!(
+                "the CA file {} holds no PEM certificate",
+                path.display()
+            )));
+        }
+        builder = builder.tls_certs_merge(certs);
+    }
+    if tls.insecure {
+        builder = builder.danger_accept_invalid_certs(true);
+    }
+    builder
         .build()
         .map_err(|e| HttpError::Client(crate::error_chain(&e)))
+}
+
+type Warner = Box<dyn Fn(&str) + Send + Sync>;
+static WARNER: std::sync::OnceLock<Warner> = std::sync::OnceLock::new();
+
+/// Sets where network warnings go (the CLI's printer); the first call wins.
+pub fn set_warner(f: Warner) {
+    let _ = WARNER.set(f);
+}
+
+/// A warning the user must see (TLS verification turned off): through the warner the CLI set,
+/// else the log.
+pub fn warn(message: &str) {
+    match WARNER.get() {
+        Some(f) => f(message),
+        None => tracing::warn!("{message}"),
+    }
 }
 
 /// GET with retries. `headers` are added to every attempt. Returns the response for any status

@@ -1,16 +1,95 @@
-//! Package references on the command line: a path (directory or archive) or `REPO/NAME[@REQ]`.
+//! Package references on the command line: a path (directory or archive), `REPO/NAME[@REQ]`,
+//! or `oci://HOST/PATH/NAME[:TAG|@DIGEST|@REQ]` (see [`super::oci::reference`]).
+//!
+//! `REQ` is read with our rules when it can be (`index::select::parse_requirement`: a bare
+//! version is exact, `1.4` the 1.4 series, `^2`, `>=1.2, <2`), else with Helm's (Masterminds
+//! semver: `>=1.2 <2`, `1.2 - 1.4`, `^1 || ^2`). A Helm repository always resolves with Helm's
+//! rules; its deprecated versions are skipped unless one is named exactly.
 
 use std::path::{Path, PathBuf};
 
 use semver::VersionReq;
 
 use super::client::{Progress, Repo, RepoClient, RepoError};
-use super::config::{BUILTIN, RepoFile};
+use super::config::{BUILTIN, RepoFile, RepoKind};
 use crate::archive;
 use crate::index::format::VersionEntry;
-use crate::index::select::{Prerelease, parse_requirement, select};
+use crate::index::select::{Prerelease, is_exact, parse_requirement, select};
 use crate::model::PackageName;
 use crate::package::Package;
+
+/// A version requirement as written (after `@`, or given to `--version`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Requirement {
+    text: String,
+    /// The requirement under our rules, when it parses under them.
+    semver: Option<VersionReq>,
+}
+
+impl Requirement {
+    /// Our syntax, else Helm's (see the module docs).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let t = text.trim();
+        match parse_requirement(t) {
+            Ok(r) => Ok(Self {
+                text: t.to_string(),
+                semver: Some(r),
+            }),
+            Err(e) => match gotpl::funcs::versions::Constraints::parse(t) {
+                Ok(_) if !t.is_empty() => Ok(Self {
+                    text: t.to_string(),
+                    semver: None,
+                }),
+                _ => Err(format!("invalid version requirement `{t}`: {e}")),
+            },
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// The requirement under our rules (`None` for Helm-only syntax).
+    pub fn semver(&self) -> Option<&VersionReq> {
+        self.semver.as_ref()
+    }
+
+    /// Names one version exactly, which may then be yanked or deprecated.
+    pub fn is_exact(&self) -> bool {
+        self.semver.as_ref().is_some_and(is_exact)
+    }
+
+    /// The newest version matching under Helm's rules (Masterminds semver: a pre-release only
+    /// when the constraint names one), yanked/deprecated ones only when named exactly.
+    pub fn select_helm<'a>(
+        &self,
+        versions: &'a [VersionEntry],
+    ) -> Result<Option<&'a VersionEntry>, String> {
+        use gotpl::funcs::versions::{Constraints, Version};
+        let c = Constraints::parse(&self.text)?;
+        let exact = self.is_exact();
+        Ok(versions
+            .iter()
+            .filter(|v| exact || !v.yanked)
+            .filter(|v| Version::parse(&v.version.to_string()).is_ok_and(|mv| c.check(&mv)))
+            .max_by(|a, b| a.version.cmp(&b.version)))
+    }
+}
+
+impl std::fmt::Display for Requirement {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<VersionReq> for Requirement {
+    fn from(r: VersionReq) -> Self {
+        Self {
+            text: r.to_string(),
+            semver: Some(r),
+        }
+    }
+}
 
 /// Where a package comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -20,13 +99,23 @@ pub enum PackageRef {
         repo: String,
         name: String,
         /// `None` means the newest stable version.
-        req: Option<VersionReq>,
+        req: Option<Requirement>,
+    },
+    /// `oci://HOST[:PORT]/PATH/NAME[:TAG|@sha256:DIGEST|@REQ]`, as written; parsed (with a
+    /// clear error) by [`super::oci::OciRef::parse`] when loaded.
+    Oci {
+        reference: String,
     },
 }
 
 impl PackageRef {
     /// A path that exists wins; else `REPO/NAME[@REQ]`; else the path (for a clear not-found error).
     pub fn parse(arg: &str) -> PackageRef {
+        if super::oci::OciRef::is_oci(arg) {
+            return PackageRef::Oci {
+                reference: arg.into(),
+            };
+        }
         if Path::new(arg).exists() {
             return PackageRef::Path(arg.into());
         }
@@ -38,7 +127,7 @@ impl PackageRef {
             if PackageName::new(repo).is_ok() && PackageName::new(name).is_ok() {
                 let req = match req {
                     None => None,
-                    Some(r) => match parse_requirement(r) {
+                    Some(r) => match Requirement::parse(r) {
                         Ok(r) => Some(r),
                         Err(_) => return PackageRef::Path(arg.into()),
                     },
@@ -72,7 +161,7 @@ pub fn resolve_version(
     client: &mut RepoClient,
     repo: &Repo,
     name: &str,
-    req: Option<&VersionReq>,
+    req: Option<&Requirement>,
 ) -> Result<VersionEntry, RepoError> {
     let root = client.root(repo)?;
     let summary = root.package(name).ok_or_else(|| {
@@ -84,21 +173,32 @@ pub fn resolve_version(
         }
     })?;
     let versions = client.versions(repo, summary)?;
+    let helm = matches!(repo, Repo::Remote(e) if e.kind == RepoKind::Helm);
     let any = VersionReq::STAR;
-    let req = req.unwrap_or(&any);
-    select(&versions.versions, req, Prerelease::IfRequested)
-        .cloned()
-        .ok_or_else(|| RepoError::NoMatchingVersion {
-            repo: repo.name().into(),
-            name: name.into(),
-            req: req.to_string(),
-            available: versions
-                .versions
-                .iter()
-                .map(|v| v.version.to_string() + if v.yanked { " (yanked)" } else { "" })
-                .collect::<Vec<_>>()
-                .join(", "),
-        })
+    let chosen = match req {
+        None => select(&versions.versions, &any, Prerelease::IfRequested),
+        Some(r) => match r.semver() {
+            Some(sv) if !helm => select(&versions.versions, sv, Prerelease::IfRequested),
+            _ => r
+                .select_helm(&versions.versions)
+                .map_err(|message| RepoError::Requirement {
+                    req: r.to_string(),
+                    message,
+                })?,
+        },
+    };
+    let mark = if helm { " (deprecated)" } else { " (yanked)" };
+    chosen.cloned().ok_or_else(|| RepoError::NoMatchingVersion {
+        repo: repo.name().into(),
+        name: name.into(),
+        req: req.map_or_else(|| any.to_string(), ToString::to_string),
+        available: versions
+            .versions
+            .iter()
+            .map(|v| v.version.to_string() + if v.yanked { mark } else { "" })
+            .collect::<Vec<_>>()
+            .join(", "),
+    })
 }
 
 /// A package fetched from a repository: the package and the entry it came from.
@@ -113,7 +213,7 @@ pub fn fetch(
     client: &mut RepoClient,
     repo_name: &str,
     name: &str,
-    req: Option<&VersionReq>,
+    req: Option<&Requirement>,
     progress: Progress<'_>,
 ) -> Result<Fetched, RepoError> {
     let repo = find_repo(repo_name)?;
@@ -135,20 +235,25 @@ mod tests {
     #[test]
     fn parses_references() {
         assert_eq!(
+            PackageRef::parse("oci://127.0.0.1:5000/charts/redis@^2"),
+            PackageRef::Oci {
+                reference: "oci://127.0.0.1:5000/charts/redis@^2".into()
+            }
+        );
+        assert_eq!(
             PackageRef::parse("stable/redis@^2"),
             PackageRef::Repo {
                 repo: "stable".into(),
                 name: "redis".into(),
-                req: Some(VersionReq::parse("^2").unwrap())
+                req: Some(Requirement::parse("^2").unwrap())
             }
         );
+        let PackageRef::Repo { req: Some(req), .. } = PackageRef::parse("team/redis@1.0.0") else {
+            panic!("a repository reference")
+        };
         assert_eq!(
-            PackageRef::parse("team/redis@1.0.0"),
-            PackageRef::Repo {
-                repo: "team".into(),
-                name: "redis".into(),
-                req: Some(VersionReq::parse("=1.0.0").unwrap())
-            },
+            req.semver(),
+            Some(&VersionReq::parse("=1.0.0").unwrap()),
             "a bare version is exact"
         );
         assert_eq!(
@@ -168,5 +273,52 @@ mod tests {
             PackageRef::parse("Stable/redis"),
             PackageRef::Path("Stable/redis".into())
         );
+    }
+
+    #[test]
+    fn helm_requirements_parse_and_select_with_helm_rules() {
+        let PackageRef::Repo { req: Some(req), .. } = PackageRef::parse("h/nginx@>=1.2 <2") else {
+            panic!("Helm's space-separated AND is a requirement")
+        };
+        assert_eq!(req.semver(), None);
+        assert_eq!(req.as_str(), ">=1.2 <2");
+        assert!(Requirement::parse("banana").is_err());
+        let e = |v: &str, yanked: bool| VersionEntry {
+            version: semver::Version::parse(v).unwrap(),
+            url: String::new(),
+            digest: crate::model::Digest::of(b""),
+            size: 0,
+            app_version: None,
+            kube_version: None,
+            created: String::new(),
+            yanked,
+            changelog: vec![],
+        };
+        let vs = [
+            e("1.1.0", false),
+            e("1.4.0", false),
+            e("1.5.0", true),
+            e("2.0.0", false),
+            e("3.0.0-rc.1", false),
+        ];
+        let pick = |r: &str| {
+            Requirement::parse(r)
+                .unwrap()
+                .select_helm(&vs)
+                .unwrap()
+                .map(|v| v.version.to_string())
+        };
+        assert_eq!(
+            pick(">=1.2 <2").as_deref(),
+            Some("1.4.0"),
+            "1.5.0 is deprecated"
+        );
+        assert_eq!(pick("1.5.0").as_deref(), Some("1.5.0"), "unless pinned");
+        assert_eq!(pick("1.1 - 1.4").as_deref(), Some("1.4.0"));
+        assert_eq!(pick("^1 || ^2").as_deref(), Some("2.0.0"));
+        assert_eq!(pick("*").as_deref(), Some("2.0.0"), "no pre-release");
+        assert_eq!(pick(">=3.0.0-0").as_deref(), Some("3.0.0-rc.1"));
+        assert_eq!(pick("~1.1").as_deref(), Some("1.1.0"));
+        assert_eq!(pick("^4"), None);
     }
 }

@@ -327,6 +327,7 @@ fn fixture() -> (tempfile::TempDir, Scripted, RepoEntry, RepoClient, PathBuf) {
         name: "t".into(),
         url: server.url.clone(),
         public_key: key.public().to_text().trim().to_string(),
+        ..RepoEntry::default()
     };
     let cache = tmp.path().join("cache");
     (tmp, server, entry, RepoClient::new(cache.clone()), cache)

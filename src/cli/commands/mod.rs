@@ -14,6 +14,7 @@ pub mod package;
 pub mod policy;
 pub mod publish;
 pub mod pull;
+pub mod registry;
 pub mod repo;
 pub mod restart;
 pub mod rollback;

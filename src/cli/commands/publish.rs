@@ -9,15 +9,25 @@ use crate::ops::repo::{PublishOptions, publish};
 
 #[derive(Debug, Args)]
 pub struct PublishArgs {
-    /// Package directory (archived reproducibly first) or NAME-VERSION.tgz archive.
+    /// Package directory (archived reproducibly first) or NAME-VERSION.tgz archive; for
+    /// oci:// also a Helm chart folder or archive.
     #[arg(value_name = "PKG")]
     pub package: PathBuf,
-    /// Where to publish: a repository name (from `repo add`) or a server URL.
-    #[arg(long, value_name = "REPO|URL")]
+    /// Where to publish: a repository name (from `repo add`), a server URL, or an OCI registry
+    /// path `oci://HOST/PATH` (the package goes to PATH/NAME, tagged with its version, as `helm
+    /// push` does; log in first with `registry login` if the registry needs it).
+    #[arg(long, value_name = "REPO|URL|oci://HOST/PATH")]
     pub to: String,
-    /// File holding the publish token (else COCKTAIL_PKG_PUBLISH_TOKEN).
+    /// File holding the publish token (else COCKTAIL_PKG_PUBLISH_TOKEN); not for oci://.
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
+    /// oci:// only: talk plain HTTP to the registry (loopback registries always are).
+    #[arg(long)]
+    pub plain_http: bool,
+    /// oci:// only: replace the version's tag when it holds another archive (versions are
+    /// otherwise published once).
+    #[arg(long)]
+    pub force: bool,
 }
 
 /// The publish token: from a file, else the environment.
@@ -36,6 +46,15 @@ fn token(token_file: &Option<PathBuf>) -> anyhow::Result<String> {
 }
 
 pub fn run(args: PublishArgs, printer: &Printer) -> anyhow::Result<u8> {
+    if crate::repo::oci::OciRef::is_oci(&args.to) {
+        return super::registry::publish(
+            &args.package,
+            &args.to,
+            args.plain_http,
+            args.force,
+            printer,
+        );
+    }
     let outcome = publish(&PublishOptions {
         package: args.package,
         to: args.to,

@@ -6,8 +6,10 @@ use crate::cli::printer::Printer;
 use crate::cli::table::Table;
 use crate::cli::{OutputFormat, exit};
 use crate::ops::repo;
-use crate::repo::RepoClient;
+use crate::repo::{RepoClient, RepoKind};
 
+/// Search every repository: the built-in catalog, our indexes and Helm repositories, from their
+/// local caches (a repository not fetched yet is fetched once).
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// Words that must all appear in a package's name, description or keywords (empty lists all).
@@ -32,9 +34,15 @@ pub fn run(args: SearchArgs, printer: &Printer) -> anyhow::Result<u8> {
             let mut table = Table::new(&["NAME", "VERSION", "APP VERSION", "DESCRIPTION"]);
             for h in &hits {
                 let full = format!("{}/{}", h.repo, h.name);
+                // A Helm chart's deprecated versions are marked like our yanked ones.
+                let withdrawn = if h.kind == RepoKind::Helm {
+                    " (deprecated)"
+                } else {
+                    " (yanked)"
+                };
                 if args.versions {
                     for v in &h.versions {
-                        let yanked = if v.yanked { " (yanked)" } else { "" };
+                        let yanked = if v.yanked { withdrawn } else { "" };
                         table.row([
                             full.clone(),
                             v.version.to_string(),
@@ -43,11 +51,12 @@ pub fn run(args: SearchArgs, printer: &Printer) -> anyhow::Result<u8> {
                         ]);
                     }
                 } else {
+                    let deprecated = if h.deprecated { " (deprecated)" } else { "" };
                     table.row([
                         full.clone(),
                         h.latest.to_string(),
                         h.app_version.clone().unwrap_or_default(),
-                        h.description.clone(),
+                        format!("{}{deprecated}", h.description),
                     ]);
                 }
             }

@@ -307,9 +307,7 @@ pub struct DeployArgs {
 }
 
 fn parse_version_req(text: &str) -> Result<String, String> {
-    crate::index::select::parse_requirement(text)
-        .map(|_| text.trim().to_string())
-        .map_err(|e| format!("invalid version requirement `{text}`: {e}"))
+    crate::repo::reference::Requirement::parse(text).map(|r| r.to_string())
 }
 
 impl DeployArgs {
@@ -328,6 +326,14 @@ impl DeployArgs {
             crate::repo::reference::PackageRef::Repo { .. } => anyhow::bail!(
                 "`{text}` already names a version: use either REPO/NAME@REQ or --version"
             ),
+            crate::repo::reference::PackageRef::Oci { .. } => {
+                match crate::repo::oci::OciRef::parse(&text)?.selector {
+                    crate::repo::oci::Selector::Req(None) => Ok(format!("{text}@{version}").into()),
+                    _ => anyhow::bail!(
+                        "`{text}` already names a tag, digest or version: use either oci://…:TAG|@REQ or --version"
+                    ),
+                }
+            }
             crate::repo::reference::PackageRef::Path(_) => anyhow::bail!(
                 "--version applies to a package from a repository (REPO/NAME), not the folder or archive `{text}`"
             ),
