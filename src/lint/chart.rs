@@ -701,7 +701,6 @@ fn templates_rule(
         }
     };
     let mut lintable = chart.clone();
-    lint_mode(&mut lintable);
     // `helm lint` does not check `kubeVersion` (ours does, on Chart.yaml): render anyway.
     lintable.metadata.kube_version.clear();
     let ctx = match context(opts) {
@@ -711,7 +710,7 @@ fn templates_rule(
             return None;
         }
     };
-    let out = match crate::render::chart::render_chart(&lintable, &values, &ctx) {
+    let out = match crate::render::chart::render_chart_lint(&lintable, &values, &ctx) {
         Ok(out) => out,
         Err(e) => {
             render_failure(c, chart.name(), &e);
@@ -997,115 +996,6 @@ fn name_problems(kind: &str, name: &str) -> Vec<String> {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Helm's lint mode
-
-/// Helm renders lint in "lint mode": `required` with a missing value gives `""` and `fail`
-/// gives `""`, so the rest of the chart still renders and gets linted. Our engine has no such
-/// mode, so lint rewrites the calls inside template actions to equivalents that cannot fail:
-/// `required MSG X` to `and MSG X` (X itself), `fail MSG` to `and "" MSG` (`""`). Text outside
-/// actions, strings, comments, fields (`.required`) and variables are left alone.
-pub fn lint_mode(chart: &mut Chart) {
-    for (_, text) in &mut chart.templates {
-        if text.contains("required") || text.contains("fail") {
-            *text = rewrite_lint_mode(text);
-        }
-    }
-    for d in &mut chart.dependencies {
-        lint_mode(d);
-    }
-}
-
-fn rewrite_lint_mode(text: &str) -> String {
-    let b = text.as_bytes();
-    let mut out = String::with_capacity(text.len() + 16);
-    let mut i = 0;
-    let mut copied = 0;
-    while let Some(open) = text[i..].find("{{").map(|p| p + i) {
-        let mut j = open + 2;
-        // A comment action: `{{/* … */}}` or `{{- /* … */ -}}`.
-        let mut k = j;
-        if b.get(k) == Some(&b'-') {
-            k += 1;
-        }
-        while b.get(k).is_some_and(|c| c.is_ascii_whitespace()) {
-            k += 1;
-        }
-        if text[k..].starts_with("/*") {
-            match text[k + 2..].find("*/") {
-                Some(end) => {
-                    i = k + 2 + end + 2;
-                    continue;
-                }
-                None => break,
-            }
-        }
-        // Walk the action to its `}}`, replacing the two function names.
-        let mut closed = false;
-        while j < b.len() {
-            match b[j] {
-                b'"' => {
-                    j += 1;
-                    while j < b.len() && b[j] != b'"' && b[j] != b'\n' {
-                        if b[j] == b'\\' {
-                            j += 1;
-                        }
-                        j += 1;
-                    }
-                    j += 1;
-                }
-                b'`' => {
-                    j += 1;
-                    while j < b.len() && b[j] != b'`' {
-                        j += 1;
-                    }
-                    j += 1;
-                }
-                b'\'' => {
-                    j += 1;
-                    while j < b.len() && b[j] != b'\'' && b[j] != b'\n' {
-                        if b[j] == b'\\' {
-                            j += 1;
-                        }
-                        j += 1;
-                    }
-                    j += 1;
-                }
-                b'}' if b.get(j + 1) == Some(&b'}') => {
-                    j += 2;
-                    closed = true;
-                    break;
-                }
-                c if c.is_ascii_alphabetic() || c == b'_' => {
-                    let start = j;
-                    while j < b.len() && (b[j].is_ascii_alphanumeric() || b[j] == b'_') {
-                        j += 1;
-                    }
-                    let prev = if start > 0 { b[start - 1] } else { b' ' };
-                    if prev == b'.' || prev == b'$' {
-                        continue;
-                    }
-                    let replacement = match &text[start..j] {
-                        "required" => "and     ",
-                        "fail" => "and \"\"",
-                        _ => continue,
-                    };
-                    out.push_str(&text[copied..start]);
-                    out.push_str(replacement);
-                    copied = j;
-                }
-                _ => j += 1,
-            }
-        }
-        i = j.min(b.len());
-        if !closed {
-            break;
-        }
-    }
-    out.push_str(&text[copied..]);
-    out
-}
-
-// ---------------------------------------------------------------------------------------------
 // Dependencies and CRDs (Helm's `rules.Dependencies`, `rules.Crds`)
 
 fn dependencies_rule(c: &mut Ctx, loaded: &Result<Chart, String>) {
@@ -1261,18 +1151,6 @@ fn crds_rule(c: &mut Ctx, loaded: &Result<Chart, String>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn lint_mode_rewrites_only_calls_in_actions() {
-        let t = "required: true\n{{ required \"need x\" .Values.x }} {{ .Values.required }} {{ $required }}\n{{- fail \"no\" -}}{{/* required */}}{{ \"required\" }}{{ .x | required `m` }}";
-        let r = rewrite_lint_mode(t);
-        assert_eq!(
-            r,
-            "required: true\n{{ and      \"need x\" .Values.x }} {{ .Values.required }} {{ $required }}\n{{- and \"\" \"no\" -}}{{/* required */}}{{ \"required\" }}{{ .x | and      `m` }}"
-        );
-        assert_eq!(rewrite_lint_mode("{{ fail"), "{{ and \"\"");
-        assert_eq!(rewrite_lint_mode("a }} fail {{"), "a }} fail {{");
-    }
 
     #[test]
     fn urls_and_emails() {

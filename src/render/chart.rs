@@ -741,11 +741,30 @@ pub fn render_chart(
     values: &Value,
     ctx: &RenderContext,
 ) -> Result<ChartOutput, RenderError> {
+    render_chart_in(chart, values, ctx, false)
+}
+
+/// [`render_chart`] in Helm's lint mode (`helm lint`): `required` with a missing value and
+/// `fail` render `""` instead of stopping the render.
+pub fn render_chart_lint(
+    chart: &Chart,
+    values: &Value,
+    ctx: &RenderContext,
+) -> Result<ChartOutput, RenderError> {
+    render_chart_in(chart, values, ctx, true)
+}
+
+fn render_chart_in(
+    chart: &Chart,
+    values: &Value,
+    ctx: &RenderContext,
+    lint_mode: bool,
+) -> Result<ChartOutput, RenderError> {
     std::thread::scope(|s| {
         std::thread::Builder::new()
             .name("render".into())
             .stack_size(super::RENDER_STACK_BYTES)
-            .spawn_scoped(s, || render_chart_here(chart, values, ctx))
+            .spawn_scoped(s, || render_chart_here(chart, values, ctx, lint_mode))
             .map_err(|e| RenderError::Thread(e.to_string()))?
             .join()
             .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
@@ -756,9 +775,11 @@ fn render_chart_here(
     chart: &Chart,
     values: &Value,
     ctx: &RenderContext,
+    lint_mode: bool,
 ) -> Result<ChartOutput, RenderError> {
     let e = ctx.entropy;
     let env = &mut Env::seeded(e.now_unix, e.now_nanos, e.seed);
+    env.lint_mode = lint_mode;
     let name = chart.name().to_string();
     let processed = chart_values::process_dependencies(chart, values)
         .map_err(|e| chart_error(&name, TemplateFailure::Other, e.to_string()))?;
@@ -945,7 +966,7 @@ pub(super) fn render(
     values: &Value,
     ctx: &RenderContext,
 ) -> Result<Rendered, RenderError> {
-    let out = render_chart_here(chart, values, ctx)?;
+    let out = render_chart_here(chart, values, ctx, false)?;
     Ok(Rendered {
         objects: out.objects,
         notes: out.notes,

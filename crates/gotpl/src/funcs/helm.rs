@@ -72,7 +72,10 @@ pub(crate) fn register(map: &mut FuncMap) {
         })
     });
     map.add("required", Sig::fixed(&[S, Any]), required);
-    map.add("fail", Sig::fixed(&[S]), |_, a| {
+    map.add("fail", Sig::fixed(&[S]), |c, a| {
+        if c.env.lint_mode {
+            return Ok(Value::str(""));
+        }
         Err(FuncError::Fail(s(a).to_string()))
     });
     map.add("lookup", Sig::fixed(&[S, S, S, S]), lookup);
@@ -157,13 +160,18 @@ fn from_json_array(_: &mut FuncCtx<'_>, a: &[Value]) -> FuncResult {
 }
 
 /// Helm's `required`: fails on nil and on the empty string, returns the value otherwise.
-fn required(_: &mut FuncCtx<'_>, a: &[Value]) -> FuncResult {
+fn required(c: &mut FuncCtx<'_>, a: &[Value]) -> FuncResult {
     let val = a.get(1).cloned().unwrap_or(Value::Nil);
     match &val {
-        Value::Nil => Err(FuncError::Fail(s(a).to_string())),
-        Value::String(x) if x.is_empty() => Err(FuncError::Fail(s(a).to_string())),
-        _ => Ok(val),
+        Value::Nil => {}
+        Value::String(x) if x.is_empty() => {}
+        _ => return Ok(val),
     }
+    // Helm's lint mode: a missing required value renders as "" (helm lint reports nothing).
+    if c.env.lint_mode {
+        return Ok(Value::str(""));
+    }
+    Err(FuncError::Fail(s(a).to_string()))
 }
 
 /// Helm's `lookup apiVersion kind namespace name`, answered by the host.
@@ -267,6 +275,38 @@ mod tests {
             call("fail", &[Value::str("boom")]).err(),
             Some(FuncError::Fail("boom".into()))
         );
+    }
+
+    /// helm v4.1.4's lint mode: `helm lint` renders `{{ required "m" .missing }}` and
+    /// `{{ fail "m" }}` as "" and reports no error.
+    #[test]
+    fn lint_mode_lets_required_and_fail_pass() {
+        let mut m = FuncMap::empty();
+        register(&mut m);
+        let mut env = Env::fixed(0, 1);
+        env.lint_mode = true;
+        let limits = Limits::default();
+        let mut host = Offline;
+        let mut ctx = FuncCtx {
+            env: &mut env,
+            limits: &limits,
+            host: &mut host,
+        };
+        for (name, args) in [
+            ("required", vec![Value::str("m"), Value::Nil]),
+            ("required", vec![Value::str("m"), Value::str("")]),
+            ("fail", vec![Value::str("m")]),
+        ] {
+            let f = m.get(name).copied().map(|d| d.f);
+            let got = f.map(|f| f(&mut ctx, &args));
+            assert!(
+                matches!(got, Some(Ok(Value::String(ref s))) if s.is_empty()),
+                "{name}: {got:?}"
+            );
+        }
+        let f = m.get("required").copied().map(|d| d.f);
+        let got = f.map(|f| f(&mut ctx, &[Value::str("m"), Value::Int(3)]));
+        assert!(matches!(got, Some(Ok(Value::Int(3)))));
     }
 
     #[test]

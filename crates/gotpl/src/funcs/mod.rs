@@ -176,6 +176,9 @@ pub struct Env {
     pub local_zone: String,
     /// Fills a buffer with random bytes (`randAlphaNum`, `uuidv4`, `genPrivateKey`, `shuffle`).
     pub random: RandomSource,
+    /// Helm's lint mode (`helm lint`): `required` with a missing value and `fail` give `""`
+    /// instead of stopping the render.
+    pub lint_mode: bool,
 }
 
 /// Where random bytes come from: fills the buffer it is given.
@@ -204,6 +207,7 @@ impl Env {
             now_unix,
             now_nanos,
             local_zone: "UTC".into(),
+            lint_mode: false,
             random: Box::new(move |buf: &mut [u8]| {
                 for b in buf.iter_mut() {
                     if used == block.len() {
@@ -229,6 +233,7 @@ impl Env {
             now_unix,
             now_nanos: 0,
             local_zone: "UTC".into(),
+            lint_mode: false,
             random: Box::new(move |buf: &mut [u8]| {
                 for b in buf.iter_mut() {
                     state ^= state << 13;
