@@ -147,17 +147,18 @@ pub struct Chart {
     /// `values.schema.json`, parsed.
     pub schema_json: Option<Value>,
     pub schema: Option<Arc<Schema>>,
-    /// Files under `templates/` by path (`templates/deployment.yaml`), sorted.
-    pub templates: Vec<(String, String)>,
+    /// Files under `templates/` by path (`templates/deployment.yaml`), sorted. Shared: a chart
+    /// is cloned for each processing step, its files never change.
+    pub templates: Arc<Vec<(String, String)>>,
     /// Helm's `.Files`: every file that is not `Chart.yaml`, `values.yaml`, the schema, a
     /// template or a sub-chart.
-    pub files: BTreeMap<String, Vec<u8>>,
+    pub files: Arc<BTreeMap<String, Vec<u8>>>,
     /// Sub-charts from `charts/`, in name order.
     pub dependencies: Vec<Chart>,
     /// `Chart.lock`, when present.
     pub lock: Option<Value>,
     /// `values.yaml` and `values.schema.json` as written (for `show`).
-    pub raw: BTreeMap<String, Vec<u8>>,
+    pub raw: Arc<BTreeMap<String, Vec<u8>>>,
 }
 
 impl Chart {
@@ -331,14 +332,16 @@ fn load_at(files: &BTreeMap<String, Vec<u8>>, depth: usize) -> Result<Chart, Cha
         values,
         schema_json,
         schema,
-        templates,
-        files: other,
+        templates: Arc::new(templates),
+        files: Arc::new(other),
         dependencies,
         lock,
-        raw: ["values.yaml", "values.schema.json"]
-            .iter()
-            .filter_map(|n| files.get(*n).map(|d| (n.to_string(), d.clone())))
-            .collect(),
+        raw: Arc::new(
+            ["values.yaml", "values.schema.json"]
+                .iter()
+                .filter_map(|n| files.get(*n).map(|d| (n.to_string(), d.clone())))
+                .collect(),
+        ),
     })
 }
 

@@ -719,7 +719,7 @@ fn templates_rule(
     };
     let root = format!("{}/", chart.name());
     let kube = kube_version(opts);
-    for (path, _) in &chart.templates {
+    for (path, _) in chart.templates.iter() {
         let ext = extension(path);
         if !matches!(ext, ".yaml" | ".yml" | ".tpl" | ".txt") {
             c.file(

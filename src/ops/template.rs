@@ -72,10 +72,11 @@ fn template_chart(
         },
         entropy: super::entropy()?,
     };
-    let out = render::chart::render_chart(chart, &values, &ctx)?;
+    let mut out = render::chart::render_chart(chart, &values, &ctx)?;
+    // The objects move to `rendered` (the chart output keeps the documents as printed).
     Ok(TemplateOutcome {
         rendered: Rendered {
-            objects: out.objects.clone(),
+            objects: std::mem::take(&mut out.objects),
             notes: out.notes.clone(),
         },
         package,

@@ -644,7 +644,7 @@ fn collect(
         let child_next = collect(child, Some(&next), Some(&full), shared, root_values, out);
         subcharts.insert(child.name(), GValue::Map(child_next));
     }
-    for (name, text) in &chart.templates {
+    for (name, text) in chart.templates.iter() {
         let file = name.rsplit('/').next().unwrap_or(name);
         if chart.is_library() && !file.starts_with('_') {
             continue;

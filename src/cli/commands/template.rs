@@ -123,7 +123,13 @@ pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
     if let Some(chart) = &outcome.chart
         && args.output == ManifestFormat::Yaml
     {
-        let chart = &chart.clone().without_hooks(args.no_hooks, args.skip_tests);
+        let filtered;
+        let chart = if args.no_hooks || args.skip_tests {
+            filtered = chart.clone().without_hooks(args.no_hooks, args.skip_tests);
+            &filtered
+        } else {
+            chart
+        };
         let text = if args.show_only.is_empty() {
             chart.helm_text(args.include_crds)
         } else {
