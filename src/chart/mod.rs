@@ -77,7 +77,7 @@ impl ChartError {
     pub fn hint(&self) -> Option<String> {
         match self {
             ChartError::MissingDependencies { .. } => Some(
-                "vendor the dependencies into charts/ with `helm dependency build` (a later `cocktail-pkg package --dependency-update` will do it too)".into(),
+                "vendor the dependencies into charts/ with `helm dependency build`; for `file://` dependencies `cocktail-pkg package --dependency-update` does it".into(),
             ),
             ChartError::Metadata { .. } => Some(
                 "Chart.yaml needs apiVersion (v1 or v2), name and a semantic version; see docs/concepts/helm-charts.md".into(),
