@@ -127,6 +127,11 @@ impl Catalogs {
         if let Some(v) = self.versions.get(&key) {
             return v.clone();
         }
+        if repo_name.starts_with("oci://") {
+            let found = oci_versions(repo_name);
+            self.versions.insert(key, found.clone());
+            return found;
+        }
         let found = self.repo(repo_name).and_then(|repo| {
             let root = self
                 .client
@@ -143,6 +148,32 @@ impl Catalogs {
         self.versions.insert(key, found.clone());
         found
     }
+}
+
+/// The versions of an OCI repository (`oci://HOST/PATH/NAME`), from its tag list: one request
+/// (per page of 1,000 tags). Tags carry no publication time and no digest without fetching each
+/// manifest: `created` is left empty (a `min-age` does not hold an OCI version back, see the
+/// automatic-upgrades guide) and the digest is checked when the chosen version is pulled.
+fn oci_versions(repository: &str) -> Result<Vec<VersionEntry>, String> {
+    use crate::repo::oci::{OciClient, reference::OciRef};
+    let r = OciRef::parse(repository).map_err(|e| crate::error_chain(&e))?;
+    let mut client = OciClient::from_env(false);
+    let tags = client.versions(&r).map_err(|e| crate::error_chain(&e))?;
+    Ok(tags
+        .into_iter()
+        .map(|(version, tag)| VersionEntry {
+            version,
+            url: format!("{}:{tag}", r.base()),
+            // Unknown until pulled; automatic upgrades never read it (the pull verifies).
+            digest: crate::model::Digest::of(tag.as_bytes()),
+            size: 0,
+            app_version: None,
+            kube_version: None,
+            created: String::new(),
+            yanked: false,
+            changelog: Vec::new(),
+        })
+        .collect())
 }
 
 /// The current records of the releases a run looks at.
@@ -278,7 +309,15 @@ fn plan_release(
                 security,
             };
             Planned {
-                upgrade_to: Some(format!("{repo}/{}@={to}", record.package.name)),
+                upgrade_to: Some(if repo.starts_with("oci://") {
+                    // The chosen tag (Helm writes `+` as `_` in tags).
+                    versions
+                        .iter()
+                        .find(|v| v.version == to)
+                        .map_or_else(|| format!("{repo}@={to}"), |v| v.url.clone())
+                } else {
+                    format!("{repo}/{}@={to}", record.package.name)
+                }),
                 record,
                 row,
             }

@@ -243,9 +243,14 @@ pub fn load_package_digest(
             Ok((fetched.package, fetched.entry.digest, Some(repo)))
         }
         PackageRef::Oci { reference } => {
-            // Automatic upgrades do not track OCI repositories yet: no `repository`.
+            // The repository (`oci://HOST/PATH/NAME`, no tag) is what automatic upgrades track.
             let fetched = registry::fetch(&reference, false, &mut |_, _| {})?;
-            Ok((fetched.package, fetched.pulled.layer.digest, None))
+            let repository = fetched.pulled.reference.base();
+            Ok((
+                fetched.package,
+                fetched.pulled.layer.digest,
+                Some(repository),
+            ))
         }
     }
 }

@@ -950,3 +950,55 @@ fn helm_pulls_and_renders_what_we_publish_and_we_pull_what_helm_pushes() {
     ]);
     assert_eq!(our_out, helm_out);
 }
+
+/// A release installed from `oci://…` is tracked by its policy like one from an index: the
+/// registry's tag list gives the versions, `outdated` shows them and `upgrade --auto` upgrades
+/// to the newest the policy allows, pulled by its tag and verified.
+#[test]
+fn automatic_upgrades_track_an_oci_repository() {
+    let Some(reg) = Registry::start("") else {
+        return;
+    };
+    let user = User::new();
+    let work = tempfile::tempdir().unwrap();
+    let to = reg.url("team");
+    let publish = |v: &str| {
+        let pkg = package(work.path(), "app", v, &format!("v{v}"));
+        user.ok(&["publish", pkg.to_str().unwrap(), "--to", &to]);
+    };
+    publish("1.0.0");
+    let base = reg.url("team/app");
+    let target = format!("dir:{}", user.path("gitops").display());
+    user.ok(&[
+        "install",
+        "web",
+        &format!("{base}@~1.0"),
+        "-n",
+        "shop",
+        "--target",
+        &target,
+        "--create-service-map",
+        "--auto-upgrade",
+        "minor",
+        "--soak",
+        "0s",
+    ]);
+    publish("1.1.0");
+    publish("2.0.0");
+    let rows: serde_json::Value = serde_json::from_str(
+        &user.ok(&["outdated", "-n", "shop", "--target", &target, "-o", "json"]),
+    )
+    .unwrap();
+    assert_eq!(rows[0]["version"], "1.0.0", "{rows}");
+    assert_eq!(rows[0]["allowed"], "1.1.0", "minor: not 2.0.0: {rows}");
+    assert_eq!(rows[0]["newest"], "2.0.0", "{rows}");
+    let report: serde_json::Value = serde_json::from_str(&user.ok(&[
+        "upgrade", "--auto", "-n", "shop", "--target", &target, "-o", "json",
+    ]))
+    .unwrap();
+    assert_eq!(report["upgraded"], 1, "{report}");
+    let history = user.ok(&["history", "web", "-n", "shop", "--target", &target]);
+    assert!(history.contains("1.1.0"), "{history}");
+    let manifest = user.ok(&["get", "manifest", "web", "-n", "shop", "--target", &target]);
+    assert!(manifest.contains("v1.1.0"), "{manifest}");
+}
