@@ -24,6 +24,8 @@ pub enum SourceError {
     NotFound(PathBuf),
     #[error("{} is neither a package directory nor a .tgz archive", .0.display())]
     NotAPackage(PathBuf),
+    #[error("Chart.yaml file is missing: the .helmignore of {} leaves it out", .0.display())]
+    ChartYamlIgnored(PathBuf),
     #[error("refusing symbolic link {} in package directory", .0.display())]
     Symlink(PathBuf),
     #[error("package directory {} is too large (over {MAX_ENTRIES} files or {MAX_UNPACKED_BYTES} bytes)", .0.display())]
@@ -47,6 +49,10 @@ impl SourceError {
         match self {
             SourceError::NotFound(_) | SourceError::NotAPackage(_) => Some(
                 "PKG is a package directory (with package.yaml) or a NAME-VERSION.tgz archive; the built-in catalog is under catalog/".into(),
+            ),
+            SourceError::ChartYamlIgnored(_) => Some(
+                "a .helmignore rule matches Chart.yaml (a lone `!pattern` ignores everything else, as in Helm): fix the rules"
+                    .into(),
             ),
             SourceError::Symlink(_) => {
                 Some("copy the file into the package instead of linking it".into())
@@ -110,6 +116,11 @@ pub fn load(path: &Path, expected: Option<&Digest>) -> Result<Loaded, SourceErro
         && !files.contains_key("Chart.yaml")
         && matches!(origin, Origin::Directory(_))
     {
+        if is_chart_dir(path) {
+            // Chart.yaml is there but the chart's own .helmignore leaves it out (helm: "Chart.yaml
+            // file is missing").
+            return Err(SourceError::ChartYamlIgnored(path.to_path_buf()));
+        }
         return Err(SourceError::NotAPackage(path.to_path_buf()));
     }
     let package = Package::from_files(files).map_err(|source| SourceError::Package {

@@ -26,7 +26,7 @@ pub const MAX_CHART_DEPTH: usize = 20;
 /// A chart that could not be loaded.
 #[derive(Debug, thiserror::Error)]
 pub enum ChartError {
-    #[error("chart has no Chart.yaml")]
+    #[error("Chart.yaml file is missing")]
     MissingChartYaml,
     #[error("failed to read {file} of chart `{chart}`: {message}")]
     Yaml {
