@@ -22,6 +22,9 @@ pub enum HttpError {
         attempts: u32,
         message: String,
     },
+    /// The TLS handshake failed on the server's certificate (not retried).
+    #[error("GET {url} failed: {message}")]
+    Certificate { url: String, message: String },
     #[error("GET {url} answered {status}")]
     Status { url: String, status: StatusCode },
 }
@@ -44,6 +47,9 @@ impl HttpError {
                 "the server did not answer in time; raise {} (seconds) if it is just slow",
                 crate::env::HTTP_TIMEOUT
             )),
+            HttpError::Certificate { .. } => Some(
+                "the server's TLS certificate is not trusted: pass its CA with --ca-file (PEM) when adding the repository or logging in, or --insecure-skip-tls-verify to skip the check (not for production)".into(),
+            ),
             HttpError::Transport { .. } => Some("check that the server is up and reachable".into()),
             _ => None,
         }
@@ -152,6 +158,11 @@ pub fn post_json(client: &Client, url: &str, body: &[u8]) -> Result<Response, Ht
     })
 }
 
+/// A TLS handshake that failed on the server's certificate (rustls: `invalid peer certificate`).
+fn is_certificate_error(message: &str) -> bool {
+    message.contains("invalid peer certificate")
+}
+
 /// The one retry loop: `ATTEMPTS` tries with exponential backoff on 5xx and transport errors;
 /// success and 304 return the response, other 4xx are errors at once.
 fn with_retries(
@@ -175,7 +186,16 @@ fn with_retries(
                     status: resp.status(),
                 });
             }
-            Err(e) => last = crate::error_chain(&e),
+            Err(e) => {
+                last = crate::error_chain(&e);
+                // An untrusted certificate does not get better by retrying.
+                if is_certificate_error(&last) {
+                    return Err(HttpError::Certificate {
+                        url: url.to_string(),
+                        message: last,
+                    });
+                }
+            }
         }
         if attempt < ATTEMPTS {
             tracing::debug!("{method} {url} failed ({last}); retrying in {delay:?}");

@@ -830,3 +830,199 @@ fn requirements_resolve_to_the_versions_helm_picks() {
         std::fs::remove_dir_all(&ours).unwrap();
     }
 }
+
+/// A Helm repository over HTTPS with a private CA (made with openssl): refused without the
+/// CA, trusted with `--ca-file` for every later use, reachable with `--insecure-skip-tls-verify`.
+#[test]
+fn a_private_ca_is_trusted_with_ca_file() {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+
+    if !Path::new("/usr/bin/openssl").exists() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "openssl is missing, but CI is set: .ci/run installs it"
+        );
+        eprintln!("skipping: /usr/bin/openssl is missing");
+        return;
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let site = helm_site(tmp.path());
+    let pki = tmp.path().join("pki");
+    std::fs::create_dir_all(&pki).unwrap();
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("/usr/bin/openssl")
+            .args(args)
+            .current_dir(&pki)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.pem",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test CA",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+        "-subj",
+        "/CN=127.0.0.1",
+    ]);
+    std::fs::write(
+        pki.join("ext.cnf"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "server.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "ext.cnf",
+    ]);
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(pki.join("server.pem"))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let key = PrivateKeyDer::from_pem_file(pki.join("server.key")).unwrap();
+    let config = Arc::new(
+        rustls::ServerConfig::builder_with_provider(Arc::new(
+            rustls::crypto::ring::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .unwrap(),
+    );
+
+    // A static HTTPS server of the site: one request per connection.
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}/charts/", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(tcp) = stream else { continue };
+            let (config, site) = (Arc::clone(&config), site.clone());
+            std::thread::spawn(move || {
+                tcp.set_read_timeout(Some(Duration::from_secs(5))).ok();
+                let Ok(conn) = rustls::ServerConnection::new(config) else {
+                    return;
+                };
+                let mut tls = rustls::StreamOwned::new(conn, tcp);
+                let mut req = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 65536 {
+                    match tls.read(&mut buf) {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => req.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let text = String::from_utf8_lossy(&req).to_string();
+                let path = text
+                    .split_whitespace()
+                    .nth(1)
+                    .unwrap_or("/")
+                    .trim_start_matches("/charts/")
+                    .to_string();
+                let (status, body) = match std::fs::read(site.join(&path)) {
+                    Ok(b) => (200, b),
+                    Err(_) => (404, Vec::new()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status} X\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = tls.write_all(head.as_bytes());
+                let _ = tls.write_all(&body);
+                tls.conn.send_close_notify();
+                let _ = tls.flush();
+            });
+        }
+    });
+
+    let home = tmp.path().join("home");
+    // Not trusted: a clear error, nothing added.
+    let out = user(&home)
+        .args(["repo", "add", "h", &url])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("error:") && err.contains("certificate"),
+        "{err}"
+    );
+    assert!(err.contains("hint:") && err.contains("--ca-file"), "{err}");
+    user(&home)
+        .args(["repo", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(&url).not());
+    // Trusted through the CA file, which the repository keeps for later commands.
+    let ca = pki.join("ca.pem");
+    user(&home)
+        .args(["repo", "add", "h", &url, "--ca-file", ca.to_str().unwrap()])
+        .assert()
+        .success();
+    user(&home)
+        .args(["search", "basic"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("h/basic"));
+    let out = user(&home)
+        .args(["template", "h/basic", "--release-name", "rel"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("# Source: basic/"));
+    user(&home).args(["repo", "update"]).assert().success();
+    // Without the CA but with verification off: reachable, and said loudly.
+    user(&home)
+        .args([
+            "repo",
+            "add",
+            "insecure",
+            &url,
+            "--insecure-skip-tls-verify",
+        ])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "TLS certificate verification is OFF",
+        ));
+}
