@@ -421,6 +421,12 @@ pub fn process_dependencies(chart: &Chart, user: &Value) -> Result<Chart, ChartE
 
 /// Helm's `ValidateAgainstSchema`: each chart's schema against its scoped values.
 pub fn validate(chart: &Chart, values: &Value) -> Result<(), ChartError> {
+    fn any_schema(c: &Chart) -> bool {
+        c.schema.is_some() || c.dependencies.iter().any(any_schema)
+    }
+    if !any_schema(chart) {
+        return Ok(());
+    }
     let mut report = String::new();
     // Helm validates the values' JSON (`json.Marshal`): a float64 with an integral value is
     // written as an integer (`2`, not `2.0`), which every draft's `integer` type accepts.

@@ -310,11 +310,8 @@ fn plan_release(
             };
             Planned {
                 upgrade_to: Some(if repo.starts_with("oci://") {
-                    // The chosen tag (Helm writes `+` as `_` in tags).
-                    versions
-                        .iter()
-                        .find(|v| v.version == to)
-                        .map_or_else(|| format!("{repo}@={to}"), |v| v.url.clone())
+                    // The chosen version's tag (Helm writes `+` as `_` in tags).
+                    format!("{repo}:{}", crate::repo::oci::reference::tag_for(&to))
                 } else {
                     format!("{repo}/{}@={to}", record.package.name)
                 }),

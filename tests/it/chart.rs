@@ -349,20 +349,11 @@ fn fixture_charts_fail_where_helm_fails() {
     for (case, fragments) in GOLDEN_ERR {
         let helm = std::fs::read_to_string(dir.join(format!("{case}.err"))).unwrap();
         assert!(helm.starts_with("exit: 1\n"), "{case}: {helm}");
-        let args: Vec<String> = std::fs::read_to_string(dir.join(format!("{case}.args")))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect();
-        let mut argv = vec![
-            "template".to_string(),
-            args[1].clone(),
-            "--release-name".into(),
-            args[0].clone(),
-        ];
-        argv.extend(args[2..].iter().cloned());
-        let out = cmd().args(&argv).env("TZ", "UTC").output().unwrap();
+        let out = cmd()
+            .args(our_args(case))
+            .env("TZ", "UTC")
+            .output()
+            .unwrap();
         let ours = String::from_utf8_lossy(&out.stderr).to_string();
         if out.status.code() != Some(1) || !ours.starts_with("error: ") {
             failures.push(format!(
@@ -383,14 +374,21 @@ fn fixture_charts_fail_where_helm_fails() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Runs one golden case: `CASE.args` is helm's argument list (release name, chart, flags).
-fn run_golden(case: &str) -> (String, String) {
+/// `CASE.args`: helm's arguments, one per line (release name, chart, flags); blank lines are
+/// not arguments, as in `regen.sh`.
+fn golden_args(case: &str) -> Vec<String> {
     let dir = root().join("tests/fixtures/helm-golden");
-    let args: Vec<String> = std::fs::read_to_string(dir.join(format!("{case}.args")))
+    std::fs::read_to_string(dir.join(format!("{case}.args")))
         .unwrap()
         .lines()
+        .filter(|l| !l.is_empty())
         .map(str::to_string)
-        .collect();
+        .collect()
+}
+
+/// Our `template` arguments for the same run as helm's `CASE.args`.
+fn our_args(case: &str) -> Vec<String> {
+    let args = golden_args(case);
     let mut argv = vec![
         "template".to_string(),
         args[1].clone(),
@@ -398,6 +396,13 @@ fn run_golden(case: &str) -> (String, String) {
         args[0].clone(),
     ];
     argv.extend(args[2..].iter().cloned());
+    argv
+}
+
+/// Runs one golden case: `CASE.args` is helm's argument list (release name, chart, flags).
+fn run_golden(case: &str) -> (String, String) {
+    let dir = root().join("tests/fixtures/helm-golden");
+    let argv = our_args(case);
     let got = stdout(&argv.iter().map(String::as_str).collect::<Vec<_>>());
     let want = std::fs::read_to_string(dir.join(format!("{case}.yaml"))).unwrap();
     (got, want)
@@ -495,12 +500,7 @@ fn goldens_are_what_the_real_helm_renders() {
     let scratch = tempfile::tempdir().unwrap();
     let mut failures = Vec::new();
     for case in GOLDEN_EQUAL {
-        let args: Vec<String> = std::fs::read_to_string(dir.join(format!("{case}.args")))
-            .unwrap()
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_string)
-            .collect();
+        let args = golden_args(case);
         let out = std::process::Command::new(&helm)
             .arg("template")
             .args(&args)

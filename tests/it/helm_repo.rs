@@ -74,21 +74,7 @@ impl HelmServer {
                 let (dir, seen, conf) = (dir.clone(), Arc::clone(&seen2), Arc::clone(&conf2));
                 std::thread::spawn(move || {
                     s.set_read_timeout(Some(Duration::from_secs(5))).ok();
-                    let mut req = Vec::new();
-                    let mut buf = [0u8; 4096];
-                    while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 65536 {
-                        match s.read(&mut buf) {
-                            Ok(0) | Err(_) => break,
-                            Ok(n) => req.extend_from_slice(&buf[..n]),
-                        }
-                    }
-                    let text = String::from_utf8_lossy(&req).to_string();
-                    let path = text
-                        .split_whitespace()
-                        .nth(1)
-                        .unwrap_or("/")
-                        .trim_start_matches("/charts/")
-                        .to_string();
+                    let (text, path) = read_request(&mut s);
                     let headers: BTreeMap<String, String> = text
                         .lines()
                         .skip(1)
@@ -167,6 +153,26 @@ impl HelmServer {
             None => c.overrides.remove(path),
         };
     }
+}
+
+/// Reads a request's head (bounded): its text and the path below `/charts/`.
+fn read_request(s: &mut impl Read) -> (String, String) {
+    let mut req = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 65536 {
+        match s.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => req.extend_from_slice(&buf[..n]),
+        }
+    }
+    let text = String::from_utf8_lossy(&req).to_string();
+    let path = text
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or("/")
+        .trim_start_matches("/charts/")
+        .to_string();
+    (text, path)
 }
 
 /// Copies a fixture chart to `dest` with another version (and `deprecated: true` when asked).
@@ -940,21 +946,7 @@ fn a_private_ca_is_trusted_with_ca_file() {
                     return;
                 };
                 let mut tls = rustls::StreamOwned::new(conn, tcp);
-                let mut req = Vec::new();
-                let mut buf = [0u8; 4096];
-                while !req.windows(4).any(|w| w == b"\r\n\r\n") && req.len() < 65536 {
-                    match tls.read(&mut buf) {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => req.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let text = String::from_utf8_lossy(&req).to_string();
-                let path = text
-                    .split_whitespace()
-                    .nth(1)
-                    .unwrap_or("/")
-                    .trim_start_matches("/charts/")
-                    .to_string();
+                let (_, path) = read_request(&mut tls);
                 let (status, body) = match std::fs::read(site.join(&path)) {
                     Ok(b) => (200, b),
                     Err(_) => (404, Vec::new()),
