@@ -120,6 +120,59 @@ pub struct Record {
     /// values included (`get values --all`). Absent in records written before it was kept.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub computed_values: Option<Value>,
+    /// A chart's hooks (`helm.sh/hook`), in the order they run, with what their last run did.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<Hook>,
+    /// The CustomResourceDefinitions of a chart's `crds/` folders this revision applied. Not
+    /// part of the inventory: uninstall and prune never delete a CRD (its deletion would delete
+    /// every custom resource of its kind, in every namespace).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub crds: Vec<ObjectId>,
+    /// The package's format when it is not ours (`chart` for a Helm chart).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub format: Option<String>,
+}
+
+/// One hook of a chart: an object created at an event of the release's life (`pre-install`,
+/// `post-upgrade`, `test` …), waited for, and deleted per its policies. Not part of the
+/// inventory.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hook {
+    pub id: ObjectId,
+    /// The template that rendered it (`CHART/templates/job.yaml`).
+    pub template: String,
+    /// The events it runs at, lower-case (`pre-install`, `test`).
+    pub events: Vec<String>,
+    /// `helm.sh/hook-weight`: lower runs first.
+    #[serde(default)]
+    pub weight: i64,
+    /// `helm.sh/hook-delete-policy`: `before-hook-creation` (the default), `hook-succeeded`,
+    /// `hook-failed`.
+    #[serde(default)]
+    pub delete_policies: Vec<String>,
+    /// The object as rendered.
+    pub object: Value,
+    /// What its last run did, if it ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_run: Option<HookRun>,
+}
+
+/// One run of a hook.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HookRun {
+    /// The event it ran for.
+    pub event: String,
+    /// `succeeded`, `failed` or `running` (interrupted).
+    pub phase: String,
+    /// RFC 3339 times.
+    pub started: String,
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub completed: String,
+    /// Why it failed: the Job's condition, its pods' reasons, events.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub message: String,
 }
 
 /// A record that could not be read.
@@ -244,6 +297,9 @@ mod tests {
             policy: None,
             failed_versions: vec![],
             computed_values: None,
+            hooks: vec![],
+            crds: vec![],
+            format: None,
         }
     }
 

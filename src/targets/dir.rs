@@ -614,6 +614,9 @@ mod tests {
             policy: None,
             failed_versions: vec![],
             computed_values: None,
+            hooks: vec![],
+            crds: vec![],
+            format: None,
         }
     }
 
