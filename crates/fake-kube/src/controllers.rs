@@ -1,11 +1,12 @@
-//! The simulated controllers: workload, claim, Service and Ingress status after each write
-//! ([`Readiness`]), EndpointSlices for Services, Namespace deletion removing its content, and
-//! garbage collection through `ownerReferences`.
+//! The simulated controllers: workload, claim, Service, Ingress and CRD status after each write
+//! ([`Readiness`]), the Job controller's pods and the events of status changes (`pods`,
+//! `events`), EndpointSlices for Services, Namespace deletion removing its content, a CRD's
+//! deletion removing its custom resources, and garbage collection through `ownerReferences`.
 
 use serde_json::{Map, Value, json};
 
 use crate::json::{meta_mut, obj_mut, short_hash, str_at};
-use crate::resources::{ResourceDef, find_by_group_plural};
+use crate::resources::ResourceDef;
 use crate::ssa::Sub;
 use crate::store::{Key, Store, Write, key};
 
@@ -18,7 +19,8 @@ pub enum Readiness {
     /// Everything becomes ready, available, bound or complete at once.
     #[default]
     Immediate,
-    /// Nothing ever becomes ready: pods stay unready, claims pending, jobs active.
+    /// Nothing ever becomes ready: pods stay pending, claims pending, jobs active, CRDs not
+    /// Established (until the mode changes). The outcome knob ([`crate::OUTCOME`]) overrides it.
     Never,
 }
 
@@ -29,6 +31,8 @@ pub(crate) enum CondStyle {
     Update,
     /// Jobs and Pods: lastProbeTime (null) and lastTransitionTime.
     Probe,
+    /// CRDs: lastTransitionTime only.
+    Transition,
 }
 
 /// A condition, keeping the timestamps of the same condition in `old_status` when its status
@@ -73,6 +77,7 @@ pub(crate) fn condition(
         CondStyle::Probe => {
             m.insert("lastProbeTime".into(), Value::Null);
         }
+        CondStyle::Transition => {}
     }
     m.insert("lastTransitionTime".into(), transition);
     if !reason.is_empty() {
@@ -109,11 +114,6 @@ pub(crate) fn desired_status(
         if n != 0 {
             s.insert(k.into(), n.into());
         }
-    };
-    let old_time = |k: &str| {
-        old.and_then(|o| o.get(k))
-            .cloned()
-            .unwrap_or_else(|| now.into())
     };
     match (res.group, res.kind) {
         ("apps", "Deployment") => {
@@ -216,30 +216,10 @@ pub(crate) fn desired_status(
             );
             s.insert("observedGeneration".into(), generation);
         }
-        ("batch", "Job") => {
-            let completions = obj
-                .pointer("/spec/completions")
-                .and_then(Value::as_i64)
-                .unwrap_or(1);
-            if ready {
-                let complete = condition(
-                    old,
-                    "Complete",
-                    "True",
-                    "CompletionsReached",
-                    "Reached expected number of succeeded pods",
-                    CondStyle::Probe,
-                    now,
-                );
-                s.insert("conditions".into(), json!([complete]));
-                s.insert("startTime".into(), old_time("startTime"));
-                s.insert("completionTime".into(), old_time("completionTime"));
-                s.insert("succeeded".into(), completions.into());
-            } else {
-                s.insert("startTime".into(), old_time("startTime"));
-                s.insert("active".into(), 1.into());
-            }
-            s.insert("ready".into(), 0.into());
+        ("batch", "Job") => return Some(crate::pods::job_status(obj, readiness, now)),
+        ("", "Pod") => return Some(crate::pods::pod_status(obj, readiness, now)),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            return Some(crate::crds::status(obj, readiness, now));
         }
         ("", "PersistentVolumeClaim") => {
             if ready {
@@ -275,17 +255,6 @@ pub(crate) fn desired_status(
                 s.insert("loadBalancer".into(), json!({}));
             }
         }
-        ("", "Pod") => {
-            if ready {
-                s.insert("phase".into(), "Running".into());
-                let c = condition(old, "Ready", "True", "", "", CondStyle::Probe, now);
-                s.insert("conditions".into(), json!([c]));
-                s.insert("podIP".into(), "10.244.0.10".into());
-                s.insert("startTime".into(), old_time("startTime"));
-            } else {
-                s.insert("phase".into(), "Pending".into());
-            }
-        }
         _ => return None,
     }
     Some(Value::Object(s))
@@ -298,15 +267,19 @@ impl Store {
         let Some(stored) = self.objects.get(k).cloned() else {
             return;
         };
-        let Some(res) = find_by_group_plural(&k.0, &k.1) else {
+        let Some(res) = self.find_by_group_plural(&k.0, &k.1) else {
             return;
         };
         let ns = (!k.2.is_empty()).then_some(k.2.as_str());
+        if res.is("batch", "Job") {
+            self.ensure_job_pod(&stored.obj, now);
+        }
         if let Some(status) = desired_status(res, &stored.obj, self.readiness, now)
             && stored.obj.get("status") != Some(&status)
         {
+            let old_status = stored.obj.get("status").cloned();
             let mut new = stored.obj.clone();
-            obj_mut(&mut new).insert("status".into(), status);
+            obj_mut(&mut new).insert("status".into(), status.clone());
             let w = Write {
                 res,
                 ns,
@@ -316,8 +289,14 @@ impl Store {
                 validate: false,
                 now,
             };
-            if let Err(e) = self.update_object(&w, Some(&stored), new, CONTROLLER) {
-                tracing::warn!("fake kube: controller status of {}: {}", k.3, e.message);
+            match self.update_object(&w, Some(&stored), new, CONTROLLER) {
+                Ok((true, written)) => {
+                    self.status_events(&written, old_status.as_ref(), &status, now);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::warn!("fake kube: controller status of {}: {}", k.3, e.message);
+                }
             }
         }
         if res.is("", "Service") {
@@ -388,7 +367,7 @@ impl Store {
             }],
             "ports": ports,
         });
-        let Some(res) = find_by_group_plural("discovery.k8s.io", "endpointslices") else {
+        let Some(res) = self.find_by_group_plural("discovery.k8s.io", "endpointslices") else {
             return;
         };
         let k = key(res, Some(ns), &slice_name);
@@ -435,6 +414,9 @@ impl Store {
             for c in content {
                 self.objects.remove(&c);
             }
+        }
+        if crate::crds::is_crd_key(k) {
+            self.remove_custom_resources(&stored.obj);
         }
         let uid = str_at(&stored.obj, "/metadata/uid")
             .unwrap_or("")

@@ -1,5 +1,6 @@
 //! What the registry adds or rewrites on write: Service `clusterIP`/`nodePort` allocation and
-//! defaults, Namespace label and phase, Secret type and `stringData`.
+//! defaults, Namespace label and phase, Secret type and `stringData`, CRD defaults and
+//! `status.storedVersions`.
 
 use std::collections::BTreeSet;
 
@@ -41,6 +42,9 @@ impl Store {
                 obj_mut(obj)
                     .entry("type")
                     .or_insert_with(|| "Opaque".into());
+            }
+            ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+                crate::crds::finish_write(old, obj);
             }
             _ => {}
         }
@@ -232,6 +236,7 @@ pub(crate) fn normalize_input(res: &ResourceDef, obj: &mut Value) -> Result<(), 
                 }
             }
         }
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => crate::crds::apply_defaults(obj),
         _ => {}
     }
     Ok(())

@@ -13,7 +13,7 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use crate::resources::{RESOURCES, find_by_plural, group_versions};
+use crate::resources::ResourceDef;
 use crate::ssa::Sub;
 use crate::store::{Query, Reply, Store};
 use crate::validation::ApiError;
@@ -102,8 +102,9 @@ pub(crate) fn gv_string(group: &str, version: &str) -> String {
     }
 }
 
-pub(crate) fn api_group_json(group: &str) -> Value {
-    let versions: Vec<Value> = group_versions()
+pub(crate) fn api_group_json(store: &Store, group: &str) -> Value {
+    let versions: Vec<Value> = store
+        .group_versions()
         .into_iter()
         .filter(|(g, _)| *g == group)
         .map(|(g, v)| json!({"groupVersion": gv_string(g, v), "version": v}))
@@ -112,12 +113,13 @@ pub(crate) fn api_group_json(group: &str) -> Value {
     json!({"name": group, "versions": versions, "preferredVersion": preferred})
 }
 
-pub(crate) fn resource_list_json(group: &str, version: &str) -> Value {
+pub(crate) fn resource_list_json(store: &Store, group: &str, version: &str) -> Value {
     let mut resources = Vec::new();
-    for r in RESOURCES
-        .iter()
+    let served: Vec<&'static ResourceDef> = store
+        .served()
         .filter(|r| r.group == group && r.version == version)
-    {
+        .collect();
+    for r in served {
         let mut m = Map::new();
         m.insert("name".into(), r.plural.into());
         m.insert("singularName".into(), r.singular.into());
@@ -127,6 +129,9 @@ pub(crate) fn resource_list_json(group: &str, version: &str) -> Value {
         if !r.short_names.is_empty() {
             m.insert("shortNames".into(), json!(r.short_names));
         }
+        if !r.categories.is_empty() {
+            m.insert("categories".into(), json!(r.categories));
+        }
         resources.push(Value::Object(m));
         if r.status {
             resources.push(json!({
@@ -135,6 +140,15 @@ pub(crate) fn resource_list_json(group: &str, version: &str) -> Value {
                 "namespaced": r.namespaced,
                 "kind": r.kind,
                 "verbs": STATUS_VERBS,
+            }));
+        }
+        if r.is("", "Pod") {
+            resources.push(json!({
+                "name": "pods/log",
+                "singularName": "",
+                "namespaced": true,
+                "kind": "Pod",
+                "verbs": ["get"],
             }));
         }
     }
@@ -268,6 +282,19 @@ pub(crate) async fn handle(
         return (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], "ok").into_response();
     }
     let now = now();
+    if let Some((ns, name)) = pod_log_path(&path) {
+        if method != Method::GET {
+            let e = ApiError::method_not_allowed();
+            return json_response(e.code, &e.body());
+        }
+        let log = lock(&shared.store).pod_log(&ns, &name, &query);
+        return match log {
+            Ok(text) => {
+                (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response()
+            }
+            Err(e) => json_response(e.code, &e.body()),
+        };
+    }
     let result = {
         let mut store = lock(&shared.store);
         route(
@@ -283,6 +310,27 @@ pub(crate) async fn handle(
     match result {
         Ok((code, v)) => json_response(code, &v),
         Err(e) => json_response(e.code, &e.body()),
+    }
+}
+
+/// `/api/v1/namespaces/{ns}/pods/{name}/log` -> (ns, name).
+pub(crate) fn pod_log_path(path: &str) -> Option<(String, String)> {
+    let segs: Vec<String> = path
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(|s| percent_decode(s, false))
+        .collect();
+    match segs.as_slice() {
+        [api, v1, namespaces, ns, pods, name, log]
+            if api == "api"
+                && v1 == "v1"
+                && namespaces == "namespaces"
+                && pods == "pods"
+                && log == "log" =>
+        {
+            Some((ns.clone(), name.clone()))
+        }
+        _ => None,
     }
 }
 
@@ -323,9 +371,9 @@ pub(crate) fn route(
         ),
         ["apis"] => {
             let mut groups = Vec::new();
-            for (g, _) in group_versions() {
+            for (g, _) in store.group_versions() {
                 if !g.is_empty() && !groups.iter().any(|x: &Value| x["name"] == g) {
-                    groups.push(api_group_json(g));
+                    groups.push(api_group_json(store, g));
                 }
             }
             get_only(
@@ -334,11 +382,12 @@ pub(crate) fn route(
             )
         }
         ["apis", group] => {
-            if group_versions()
+            if store
+                .group_versions()
                 .iter()
                 .any(|(g, _)| g == group && !g.is_empty())
             {
-                let mut v = api_group_json(group);
+                let mut v = api_group_json(store, group);
                 if let Value::Object(m) = &mut v {
                     let mut o = Map::new();
                     o.insert("kind".into(), "APIGroup".into());
@@ -374,14 +423,15 @@ pub(crate) fn resources(
     body: &[u8],
     now: &str,
 ) -> Reply {
-    if !group_versions()
+    if !store
+        .group_versions()
         .iter()
         .any(|(g, v)| *g == group && *v == version)
     {
         return Err(ApiError::path_not_found());
     }
     if rest.is_empty() {
-        return get_only(method, resource_list_json(group, version));
+        return get_only(method, resource_list_json(store, group, version));
     }
     let namespace_sub =
         group.is_empty() && rest.len() == 3 && matches!(rest[2], "status" | "finalize");
@@ -401,7 +451,9 @@ pub(crate) fn resources(
         }
         (None, rest[0], rest.get(1).copied(), rest.get(2).copied())
     };
-    let res = find_by_plural(group, version, plural).ok_or_else(ApiError::path_not_found)?;
+    let res = store
+        .find_by_plural(group, version, plural)
+        .ok_or_else(ApiError::path_not_found)?;
     if (ns.is_some() && !res.namespaced) || (ns.is_none() && res.namespaced && name.is_some()) {
         return Err(ApiError::path_not_found());
     }

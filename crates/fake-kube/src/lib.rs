@@ -7,7 +7,7 @@
 //!
 //! - discovery (`/version`, `/api`, `/apis`, `/apis/{group}`, `/api/v1`,
 //!   `/apis/{group}/{version}`) from one resource table that also drives routing (plural <->
-//!   kind, namespaced or not); `/healthz`, `/livez`, `/readyz`;
+//!   kind, namespaced or not), plus the custom resources of Established CRDs; `/healthz`, `/livez`, `/readyz`;
 //! - the standard paths and verbs: get, list (label and field selectors, `limit`/`continue`),
 //!   create (`generateName` too), replace, patch (server-side apply, JSON merge patch,
 //!   strategic merge patch treated as merge patch, JSON patch), delete (preconditions,
@@ -25,15 +25,63 @@
 //!   ConfigMap/Secret limit, Namespace deletion removing its content, garbage collection through
 //!   `ownerReferences`;
 //! - a controller simulation ([`Readiness`]) that fills the status of workloads, claims,
-//!   Services (with an EndpointSlice) and Ingresses after each write.
+//!   Services (with an EndpointSlice) and Ingresses after each write;
+//! - CustomResourceDefinitions (`apiextensions.k8s.io/v1`): the registry's validation (names,
+//!   scope, versions, exactly one storage version, `metadata.name` = `PLURAL.GROUP`, schemas
+//!   required, an update dropping a version of `status.storedVersions` refused) and defaults,
+//!   `status.storedVersions` gaining each storage version, `acceptedNames` and the
+//!   `NamesAccepted`/`Established` conditions; an Established CRD serves its custom resources
+//!   (discovery, every verb, the `status` subresource when a version declares it, storage like
+//!   other objects; the served versions only, each answering with its own `apiVersion`);
+//!   deleting a CRD deletes its custom resources;
+//! - run-to-completion workloads: a Pod whose `restartPolicy` is `Never` or `OnFailure`
+//!   reaches `Succeeded` (container terminated, exit code 0, `Completed`); the Job controller
+//!   creates one Pod per Job (`JOB-xxxxx`, labels `job-name`, `batch.kubernetes.io/job-name`,
+//!   `controller-uid`, `batch.kubernetes.io/controller-uid`, an owning `ownerReference`) whose
+//!   phase follows the Job's outcome;
+//! - core/v1 Events recorded by the simulated controllers: a Job's `SuccessfulCreate`,
+//!   `Completed` and `BackoffLimitExceeded`, a failed Pod's `Failed` (and `BackOff` unless its
+//!   `restartPolicy` is `Never`), aggregated (`count`, `lastTimestamp`); field selectors on
+//!   `involvedObject.*`, `reason`, `type`, `source` (and Pods' `status.phase`,
+//!   `spec.nodeName`..., Secrets' `type`);
+//! - `pods/{name}/log` (`text/plain`) with `container`, `tailLines`, `limitBytes`, `timestamps`
+//!   and `previous`, and the real server's 400s (several containers and no `container`, an
+//!   unknown container, a container waiting to start).
+//!
+//! # The outcome knob
+//!
+//! Annotations on a Pod, a Job or a Job's pod template (a Job's own are copied to its pod) set
+//! what one workload does, whatever the [`Readiness`] mode:
+//!
+//! - [`OUTCOME`] (`fake-kube.cocktail.io/outcome`): `succeed` completes (a Job `Complete`, a
+//!   run-to-completion Pod `Succeeded`, another Pod Running and ready) even under
+//!   [`Readiness::Never`]; `fail` fails (a Job gets `FailureTarget` and `Failed=True`, reason
+//!   `BackoffLimitExceeded`, message `Job has reached the specified backoff limit`,
+//!   `status.failed: 1`; a Pod the phase `Failed` with its containers terminated, reason
+//!   `Error`); `never` runs forever (a Job stays active, its Pod Running and not ready, or
+//!   Pending under `Never`); any other value or none: what the readiness mode says;
+//! - [`EXIT_CODE`] (`fake-kube.cocktail.io/exit-code`): the exit code of a failed Pod's
+//!   containers (default 1);
+//! - [`LOG`] (`fake-kube.cocktail.io/log`): the log of every container of the Pod, or
+//!   `fake-kube.cocktail.io/log.CONTAINER` for one container.
 //!
 //! Simplifications, on purpose:
 //!
 //! - lists are atomic: ownership is tracked per leaf, and an array is one leaf (the real server
 //!   merges some lists by key, such as containers by `name`); `fieldsV1` is the simplified
 //!   `{"f:spec":{"f:replicas":{}}}` form, without `"."` entries or list-item keys;
-//! - no watch (`watch=true` answers 405), no scale/log/exec subresources, no OpenAPI, no
+//! - no watch (`watch=true` answers 405), no scale/exec/attach subresources, no OpenAPI, no
 //!   schema: unknown fields are stored as sent; no defaulting beyond what is listed above;
+//! - custom resources are not validated, pruned or defaulted against their CRD's schema (no
+//!   OpenAPI schema, CEL rules, `x-kubernetes-*` semantics), versions are not converted (no
+//!   webhooks: they differ only in `apiVersion`), `status` is always the subresource's field
+//!   (a CRD version without a `status` subresource still keeps `status` out of main-resource
+//!   writes), and CRDs' names are accepted without looking for conflicts; a CRD is deleted at
+//!   once with its custom resources (no `customresourcecleanup` finalizer to observe);
+//! - a Job has exactly one Pod whatever its `parallelism`, `completions` or `backoffLimit`
+//!   (a failed Job reports `failed: 1`); Pods never restart (`restartCount` stays 0) and run
+//!   on the one node `fake-node-1`; the kubelet's `Failed` event of a failed container is
+//!   worded `Error: container NAME exited with code N`; `events.k8s.io/v1` is not served;
 //! - Namespace deletion is immediate (no `Terminating` phase you can observe afterwards);
 //!   finalizers are honoured on other objects, but garbage collection ignores them;
 //! - list items carry no apiVersion/kind and zero status counters are omitted, as on a real
@@ -62,6 +110,12 @@
 //! - `validation`: `Status` error bodies, names, labels, immutable fields, preconditions;
 //! - `defaults`: what the registry adds on write (Service IPs and ports, Secret `stringData`);
 //! - `controllers`: the readiness simulation, Namespace cascade, `ownerReferences` GC;
+//! - `crds`: CRD validation, defaults, status and stored versions, the served custom resources
+//!   (interned definitions in `resources`, the store's `custom` table);
+//! - `pods`: Pod phases, the outcome knob, the Job controller's pods and events, pod logs;
+//! - `events`: recording and aggregating core/v1 Events;
+//! - `protobuf`: protobuf request bodies of the kinds typed clients write that way (Secrets,
+//!   ConfigMaps);
 //! - `faults`: fault rules; `resources`: the served resource table; `json`: value helpers and
 //!   the JSON patch flavours.
 //!
@@ -69,10 +123,14 @@
 //! refuses) panic; anything a request carries gets a `Status` answer instead.
 
 mod controllers;
+mod crds;
 mod defaults;
+mod events;
 mod faults;
 mod http;
 mod json;
+mod pods;
+mod protobuf;
 mod resources;
 mod ssa;
 mod store;
@@ -89,9 +147,9 @@ use serde_json::Value;
 
 pub use controllers::Readiness;
 pub use faults::Fault;
+pub use pods::{EXIT_CODE, LOG, OUTCOME};
 
 use crate::http::serve_thread;
-use crate::resources::find_by_kind;
 use crate::store::{Key, Store, key};
 
 /// The bearer token written to the kubeconfig and accepted by the server.
@@ -172,9 +230,9 @@ impl FakeKube {
         namespace: Option<&str>,
         name: &str,
     ) -> Option<Value> {
-        let res = find_by_kind(api_version, kind)?;
-        let ns = if res.namespaced { namespace } else { None };
         let store = lock(&self.shared.store);
+        let res = store.find_by_kind(api_version, kind)?;
+        let ns = if res.namespaced { namespace } else { None };
         store
             .objects
             .get(&key(res, ns, name))

@@ -1,5 +1,9 @@
 //! The served resources: one table drives discovery, routing (plural <-> kind, namespaced or
-//! not) and the names in messages.
+//! not) and the names in messages. The built-in resources are [`RESOURCES`]; the custom
+//! resources of Established CustomResourceDefinitions are interned definitions
+//! ([`intern_custom`]) that the store keeps in a table of its own (`Store::custom`).
+
+use std::sync::Mutex;
 
 #[derive(Debug)]
 pub(crate) struct ResourceDef {
@@ -12,6 +16,9 @@ pub(crate) struct ResourceDef {
     /// Has a `status` subresource.
     pub(crate) status: bool,
     pub(crate) short_names: &'static [&'static str],
+    /// Served through a CustomResourceDefinition.
+    pub(crate) custom: bool,
+    pub(crate) categories: &'static [&'static str],
 }
 
 #[expect(
@@ -37,6 +44,8 @@ pub(crate) const fn def(
         namespaced,
         status,
         short_names,
+        custom: false,
+        categories: &[],
     }
 }
 
@@ -70,6 +79,7 @@ pub(crate) const RESOURCES: &[ResourceDef] = &[
     def("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, false, &[]),
     def("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, false, &[]),
     def("storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false, false, &["sc"]),
+    def("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, true, &["crd", "crds"]),
 ];
 
 impl ResourceDef {
@@ -130,13 +140,142 @@ pub(crate) fn find_by_kind(api_version: &str, kind: &str) -> Option<&'static Res
         .find(|r| r.kind == kind && r.api_version() == api_version)
 }
 
-/// The served (group, version) pairs, in table order, without repeats.
-pub(crate) fn group_versions() -> Vec<(&'static str, &'static str)> {
-    let mut out: Vec<(&'static str, &'static str)> = Vec::new();
-    for r in RESOURCES {
-        if !out.contains(&(r.group, r.version)) {
-            out.push((r.group, r.version));
-        }
+/// The names of one served version of a custom resource, as a CRD declares them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct CustomNames {
+    pub(crate) group: String,
+    pub(crate) version: String,
+    pub(crate) plural: String,
+    pub(crate) singular: String,
+    pub(crate) kind: String,
+    pub(crate) namespaced: bool,
+    pub(crate) status: bool,
+    pub(crate) short_names: Vec<String>,
+    pub(crate) categories: Vec<String>,
+}
+
+/// Every custom definition handed out so far, process-wide: a definition is leaked once and
+/// shared by every server and every later CRD that declares the same names.
+static INTERNED: Mutex<Vec<&'static ResourceDef>> = Mutex::new(Vec::new());
+
+/// The `&'static` definition of a custom resource (the routing code holds definitions by
+/// `'static` reference); memory grows only with distinct definitions.
+pub(crate) fn intern_custom(n: &CustomNames) -> &'static ResourceDef {
+    let mut interned = crate::lock(&INTERNED);
+    let same = |r: &&'static ResourceDef| -> bool {
+        r.group == n.group
+            && r.version == n.version
+            && r.plural == n.plural
+            && r.singular == n.singular
+            && r.kind == n.kind
+            && r.namespaced == n.namespaced
+            && r.status == n.status
+            && r.short_names
+                .iter()
+                .copied()
+                .eq(n.short_names.iter().map(String::as_str))
+            && r.categories
+                .iter()
+                .copied()
+                .eq(n.categories.iter().map(String::as_str))
+    };
+    if let Some(r) = interned.iter().copied().find(|r| same(r)) {
+        return r;
     }
-    out
+    let leak = |s: &str| -> &'static str { Box::leak(s.to_string().into_boxed_str()) };
+    let leak_all = |v: &[String]| -> &'static [&'static str] {
+        Box::leak(
+            v.iter()
+                .map(|s| leak(s))
+                .collect::<Vec<_>>()
+                .into_boxed_slice(),
+        )
+    };
+    let r: &'static ResourceDef = Box::leak(Box::new(ResourceDef {
+        group: leak(&n.group),
+        version: leak(&n.version),
+        plural: leak(&n.plural),
+        singular: leak(&n.singular),
+        kind: leak(&n.kind),
+        namespaced: n.namespaced,
+        status: n.status,
+        short_names: leak_all(&n.short_names),
+        custom: true,
+        categories: leak_all(&n.categories),
+    }));
+    interned.push(r);
+    r
+}
+
+/// Kubernetes version priority (`v2` > `v1` > `v1beta2` > `v1beta1` > `v1alpha1` > `foo`), as the
+/// server orders the versions of a group: the first is the preferred one.
+pub(crate) fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    fn parse(v: &str) -> Option<(u64, u8, u64)> {
+        let rest = v.strip_prefix('v')?;
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let major: u64 = rest[..digits].parse().ok()?;
+        let tail = &rest[digits..];
+        if tail.is_empty() {
+            return Some((major, 2, 0));
+        }
+        let (level, n) = if let Some(n) = tail.strip_prefix("beta") {
+            (1, n)
+        } else if let Some(n) = tail.strip_prefix("alpha") {
+            (0, n)
+        } else {
+            return None;
+        };
+        Some((major, level, n.parse().ok()?))
+    }
+    match (parse(a), parse(b)) {
+        (Some((ma, la, na)), Some((mb, lb, nb))) => lb.cmp(&la).then(mb.cmp(&ma)).then(nb.cmp(&na)),
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (None, None) => a.cmp(b),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn versions_sort_by_kubernetes_priority() {
+        let mut v = vec![
+            "v1alpha1", "foo", "v1", "v2beta1", "v1beta2", "v2", "v1beta1", "bar",
+        ];
+        v.sort_by(|a, b| version_order(a, b));
+        assert_eq!(
+            v,
+            [
+                "v2", "v1", "v2beta1", "v1beta2", "v1beta1", "v1alpha1", "bar", "foo"
+            ]
+        );
+    }
+
+    #[test]
+    fn equal_custom_definitions_are_interned_once() {
+        let n = CustomNames {
+            group: "example.com".into(),
+            version: "v1".into(),
+            plural: "widgets".into(),
+            singular: "widget".into(),
+            kind: "Widget".into(),
+            namespaced: true,
+            status: true,
+            short_names: vec!["wd".into()],
+            categories: vec![],
+        };
+        let a = intern_custom(&n);
+        let b = intern_custom(&n.clone());
+        assert!(std::ptr::eq(a, b));
+        assert_eq!(a.api_version(), "example.com/v1");
+        let c = intern_custom(&CustomNames {
+            namespaced: false,
+            ..n
+        });
+        assert!(!std::ptr::eq(a, c));
+    }
 }

@@ -209,6 +209,75 @@ pub(crate) fn update_managers(
     managers
 }
 
+/// The ownership an Update request sets by writing `metadata.managedFields` (every write but
+/// apply may: the Kubernetes way to drop a manager, and what client-go's `csaupgrade` sends),
+/// or `None` when the request leaves it as stored (absent, an empty list, or unchanged). A
+/// list holding one empty entry (`[{}]`) resets ownership; entries without a manager or a
+/// known operation are dropped. `fieldsV1` is read in this server's simplified form.
+pub(crate) fn requested_managers(
+    incoming: &Value,
+    stored: Option<&Value>,
+) -> Option<Vec<ManagerEntry>> {
+    let list = incoming.pointer("/metadata/managedFields")?.as_array()?;
+    if list.is_empty()
+        || stored.and_then(|s| s.pointer("/metadata/managedFields"))
+            == incoming.pointer("/metadata/managedFields")
+    {
+        return None;
+    }
+    fn walk(node: &Value, path: &mut FieldPath, out: &mut BTreeSet<FieldPath>) {
+        let children: Vec<(&String, &Value)> = node
+            .as_object()
+            .map(|m| m.iter().filter(|(k, _)| k.starts_with("f:")).collect())
+            .unwrap_or_default();
+        if children.is_empty() {
+            if !path.is_empty() {
+                out.insert(path.clone());
+            }
+            return;
+        }
+        for (k, c) in children {
+            path.push(k[2..].to_string());
+            walk(c, path, out);
+            path.pop();
+        }
+    }
+    let text = |e: &Value, k: &str| e.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+    Some(
+        list.iter()
+            .filter_map(|e| {
+                let operation = match e.get("operation").and_then(Value::as_str) {
+                    Some("Apply") => Operation::Apply,
+                    Some("Update") => Operation::Update,
+                    _ => return None,
+                };
+                let manager = text(e, "manager");
+                if manager.is_empty() {
+                    return None;
+                }
+                let mut fields = BTreeSet::new();
+                walk(
+                    e.get("fieldsV1").unwrap_or(&Value::Null),
+                    &mut Vec::new(),
+                    &mut fields,
+                );
+                Some(ManagerEntry {
+                    manager,
+                    operation,
+                    subresource: if text(e, "subresource") == "status" {
+                        "status"
+                    } else {
+                        ""
+                    },
+                    api_version: text(e, "apiVersion"),
+                    time: text(e, "time"),
+                    fields,
+                })
+            })
+            .collect(),
+    )
+}
+
 /// A field another manager owns with a different value.
 pub(crate) struct Conflict {
     pub(crate) manager: String,
@@ -350,6 +419,31 @@ pub(crate) fn apply_conflict_error(conflicts: Vec<Conflict>) -> ApiError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn managed_fields_written_by_an_update_replace_ownership() {
+        let entry = ManagerEntry {
+            manager: "helm".into(),
+            operation: Operation::Update,
+            subresource: "",
+            api_version: "apps/v1".into(),
+            time: "t".into(),
+            fields: [vec!["spec".to_string(), "replicas".to_string()]]
+                .into_iter()
+                .collect(),
+        };
+        let stored = json!({"metadata": {"managedFields": [entry.to_json()]}});
+        assert!(requested_managers(&stored, Some(&stored)).is_none());
+        assert!(
+            requested_managers(&json!({"metadata": {"managedFields": []}}), Some(&stored))
+                .is_none()
+        );
+        let parsed = requested_managers(&stored, None).expect("parsed");
+        assert!(same_managers(&parsed, std::slice::from_ref(&entry)));
+        let reset =
+            requested_managers(&json!({"metadata": {"managedFields": [{}]}}), Some(&stored));
+        assert!(reset.expect("reset").is_empty());
+    }
 
     #[test]
     fn fields_v1_nests_the_paths() {

@@ -12,9 +12,14 @@ use serde_json::{Map, Value, json};
 
 use crate::controllers::Readiness;
 use crate::json::{canonicalize, list_item, meta_mut, obj_mut, spec_content, str_at, strip_nulls};
-use crate::resources::{ResourceDef, find_by_kind, namespaces_def};
-use crate::ssa::{ManagerEntry, Sub, managed_view, same_managers, update_managers};
-use crate::store::selector::{parse_field_selector, parse_label_selector};
+use crate::resources::{
+    RESOURCES, ResourceDef, find_by_group_plural, find_by_kind, find_by_plural, namespaces_def,
+    version_order,
+};
+use crate::ssa::{
+    ManagerEntry, Sub, managed_view, requested_managers, same_managers, update_managers,
+};
+use crate::store::selector::{field_value, parse_field_selector, parse_label_selector};
 use crate::validation::{ApiError, validate};
 use crate::verbs::Target;
 
@@ -50,6 +55,9 @@ pub(crate) struct Store {
     pub(crate) next_node_port: u16,
     pub(crate) readiness: Readiness,
     pub(crate) server_address: String,
+    /// The served versions of the custom resources of Established CRDs (see `crds`), kept in
+    /// step with the stored CRDs by [`Store::refresh_custom`].
+    pub(crate) custom: Vec<&'static ResourceDef>,
 }
 
 /// What one write addresses and how.
@@ -81,7 +89,77 @@ impl Store {
             next_node_port: 30000,
             readiness: Readiness::Immediate,
             server_address: String::new(),
+            custom: Vec::new(),
         }
+    }
+
+    // --- the served resources: built-in, then custom -----------------------------------------
+
+    pub(crate) fn find_by_plural(
+        &self,
+        group: &str,
+        version: &str,
+        plural: &str,
+    ) -> Option<&'static ResourceDef> {
+        find_by_plural(group, version, plural).or_else(|| {
+            self.custom
+                .iter()
+                .copied()
+                .find(|r| r.group == group && r.version == version && r.plural == plural)
+        })
+    }
+
+    /// A resource by group and plural at any served version (the store's keys carry no
+    /// version): the built-in one, or the preferred served version of a custom one.
+    pub(crate) fn find_by_group_plural(
+        &self,
+        group: &str,
+        plural: &str,
+    ) -> Option<&'static ResourceDef> {
+        find_by_group_plural(group, plural).or_else(|| {
+            self.custom
+                .iter()
+                .copied()
+                .find(|r| r.group == group && r.plural == plural)
+        })
+    }
+
+    pub(crate) fn find_by_kind(
+        &self,
+        api_version: &str,
+        kind: &str,
+    ) -> Option<&'static ResourceDef> {
+        find_by_kind(api_version, kind).or_else(|| {
+            self.custom
+                .iter()
+                .copied()
+                .find(|r| r.kind == kind && r.api_version() == api_version)
+        })
+    }
+
+    /// Every served resource: the built-in table, then the custom ones.
+    pub(crate) fn served(&self) -> impl Iterator<Item = &'static ResourceDef> + '_ {
+        RESOURCES.iter().chain(self.custom.iter().copied())
+    }
+
+    /// The served (group, version) pairs without repeats: the built-in ones in table order,
+    /// then each custom group's versions by Kubernetes version priority.
+    pub(crate) fn group_versions(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out: Vec<(&'static str, &'static str)> = Vec::new();
+        for r in RESOURCES {
+            if !out.contains(&(r.group, r.version)) {
+                out.push((r.group, r.version));
+            }
+        }
+        let mut custom: Vec<(&'static str, &'static str)> = Vec::new();
+        for r in &self.custom {
+            if !out.contains(&(r.group, r.version)) && !custom.contains(&(r.group, r.version)) {
+                custom.push((r.group, r.version));
+            }
+        }
+        custom.sort_by(|a, b| a.0.cmp(b.0).then_with(|| version_order(a.1, b.1)));
+        out.extend(custom);
+        out
     }
 
     pub(crate) fn next_rand(&mut self) -> u64 {
@@ -121,10 +199,16 @@ impl Store {
     // --- reads ----------------------------------------------------------------------------
 
     pub(crate) fn get(&self, t: &Target) -> Reply {
-        self.objects
+        let mut obj = self
+            .objects
             .get(&t.key())
-            .map(|s| (200, s.obj.clone()))
-            .ok_or_else(|| ApiError::not_found(t.res, t.name()))
+            .map(|s| s.obj.clone())
+            .ok_or_else(|| ApiError::not_found(t.res, t.name()))?;
+        if t.res.custom {
+            // Versions of a CRD without a conversion webhook differ only in apiVersion.
+            obj_mut(&mut obj).insert("apiVersion".into(), t.res.api_version().into());
+        }
+        Ok((200, obj))
     }
 
     /// The keys a list or deletecollection addresses, and whether a selector filtered them.
@@ -132,8 +216,10 @@ impl Store {
         let label_text = q.get("labelSelector").map(String::as_str).unwrap_or("");
         let labels = parse_label_selector(label_text)
             .map_err(|e| ApiError::bad_request(format!("unable to parse requirement: {e}")))?;
-        let fields =
-            parse_field_selector(q.get("fieldSelector").map(String::as_str).unwrap_or(""))?;
+        let fields = parse_field_selector(
+            t.res,
+            q.get("fieldSelector").map(String::as_str).unwrap_or(""),
+        )?;
         let filtered = !labels.is_empty() || !fields.is_empty();
         let ns = t.ns();
         let keys = self
@@ -145,10 +231,14 @@ impl Store {
                 let l = s.obj.pointer("/metadata/labels").and_then(Value::as_object);
                 labels.iter().all(|r| r.matches(l))
             })
-            .filter(|(k, _)| {
+            .filter(|(k, s)| {
                 fields.iter().all(|(f, eq, v)| {
-                    let actual = if f == "metadata.name" { &k.3 } else { &k.2 };
-                    (actual == v) == *eq
+                    let actual = match f.as_str() {
+                        "metadata.name" => k.3.clone(),
+                        "metadata.namespace" => k.2.clone(),
+                        other => field_value(&s.obj, other),
+                    };
+                    (actual == *v) == *eq
                 })
             })
             .map(|(k, _)| k.clone())
@@ -219,8 +309,11 @@ impl Store {
     ) -> Result<(bool, Value), ApiError> {
         let old_view = old.map_or_else(|| json!({}), |o| managed_view(&o.obj, w.sub));
         let new_view = managed_view(&new_obj, w.sub);
+        // A request that writes `metadata.managedFields` sets the ownership it starts from.
+        let base = requested_managers(&new_obj, old.map(|o| &o.obj))
+            .unwrap_or_else(|| old.map(|o| o.managers.clone()).unwrap_or_default());
         let managers = update_managers(
-            old.map(|o| o.managers.clone()).unwrap_or_default(),
+            base,
             &old_view,
             &new_view,
             manager,
@@ -339,6 +432,9 @@ impl Store {
         if finalized {
             self.remove_object(&k, "Background");
         }
+        if crate::crds::is_crd(w.res) {
+            self.refresh_custom();
+        }
         Ok((true, obj))
     }
 
@@ -367,11 +463,12 @@ impl Store {
     /// (resource, namespace, name) of a whole object given to a helper; the namespace
     /// defaults to `default`.
     pub(crate) fn identify(
+        &self,
         obj: &Value,
     ) -> Result<(&'static ResourceDef, Option<String>, String), ApiError> {
         let av = str_at(obj, "/apiVersion").unwrap_or("");
         let kind = str_at(obj, "/kind").unwrap_or("");
-        let res = find_by_kind(av, kind).ok_or_else(|| {
+        let res = self.find_by_kind(av, kind).ok_or_else(|| {
             ApiError::bad_request(format!(
                 "no served resource for apiVersion {av:?} kind {kind:?}"
             ))
@@ -391,7 +488,7 @@ impl Store {
 
     pub(crate) fn insert_as_is(&mut self, mut obj: Value, now: &str) -> Result<(), ApiError> {
         strip_nulls(&mut obj);
-        let (res, ns, name) = Self::identify(&obj)?;
+        let (res, ns, name) = self.identify(&obj)?;
         if let Some(ns) = &ns
             && !self.namespace_exists(ns)
         {
@@ -418,7 +515,7 @@ impl Store {
         obj: Value,
         now: &str,
     ) -> Result<(), ApiError> {
-        let (res, ns, name) = Self::identify(&obj)?;
+        let (res, ns, name) = self.identify(&obj)?;
         let t = Target {
             res,
             ns,
@@ -440,7 +537,7 @@ impl Store {
         status: Value,
         now: &str,
     ) -> Result<(), ApiError> {
-        let res = find_by_kind(api_version, kind).ok_or_else(|| {
+        let res = self.find_by_kind(api_version, kind).ok_or_else(|| {
             ApiError::bad_request(format!("no served resource for {api_version} {kind}"))
         })?;
         let ns = if res.namespaced { namespace } else { None };

@@ -723,6 +723,9 @@ pub(crate) fn validate(
                 }
             }
         }
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => {
+            errs.extend(crate::crds::validate(name, old, new));
+        }
         _ => {}
     }
     errs

@@ -96,6 +96,7 @@ pub(crate) fn decode_object(content_type: Option<&str>, body: &[u8]) -> Result<V
     let mut v = match media.as_str() {
         "" | "application/json" | "*/*" => parse_json(body)?,
         "application/yaml" => parse_json_or_yaml(body)?,
+        "application/vnd.kubernetes.protobuf" => crate::protobuf::decode(body)?,
         other => return Err(ApiError::unsupported_media_type(other)),
     };
     if !v.is_object() {

@@ -182,7 +182,7 @@ fn discovery_lists_groups_and_resources() {
         .find(|g| g["name"] == "autoscaling")
         .expect("autoscaling");
     assert_eq!(hpa["versions"][0]["version"], "v2");
-    assert_eq!(groups.len(), 9, "{groups:?}");
+    assert_eq!(groups.len(), 10, "{groups:?}");
     let (_, v) = api.get("/apis/apps/v1");
     assert_eq!(v["kind"], "APIResourceList");
     assert_eq!(v["groupVersion"], "apps/v1");
@@ -1618,5 +1618,779 @@ fn the_kube_crate_works_against_it() {
     assert!(
         reqs.iter()
             .all(|r| r.authorization.as_deref() == Some("Bearer fake-token"))
+    );
+}
+
+// --- CustomResourceDefinitions ------------------------------------------------------------
+
+const CRDS: &str = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions";
+const WIDGETS: &str = "/apis/example.com/v1/namespaces/default/widgets";
+
+fn crd_version(name: &str, served: bool, storage: bool, properties: Value) -> Value {
+    json!({
+        "name": name, "served": served, "storage": storage,
+        "schema": {"openAPIV3Schema": {"type": "object", "properties": properties}},
+        "subresources": {"status": {}},
+    })
+}
+
+fn widget_crd(versions: Value) -> Value {
+    json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {
+            "group": "example.com", "scope": "Namespaced",
+            "names": {"plural": "widgets", "kind": "Widget", "shortNames": ["wd"],
+                      "categories": ["all"]},
+            "versions": versions,
+        },
+    })
+}
+
+fn widget(name: &str, size: i64) -> Value {
+    json!({"apiVersion": "example.com/v1", "kind": "Widget",
+           "metadata": {"name": name}, "spec": {"size": size}})
+}
+
+fn condition<'a>(obj: &'a Value, ctype: &str) -> Option<&'a Value> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == ctype)
+}
+
+#[test]
+fn crds_serve_their_custom_resources_once_established() {
+    let api = setup();
+    let crd = widget_crd(json!([
+        crd_version("v1alpha1", false, false, json!({})),
+        crd_version("v1beta1", true, false, json!({})),
+        crd_version("v1", true, true, json!({})),
+    ]));
+    let (code, created) = api.post(CRDS, &crd);
+    assert_eq!(code, 201, "{created}");
+    assert_eq!(created["spec"]["names"]["singular"], "widget", "defaulted");
+    assert_eq!(created["spec"]["names"]["listKind"], "WidgetList");
+    assert_eq!(created["status"]["storedVersions"], json!(["v1"]));
+    let (_, crd) = api.get(&format!("{CRDS}/widgets.example.com"));
+    let s = &crd["status"];
+    assert_eq!(s["acceptedNames"]["kind"], "Widget");
+    assert_eq!(s["acceptedNames"]["shortNames"], json!(["wd"]));
+    let names = condition(&crd, "NamesAccepted").expect("NamesAccepted");
+    assert_eq!(
+        (&names["status"], &names["reason"]),
+        (&json!("True"), &json!("NoConflicts"))
+    );
+    let est = condition(&crd, "Established").expect("Established");
+    assert_eq!(
+        (&est["status"], &est["reason"], &est["message"]),
+        (
+            &json!("True"),
+            &json!("InitialNamesAccepted"),
+            &json!("the initial names have been accepted")
+        )
+    );
+    assert!(est["lastTransitionTime"].is_string());
+
+    // Discovery: the group, its served versions (preferred first), the resources.
+    let (_, groups) = api.get("/apis");
+    let g = groups["groups"]
+        .as_array()
+        .expect("groups")
+        .iter()
+        .find(|g| g["name"] == "example.com")
+        .cloned()
+        .expect("example.com in /apis");
+    assert_eq!(
+        g["versions"],
+        json!([{"groupVersion": "example.com/v1", "version": "v1"},
+               {"groupVersion": "example.com/v1beta1", "version": "v1beta1"}])
+    );
+    assert_eq!(g["preferredVersion"]["version"], "v1");
+    let (code, g) = api.get("/apis/example.com");
+    assert_eq!((code, &g["kind"]), (200, &json!("APIGroup")));
+    assert_eq!(api.get("/apis/example.com/v1alpha1").0, 404, "not served");
+    let (_, list) = api.get("/apis/example.com/v1");
+    let resources = list["resources"].as_array().expect("resources");
+    let w = resources
+        .iter()
+        .find(|r| r["name"] == "widgets")
+        .expect("widgets");
+    assert_eq!(w["kind"], "Widget");
+    assert_eq!(w["singularName"], "widget");
+    assert_eq!(w["namespaced"], true);
+    assert_eq!(w["shortNames"], json!(["wd"]));
+    assert_eq!(w["categories"], json!(["all"]));
+    assert!(resources.iter().any(|r| r["name"] == "widgets/status"));
+
+    // The custom resources: create, apply, list, patch, status, other versions, delete.
+    let (code, v) = api.post(WIDGETS, &widget("a", 1));
+    assert_eq!(code, 201, "{v}");
+    assert!(v["metadata"]["uid"].is_string());
+    assert_eq!(v["metadata"]["generation"], 1);
+    let (code, v) = api.apply(&format!("{WIDGETS}/b"), "m", &widget("b", 2));
+    assert_eq!(code, 201, "{v}");
+    assert_eq!(api.list(WIDGETS, &[]), ["a", "b"]);
+    let (code, v) = api.call(
+        "PATCH",
+        &format!("{WIDGETS}/a"),
+        &[],
+        Some(MERGE),
+        Some(&json!({"spec": {"size": 5}})),
+    );
+    assert_eq!((code, &v["spec"]["size"]), (200, &json!(5)));
+    assert_eq!(v["metadata"]["generation"], 2);
+    let mut with_status = v.clone();
+    with_status["status"] = json!({"phase": "Ready"});
+    let (code, v) = api.put(&format!("{WIDGETS}/a/status"), &with_status);
+    assert_eq!((code, &v["status"]["phase"]), (200, &json!("Ready")));
+    assert_eq!(v["metadata"]["generation"], 2, "status is not the spec");
+    let (code, v) = api.get("/apis/example.com/v1beta1/namespaces/default/widgets/a");
+    assert_eq!(code, 200);
+    assert_eq!(v["apiVersion"], "example.com/v1beta1");
+    assert_eq!(
+        api.fk
+            .object("example.com/v1", "Widget", Some("default"), "a")
+            .expect("helper")["spec"]["size"],
+        5
+    );
+    let (code, _) = api.call("DELETE", &format!("{WIDGETS}/b"), &[], None, None);
+    assert_eq!(code, 200);
+    assert_eq!(api.list(WIDGETS, &[]), ["a"]);
+    assert_eq!(
+        api.get("/apis/example.com/v1/widgets").0,
+        200,
+        "all namespaces"
+    );
+
+    // Deleting the CRD deletes its custom resources and stops serving them.
+    let (code, _) = api.call(
+        "DELETE",
+        &format!("{CRDS}/widgets.example.com"),
+        &[],
+        None,
+        None,
+    );
+    assert_eq!(code, 200);
+    assert!(
+        api.fk
+            .object("example.com/v1", "Widget", Some("default"), "a")
+            .is_none()
+    );
+    assert!(api.fk.objects().iter().all(|o| o["kind"] != "Widget"));
+    assert_eq!(api.get(WIDGETS).0, 404);
+    assert_eq!(api.get("/apis/example.com").0, 404);
+    // Created again, it serves an empty collection.
+    assert_eq!(api.post(CRDS, &crd).0, 201);
+    assert_eq!(api.list(WIDGETS, &[]), Vec::<String>::new());
+}
+
+#[test]
+fn cluster_scoped_crds_without_a_status_subresource() {
+    let api = setup();
+    let mut crd = json!({
+        "apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition",
+        "metadata": {"name": "gadgets.tools.example.org"},
+        "spec": {"group": "tools.example.org", "scope": "Cluster",
+                 "names": {"plural": "gadgets", "singular": "gadget", "kind": "Gadget"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "schema": {"openAPIV3Schema": {"type": "object",
+                                          "x-kubernetes-preserve-unknown-fields": true}}}]},
+    });
+    let (code, v) = api.apply(&format!("{CRDS}/gadgets.tools.example.org"), "m", &crd);
+    assert_eq!(code, 201, "{v}");
+    let (_, list) = api.get("/apis/tools.example.org/v1");
+    let names: Vec<&str> = list["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .filter_map(|r| r["name"].as_str())
+        .collect();
+    assert_eq!(names, ["gadgets"]);
+    assert_eq!(list["resources"][0]["namespaced"], false);
+    let g = json!({"apiVersion": "tools.example.org/v1", "kind": "Gadget",
+                   "metadata": {"name": "g"}, "anything": {"goes": true}});
+    let (code, v) = api.post("/apis/tools.example.org/v1/gadgets", &g);
+    assert_eq!(code, 201, "{v}");
+    assert_eq!(v["anything"]["goes"], true, "no schema pruning");
+    assert_eq!(
+        api.get("/apis/tools.example.org/v1/gadgets/g/status").0,
+        404
+    );
+    assert_eq!(
+        api.get("/apis/tools.example.org/v1/namespaces/default/gadgets/g")
+            .0,
+        404
+    );
+    // Re-applying the same CRD changes nothing.
+    let rv = api.rv(&format!("{CRDS}/gadgets.tools.example.org"));
+    api.apply(&format!("{CRDS}/gadgets.tools.example.org"), "m", &crd);
+    assert_eq!(api.rv(&format!("{CRDS}/gadgets.tools.example.org")), rv);
+    // Not serving the only version any more is allowed; the resource is gone from the API.
+    crd["spec"]["versions"][0]["served"] = json!(false);
+    let (code, v) = api.apply(&format!("{CRDS}/gadgets.tools.example.org"), "m", &crd);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(api.get("/apis/tools.example.org/v1/gadgets/g").0, 404);
+    assert!(
+        api.fk.objects().iter().any(|o| o["kind"] == "Gadget"),
+        "stored, not deleted"
+    );
+}
+
+#[test]
+fn crds_wait_for_established_under_never_readiness() {
+    let api = setup();
+    api.fk.set_readiness(Readiness::Never);
+    let crd = widget_crd(json!([crd_version("v1", true, true, json!({}))]));
+    assert_eq!(api.post(CRDS, &crd).0, 201);
+    let (_, crd) = api.get(&format!("{CRDS}/widgets.example.com"));
+    assert_eq!(
+        condition(&crd, "NamesAccepted").expect("names")["status"],
+        "True"
+    );
+    let est = condition(&crd, "Established").expect("Established");
+    assert_eq!(
+        (&est["status"], &est["reason"]),
+        (&json!("False"), &json!("Installing"))
+    );
+    let (code, v) = api.post(WIDGETS, &widget("a", 1));
+    assert_eq!(code, 404, "{v}");
+    assert_eq!(v["reason"], "NotFound");
+    assert_eq!(api.get("/apis/example.com/v1").0, 404);
+    api.fk.set_readiness(Readiness::Immediate);
+    let (_, crd) = api.get(&format!("{CRDS}/widgets.example.com"));
+    assert_eq!(
+        condition(&crd, "Established").expect("Established")["status"],
+        "True"
+    );
+    assert_eq!(api.post(WIDGETS, &widget("a", 1)).0, 201);
+}
+
+#[test]
+fn crd_validation_follows_the_apiextensions_server() {
+    let api = setup();
+    let mut bad = widget_crd(json!([crd_version("v1", true, true, json!({}))]));
+    bad["metadata"]["name"] = json!("widgets.example.org");
+    let (code, v) = api.post(CRDS, &bad);
+    assert_eq!(code, 422, "{v}");
+    assert_eq!(v["reason"], "Invalid");
+    assert_eq!(
+        v["message"],
+        "CustomResourceDefinition.apiextensions.k8s.io \"widgets.example.org\" is invalid: \
+         metadata.name: Invalid value: \"widgets.example.org\": must be spec.names.plural+\".\"+spec.group"
+    );
+    let two = widget_crd(json!([
+        crd_version("v1", true, true, json!({})),
+        crd_version("v2", true, true, json!({})),
+    ]));
+    let (code, v) = api.post(CRDS, &two);
+    assert_eq!(code, 422, "{v}");
+    let msg = v["message"].as_str().expect("message");
+    assert!(
+        msg.contains("spec.versions: Invalid value: ")
+            && msg.ends_with("must have exactly one version marked as storage version"),
+        "{msg}"
+    );
+    let mut no_schema = widget_crd(json!([{"name": "v1", "served": true, "storage": true}]));
+    let (code, v) = api.post(CRDS, &no_schema);
+    assert_eq!(code, 422, "{v}");
+    assert!(
+        v["message"].as_str().expect("message").ends_with(
+            "spec.versions[0].schema.openAPIV3Schema: Required value: schemas are required"
+        ),
+        "{v}"
+    );
+    no_schema["spec"]["group"] = json!("nodot");
+    assert_eq!(api.post(CRDS, &no_schema).0, 422);
+
+    // Stored versions accumulate; an update dropping one is refused.
+    let v1 = widget_crd(json!([crd_version("v1", true, true, json!({}))]));
+    let path = format!("{CRDS}/widgets.example.com");
+    assert_eq!(api.apply(&path, "m", &v1).0, 201);
+    let both = widget_crd(json!([
+        crd_version("v1", true, false, json!({})),
+        crd_version("v2", true, true, json!({})),
+    ]));
+    let (code, v) = api.apply(&path, "m", &both);
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["status"]["storedVersions"], json!(["v1", "v2"]));
+    let only_v2 = widget_crd(json!([crd_version("v2", true, true, json!({}))]));
+    let (code, v) = api.apply(&path, "m", &only_v2);
+    assert_eq!(code, 422, "{v}");
+    assert_eq!(
+        v["message"],
+        "CustomResourceDefinition.apiextensions.k8s.io \"widgets.example.com\" is invalid: \
+         status.storedVersions[0]: Invalid value: \"v1\": must appear in spec.versions"
+    );
+    assert_eq!(
+        v["details"]["causes"][0]["field"],
+        "status.storedVersions[0]"
+    );
+    // Once the stored versions are migrated (status written by a storage migrator), it is.
+    let (_, live) = api.get(&path);
+    let mut migrated = live.clone();
+    migrated["status"]["storedVersions"] = json!(["v2"]);
+    assert_eq!(api.put(&format!("{path}/status"), &migrated).0, 200);
+    let (code, v) = api.apply(&path, "m", &only_v2);
+    assert_eq!(code, 200, "{v}");
+    // Group and plural never change; kind and scope not once established.
+    let mut renamed = only_v2.clone();
+    renamed["spec"]["names"]["kind"] = json!("Gizmo");
+    renamed["spec"]["scope"] = json!("Cluster");
+    let (code, v) = api.apply(&path, "m", &renamed);
+    assert_eq!(code, 422, "{v}");
+    let msg = v["message"].as_str().expect("message");
+    assert!(
+        msg.contains("spec.scope: Invalid value: \"Cluster\": field is immutable")
+            && msg.contains("spec.names.kind: Invalid value: \"Gizmo\": field is immutable"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn the_kube_crate_discovers_custom_resources() {
+    use kube::api::{Api as KubeApi, DynamicObject, Patch, PatchParams};
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let fk = FakeKube::start();
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("config");
+    fk.write_kubeconfig(&path, Some("default"))
+        .expect("kubeconfig");
+    fk.apply_as(
+        "test",
+        widget_crd(json!([crd_version("v1", true, true, json!({}))])),
+    );
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    rt.block_on(async {
+        let kc = kube::config::Kubeconfig::read_from(&path).expect("read");
+        let config =
+            kube::Config::from_custom_kubeconfig(kc, &kube::config::KubeConfigOptions::default())
+                .await
+                .expect("config");
+        let client = kube::Client::try_from(config).expect("client");
+        let discovery = kube::discovery::Discovery::new(client.clone())
+            .run()
+            .await
+            .expect("discovery");
+        assert!(discovery.has_group("example.com"));
+        let gvk = kube::core::GroupVersionKind::gvk("example.com", "v1", "Widget");
+        let (ar, caps) = discovery.resolve_gvk(&gvk).expect("Widget is discovered");
+        assert_eq!(ar.plural, "widgets");
+        assert_eq!(caps.scope, kube::discovery::Scope::Namespaced);
+        let group = kube::discovery::group(&client, "example.com")
+            .await
+            .expect("group");
+        assert_eq!(group.preferred_version_or_latest(), "v1");
+        let widgets: KubeApi<DynamicObject> =
+            KubeApi::namespaced_with(client.clone(), "default", &ar);
+        let w: DynamicObject = serde_json::from_value(widget("w", 3)).expect("widget");
+        widgets
+            .patch("w", &PatchParams::apply("cocktail"), &Patch::Apply(&w))
+            .await
+            .expect("apply a widget");
+        let got = widgets.get("w").await.expect("get");
+        assert_eq!(got.data["spec"]["size"], 3);
+    });
+}
+
+// --- Jobs, Pods, events and logs -------------------------------------------------------------
+
+const JOBS: &str = "/apis/batch/v1/namespaces/default/jobs";
+const PODS: &str = "/api/v1/namespaces/default/pods";
+const EVENTS: &str = "/api/v1/namespaces/default/events";
+
+fn job(name: &str, job_annotations: Value, pod_annotations: Value, restart: &str) -> Value {
+    json!({
+        "apiVersion": "batch/v1", "kind": "Job",
+        "metadata": {"name": name, "annotations": job_annotations},
+        "spec": {"backoffLimit": 0, "template": {
+            "metadata": {"labels": {"app": name}, "annotations": pod_annotations},
+            "spec": {"restartPolicy": restart,
+                     "containers": [{"name": "main", "image": "busybox"}]},
+        }},
+    })
+}
+
+fn pod(name: &str, annotations: Value, restart: &str, containers: &[&str]) -> Value {
+    let cs: Vec<Value> = containers
+        .iter()
+        .map(|c| json!({"name": c, "image": "busybox"}))
+        .collect();
+    json!({"apiVersion": "v1", "kind": "Pod",
+           "metadata": {"name": name, "annotations": annotations},
+           "spec": {"restartPolicy": restart, "containers": cs}})
+}
+
+/// The events about `name` of `kind`, by field selector, as (type, reason, message).
+fn events_of(api: &Api, kind: &str, name: &str) -> Vec<(String, String, String)> {
+    let selector = format!("involvedObject.name={name},involvedObject.kind={kind}");
+    let (code, v) = api.call("GET", EVENTS, &[("fieldSelector", &selector)], None, None);
+    assert_eq!(code, 200, "{v}");
+    v["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .map(|e| {
+            let s = |k: &str| e[k].as_str().unwrap_or("").to_string();
+            (s("type"), s("reason"), s("message"))
+        })
+        .collect()
+}
+
+fn pods_of_job(api: &Api, job: &str) -> Vec<Value> {
+    let (code, v) = api.call(
+        "GET",
+        PODS,
+        &[("labelSelector", &format!("job-name={job}"))],
+        None,
+        None,
+    );
+    assert_eq!(code, 200, "{v}");
+    v["items"].as_array().expect("items").clone()
+}
+
+#[test]
+fn a_job_runs_one_labelled_pod_to_completion_and_records_events() {
+    let api = setup();
+    let (code, j) = api.post(JOBS, &job("migrate", json!({}), json!({}), "Never"));
+    assert_eq!(code, 201, "{j}");
+    let (_, j) = api.get(&format!("{JOBS}/migrate"));
+    let uid = j["metadata"]["uid"].as_str().expect("uid");
+    assert_eq!(j["status"]["succeeded"], 1);
+    assert_eq!(
+        condition(&j, "Complete").expect("Complete")["status"],
+        "True"
+    );
+    let pods = pods_of_job(&api, "migrate");
+    assert_eq!(pods.len(), 1);
+    let p = &pods[0];
+    let name = p["metadata"]["name"].as_str().expect("name");
+    assert!(
+        name.starts_with("migrate-") && name.len() == "migrate-".len() + 5,
+        "{name}"
+    );
+    let labels = &p["metadata"]["labels"];
+    assert_eq!(labels["app"], "migrate", "the template's labels");
+    assert_eq!(labels["batch.kubernetes.io/job-name"], "migrate");
+    assert_eq!(labels["controller-uid"], uid);
+    assert_eq!(labels["batch.kubernetes.io/controller-uid"], uid);
+    let owner = &p["metadata"]["ownerReferences"][0];
+    assert_eq!(
+        (&owner["kind"], &owner["uid"], &owner["controller"]),
+        (&json!("Job"), &json!(uid), &json!(true))
+    );
+    assert_eq!(p["status"]["phase"], "Succeeded");
+    let term = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+    assert_eq!(
+        (&term["exitCode"], &term["reason"]),
+        (&json!(0), &json!("Completed"))
+    );
+    assert_eq!(
+        events_of(&api, "Job", "migrate"),
+        [
+            (
+                "Normal".to_string(),
+                "SuccessfulCreate".to_string(),
+                format!("Created pod: {name}")
+            ),
+            (
+                "Normal".to_string(),
+                "Completed".to_string(),
+                "Job completed".to_string()
+            ),
+        ]
+    );
+    let (_, all) = api.get(EVENTS);
+    let created = all["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|e| e["reason"] == "SuccessfulCreate")
+        .cloned()
+        .expect("event");
+    assert_eq!(created["involvedObject"]["uid"], uid);
+    assert_eq!(created["involvedObject"]["apiVersion"], "batch/v1");
+    assert_eq!(created["source"]["component"], "job-controller");
+    assert_eq!(created["count"], 1);
+    assert!(created["firstTimestamp"].is_string() && created["lastTimestamp"].is_string());
+    // Other field selectors of events; unsupported ones are refused as the server does.
+    let (_, v) = api.call(
+        "GET",
+        EVENTS,
+        &[("fieldSelector", "source=job-controller,type!=Warning")],
+        None,
+        None,
+    );
+    assert_eq!(v["items"].as_array().expect("items").len(), 2);
+    let (code, v) = api.call(
+        "GET",
+        CMS,
+        &[("fieldSelector", "involvedObject.name=x")],
+        None,
+        None,
+    );
+    assert_eq!(
+        (code, &v["message"]),
+        (
+            400,
+            &json!("field label not supported: involvedObject.name")
+        )
+    );
+    let (_, v) = api.call(
+        "GET",
+        PODS,
+        &[("fieldSelector", "status.phase=Succeeded")],
+        None,
+        None,
+    );
+    assert_eq!(names(&v), [name]);
+    // Deleting the Job collects its pod.
+    assert_eq!(
+        api.call("DELETE", &format!("{JOBS}/migrate"), &[], None, None)
+            .0,
+        200
+    );
+    assert!(pods_of_job(&api, "migrate").is_empty());
+}
+
+#[test]
+fn the_outcome_knob_fails_jobs_and_pods_with_events() {
+    let api = setup();
+    let knobs = json!({"fake-kube.cocktail.io/outcome": "fail",
+                       "fake-kube.cocktail.io/exit-code": "3"});
+    assert_eq!(
+        api.post(JOBS, &job("bad", json!({}), knobs, "Never")).0,
+        201
+    );
+    let (_, j) = api.get(&format!("{JOBS}/bad"));
+    let failed = condition(&j, "Failed").expect("Failed");
+    assert_eq!(
+        (&failed["status"], &failed["reason"], &failed["message"]),
+        (
+            &json!("True"),
+            &json!("BackoffLimitExceeded"),
+            &json!("Job has reached the specified backoff limit")
+        )
+    );
+    assert_eq!(j["status"]["failed"], 1);
+    assert!(condition(&j, "Complete").is_none());
+    let pods = pods_of_job(&api, "bad");
+    let p = &pods[0];
+    assert_eq!(p["status"]["phase"], "Failed");
+    let term = &p["status"]["containerStatuses"][0]["state"]["terminated"];
+    assert_eq!(
+        (&term["exitCode"], &term["reason"]),
+        (&json!(3), &json!("Error"))
+    );
+    let events = events_of(&api, "Job", "bad");
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_eq!(
+        events[1],
+        (
+            "Warning".to_string(),
+            "BackoffLimitExceeded".to_string(),
+            "Job has reached the specified backoff limit".to_string()
+        )
+    );
+    let pod_name = p["metadata"]["name"].as_str().expect("name");
+    let pod_events = events_of(&api, "Pod", pod_name);
+    assert_eq!(
+        pod_events,
+        [(
+            "Warning".to_string(),
+            "Failed".to_string(),
+            "Error: container main exited with code 3".to_string()
+        )]
+    );
+
+    // On the Job itself, the knob reaches the pod; a pod that restarts backs off first.
+    let knob = json!({"fake-kube.cocktail.io/outcome": "fail"});
+    assert_eq!(
+        api.post(JOBS, &job("bad2", knob.clone(), json!({}), "OnFailure"))
+            .0,
+        201
+    );
+    let p = &pods_of_job(&api, "bad2")[0];
+    assert_eq!(
+        p["metadata"]["annotations"]["fake-kube.cocktail.io/outcome"],
+        "fail"
+    );
+    assert_eq!(
+        p["status"]["containerStatuses"][0]["state"]["terminated"]["exitCode"],
+        1
+    );
+    let (code, _) = api.post(PODS, &pod("web", knob, "Always", &["app"]));
+    assert_eq!(code, 201);
+    let reasons: Vec<String> = events_of(&api, "Pod", "web")
+        .into_iter()
+        .map(|e| e.1)
+        .collect();
+    assert_eq!(reasons, ["BackOff", "Failed"]);
+    let (_, v) = api.call(
+        "GET",
+        EVENTS,
+        &[("fieldSelector", "involvedObject.name=web,reason=BackOff")],
+        None,
+        None,
+    );
+    let backoff = &v["items"][0];
+    assert!(
+        backoff["message"]
+            .as_str()
+            .expect("message")
+            .starts_with("Back-off restarting failed container app in pod web_default("),
+        "{backoff}"
+    );
+    assert_eq!(
+        backoff["involvedObject"]["fieldPath"],
+        "spec.containers{app}"
+    );
+    assert_eq!(backoff["source"]["component"], "kubelet");
+}
+
+#[test]
+fn the_outcome_knob_overrides_readiness() {
+    let api = setup();
+    // Run-to-completion pods succeed at once; others run.
+    api.post(PODS, &pod("once", json!({}), "OnFailure", &["c"]));
+    api.post(PODS, &pod("server", json!({}), "Always", &["c"]));
+    let phase = |name: &str| api.get(&format!("{PODS}/{name}")).1["status"]["phase"].clone();
+    assert_eq!(phase("once"), "Succeeded");
+    assert_eq!(phase("server"), "Running");
+    let (_, server) = api.get(&format!("{PODS}/server"));
+    assert_eq!(server["status"]["containerStatuses"][0]["ready"], true);
+
+    // `never` runs forever; `succeed` completes even when nothing else becomes ready.
+    let never = json!({"fake-kube.cocktail.io/outcome": "never"});
+    api.post(JOBS, &job("forever", never.clone(), json!({}), "Never"));
+    let (_, j) = api.get(&format!("{JOBS}/forever"));
+    assert_eq!(j["status"]["active"], 1);
+    assert!(j["status"].get("conditions").is_none());
+    let p = &pods_of_job(&api, "forever")[0];
+    assert_eq!(p["status"]["phase"], "Running");
+    assert_eq!(
+        condition(p, "Ready").expect("Ready")["status"],
+        "False",
+        "running, never done"
+    );
+
+    api.fk.set_readiness(Readiness::Never);
+    let succeed = json!({"fake-kube.cocktail.io/outcome": "succeed"});
+    api.post(JOBS, &job("quick", json!({}), succeed, "Never"));
+    api.post(JOBS, &job("slow", json!({}), json!({}), "Never"));
+    let (_, j) = api.get(&format!("{JOBS}/quick"));
+    assert_eq!(j["status"]["succeeded"], 1);
+    assert_eq!(
+        pods_of_job(&api, "quick")[0]["status"]["phase"],
+        "Succeeded"
+    );
+    let (_, j) = api.get(&format!("{JOBS}/slow"));
+    assert_eq!(j["status"]["active"], 1);
+    assert_eq!(pods_of_job(&api, "slow")[0]["status"]["phase"], "Pending");
+    api.post(PODS, &pod("later", json!({}), "Never", &["c"]));
+    assert_eq!(phase("later"), "Pending");
+    api.fk.set_readiness(Readiness::Immediate);
+    assert_eq!(phase("later"), "Succeeded");
+    assert_eq!(pods_of_job(&api, "slow")[0]["status"]["phase"], "Succeeded");
+    let (_, j) = api.get(&format!("{JOBS}/slow"));
+    assert_eq!(j["status"]["succeeded"], 1);
+    assert_eq!(pods_of_job(&api, "slow").len(), 1, "one pod per Job");
+    assert_eq!(phase("forever"), Value::Null, "not a pod name");
+}
+
+#[test]
+fn pod_logs_are_plain_text_from_the_log_annotation() {
+    let api = setup();
+    let log = json!({"fake-kube.cocktail.io/log": "one\ntwo\nthree\nfour\n",
+                     "fake-kube.cocktail.io/log.side": "side car\n"});
+    api.post(PODS, &pod("two", log.clone(), "Never", &["main", "side"]));
+    let (code, v) = api.get(&format!("{PODS}/two/log"));
+    assert_eq!(code, 400);
+    assert_eq!(
+        v["message"],
+        "a container name must be specified for pod two, choose one of: [main side]"
+    );
+    let text = |query: &[(&str, &str)]| {
+        let (code, v) = api.call("GET", &format!("{PODS}/two/log"), query, None, None);
+        assert_eq!(code, 200, "{v}");
+        v.as_str().expect("plain text").to_string()
+    };
+    assert_eq!(text(&[("container", "main")]), "one\ntwo\nthree\nfour\n");
+    assert_eq!(
+        text(&[("container", "main"), ("tailLines", "2")]),
+        "three\nfour\n"
+    );
+    assert_eq!(
+        text(&[
+            ("container", "main"),
+            ("previous", "true"),
+            ("timestamps", "false")
+        ]),
+        "one\ntwo\nthree\nfour\n"
+    );
+    assert_eq!(text(&[("container", "side")]), "side car\n");
+    let stamped = text(&[("container", "side"), ("timestamps", "true")]);
+    let (stamp, line) = stamped.split_once(' ').expect("a timestamp");
+    assert!(stamp.ends_with(".000000000Z"), "{stamp}");
+    assert_eq!(line, "side car\n");
+    let (code, v) = api.call(
+        "GET",
+        &format!("{PODS}/two/log"),
+        &[("container", "nope")],
+        None,
+        None,
+    );
+    assert_eq!(
+        (code, &v["message"]),
+        (400, &json!("container nope is not valid for pod two"))
+    );
+    let resp = api
+        .client
+        .get(format!(
+            "{}{PODS}/two/log?container=main&tailLines=1",
+            api.fk.url
+        ))
+        .send()
+        .expect("send");
+    assert_eq!(
+        resp.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("text/plain")
+    );
+    assert_eq!(resp.text().expect("text"), "four\n");
+    let (code, v) = api.get(&format!("{PODS}/missing/log"));
+    assert_eq!(
+        (code, &v["message"]),
+        (404, &json!("pods \"missing\" not found"))
+    );
+
+    // A Job's pod carries its template's log; a pending pod has no log yet.
+    api.post(
+        JOBS,
+        &job(
+            "talk",
+            json!({}),
+            json!({"fake-kube.cocktail.io/log": "migrated 3 tables\n"}),
+            "Never",
+        ),
+    );
+    let p = &pods_of_job(&api, "talk")[0];
+    let name = p["metadata"]["name"].as_str().expect("name");
+    let (_, v) = api.get(&format!("{PODS}/{name}/log"));
+    assert_eq!(v, "migrated 3 tables\n");
+    api.fk.set_readiness(Readiness::Never);
+    api.post(PODS, &pod("waiting", json!({}), "Never", &["main"]));
+    let (code, v) = api.get(&format!("{PODS}/waiting/log"));
+    assert_eq!(
+        (code, &v["message"]),
+        (
+            400,
+            &json!("container \"main\" in pod \"waiting\" is waiting to start: ContainerCreating")
+        )
     );
 }

@@ -1,9 +1,67 @@
-//! Label selectors (`a=b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`) and the field
-//! selectors `metadata.name` / `metadata.namespace`.
+//! Label selectors (`a=b`, `a!=b`, `a in (x,y)`, `a notin (x)`, `a`, `!a`) and field
+//! selectors: `metadata.name` / `metadata.namespace` everywhere, and the fields the real
+//! server indexes per kind (Events by `involvedObject.*`, `reason`, `type`, `source`; Pods by
+//! `status.phase`, `spec.nodeName`...; Secrets by `type`).
 
 use serde_json::{Map, Value};
 
+use crate::resources::ResourceDef;
 use crate::validation::{ApiError, label_value_error, qualified_name_error};
+
+/// The field labels `res` supports beyond `metadata.name` and `metadata.namespace`.
+pub(crate) fn supported_fields(res: &ResourceDef) -> &'static [&'static str] {
+    match (res.group, res.kind) {
+        ("", "Event") => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        ("", "Pod") => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.nominatedNodeName",
+        ],
+        ("", "Secret") => &["type"],
+        ("", "Namespace") => &["status.phase"],
+        ("apps", "ReplicaSet") => &["status.replicas"],
+        ("batch", "Job") => &["status.successful"],
+        _ => &[],
+    }
+}
+
+/// The value a field selector compares for `field` of `obj` ("" when absent).
+pub(crate) fn field_value(obj: &Value, field: &str) -> String {
+    let path = match field {
+        "source" => "source.component",
+        "status.successful" => "status.succeeded",
+        other => other,
+    };
+    let mut cur = Some(obj);
+    for part in path.split('.') {
+        cur = cur.and_then(|v| v.get(part));
+    }
+    match cur {
+        Some(Value::String(s)) => s.clone(),
+        Some(Value::Number(n)) => n.to_string(),
+        Some(Value::Bool(b)) => b.to_string(),
+        _ if field == "spec.hostNetwork" => "false".into(),
+        _ if field == "status.successful" || field == "status.replicas" => "0".into(),
+        _ => String::new(),
+    }
+}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Requirement {
@@ -122,7 +180,10 @@ pub(crate) fn parse_requirement(p: &str) -> Result<Requirement, String> {
 }
 
 /// (field, equal?, value) for `metadata.name` and `metadata.namespace`.
-pub(crate) fn parse_field_selector(s: &str) -> Result<Vec<(String, bool, String)>, ApiError> {
+pub(crate) fn parse_field_selector(
+    res: &ResourceDef,
+    s: &str,
+) -> Result<Vec<(String, bool, String)>, ApiError> {
     let mut out = Vec::new();
     for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let (f, eq, v) = if let Some((f, v)) = part.split_once("!=") {
@@ -137,7 +198,8 @@ pub(crate) fn parse_field_selector(s: &str) -> Result<Vec<(String, bool, String)
             )));
         };
         let f = f.trim();
-        if f != "metadata.name" && f != "metadata.namespace" {
+        if f != "metadata.name" && f != "metadata.namespace" && !supported_fields(res).contains(&f)
+        {
             return Err(ApiError::bad_request(format!(
                 "field label not supported: {f}"
             )));
