@@ -66,6 +66,7 @@ fn fixture() -> &'static Fixture {
                 policy: Default::default(),
                 expect_revision: None,
                 force: false,
+                force_crd_changes: false,
             },
         )
         .unwrap();

@@ -294,6 +294,7 @@ fn deploy_options(package: &Path, mode: DeployMode) -> DeployOptions {
         policy: Default::default(),
         expect_revision: None,
         force: false,
+        force_crd_changes: false,
     }
 }
 
@@ -310,6 +311,8 @@ fn uninstall_options() -> UninstallOptions {
         delete_volumes: false,
         holder: "bench@localhost".into(),
         now: cocktail_pkg::time::now(),
+        no_hooks: false,
+        hook_timeout: std::time::Duration::from_secs(300),
     }
 }
 

@@ -25,10 +25,12 @@
 pub mod archive;
 pub(crate) mod chart;
 pub mod cli;
+pub mod crd;
 pub(crate) mod dirs;
 pub(crate) mod docs;
 pub mod env;
 pub(crate) mod fsutil;
+pub mod helm_release;
 pub mod index;
 pub mod lint;
 pub mod model;

@@ -51,6 +51,22 @@ pub fn kind_rank(kind: &str) -> usize {
         .unwrap_or(KIND_ORDER.len())
 }
 
+/// `live` cut down to the fields `desired` sets (lists item by item): what a diff shows as
+/// "before" when there is no earlier revision of the object, only the live one.
+pub fn as_applied(live: &Value, desired: &Value) -> Value {
+    match (live, desired) {
+        (Value::Object(l), Value::Object(d)) => Value::Object(
+            d.keys()
+                .filter_map(|k| l.get(k).map(|lv| (k.clone(), as_applied(lv, &d[k]))))
+                .collect(),
+        ),
+        (Value::Array(l), Value::Array(d)) if l.len() == d.len() => {
+            Value::Array(l.iter().zip(d).map(|(lv, dv)| as_applied(lv, dv)).collect())
+        }
+        _ => live.clone(),
+    }
+}
+
 /// What happens to one object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -94,6 +110,13 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Splits the plan into the changes of the objects `first` picks and the others, each in
+    /// its order.
+    pub fn split(&self, first: impl Fn(&ObjectId) -> bool) -> (Plan, Plan) {
+        let (a, b) = self.changes.iter().cloned().partition(|c| first(&c.id));
+        (Plan { changes: a }, Plan { changes: b })
+    }
+
     /// True when applying the plan would change something.
     pub fn has_changes(&self) -> bool {
         self.changes.iter().any(|c| c.action != Action::Unchanged)

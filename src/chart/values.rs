@@ -464,11 +464,20 @@ fn validate_into(chart: &Chart, values: &Value, prefix: &str, out: &mut String) 
 /// The values a chart renders with: dependencies processed, user values coalesced onto the
 /// defaults, and the schemas checked. Returns the processed chart and the values.
 pub fn resolve(chart: &Chart, input: &ValuesInput) -> Result<(Chart, Value), ResolveError> {
-    super::check_dependencies(chart)?;
     let user = user_values(input)?;
-    let processed = process_dependencies(chart, &user)?;
-    let vals = coalesce_all(&processed, &user, false)?;
-    if !input.skip_schema_validation {
+    Ok(resolve_user(chart, &user, input.skip_schema_validation)?)
+}
+
+/// [`resolve`] from the user's values already merged (a release's values, `--reuse-values`).
+pub fn resolve_user(
+    chart: &Chart,
+    user: &Value,
+    skip_schema_validation: bool,
+) -> Result<(Chart, Value), ChartError> {
+    super::check_dependencies(chart)?;
+    let processed = process_dependencies(chart, user)?;
+    let vals = coalesce_all(&processed, user, false)?;
+    if !skip_schema_validation {
         validate(&processed, &vals)?;
     }
     Ok((processed, vals))
@@ -484,7 +493,7 @@ pub enum ResolveError {
 }
 
 /// What Go's `json.Marshal` writes for float64s: integral values below 1e21 without a fraction.
-fn integral_floats_as_integers(v: Value) -> Value {
+pub fn integral_floats_as_integers(v: Value) -> Value {
     match v {
         Value::Number(n) if n.is_f64() => match n.as_f64() {
             Some(f) if f.fract() == 0.0 && f.abs() < 1e21 && f.abs() <= i64::MAX as f64 => {

@@ -85,8 +85,29 @@ pub enum Command {
     Rollback(commands::rollback::RollbackArgs),
     /// Show a release revision's values, manifest or notes.
     Get(commands::get::GetArgs),
+    /// Take over releases Helm installed: import their history, take field ownership, mark
+    /// Helm's records.
+    #[command(
+        long_about = "Take over releases that Helm installed, without reinstalling anything. Reads Helm's \
+                      release records (Secrets `sh.helm.release.v1.NAME.vN`, or the ConfigMaps of Helm's \
+                      ConfigMap driver) and imports every revision (chart name and version, values, manifest, \
+                      hooks, status, times) as cocktail-pkg records; takes field ownership of the current \
+                      objects from Helm's field manager with server-side apply (no object is recreated, no pod \
+                      restarts); and marks Helm's records with the label cocktail.io/adopted-by=cocktail-pkg, \
+                      leaving them in place. A release with a Helm operation under way (pending-install, \
+                      pending-upgrade, pending-rollback, uninstalling) is refused.\n\n\
+                      Afterwards manage it with cocktail-pkg only: `helm upgrade` would fight over the objects. \
+                      To go back, delete the release's cocktail-pkg records and remove the label from Helm's.",
+        after_help = "Examples:\n  cocktail-pkg adopt web -n shop --dry-run\n  cocktail-pkg adopt web -n shop --chart bitnami/nginx\n  cocktail-pkg adopt --all -n shop -o json"
+    )]
+    Adopt(commands::adopt::AdoptArgs),
     /// Show what an upgrade or rollback would change (exit 2 when something would).
     Diff(commands::diff::DiffArgs),
+    /// Run a release's test hooks (`helm.sh/hook: test`) and report each (exit 1 when one failed).
+    #[command(
+        after_help = "Examples:\n  cocktail-pkg test web -n shop\n  cocktail-pkg test web -n shop --filter web-test-connection -o json"
+    )]
+    Test(commands::test::TestArgs),
     /// List releases.
     List(commands::list::ListArgs),
     /// Show a release's revisions.
@@ -320,7 +341,8 @@ fn holds_leases(command: &Command) -> bool {
         Command::Rollback(a) => !a.dry_run,
         Command::SetImage(a) => !a.dry_run,
         Command::Policy(a) => matches!(a.command, commands::policy::PolicyCommand::Set { .. }),
-        Command::Uninstall(_) | Command::Restart(_) | Command::Unlock(_) => true,
+        Command::Adopt(a) => !a.dry_run,
+        Command::Uninstall(_) | Command::Restart(_) | Command::Unlock(_) | Command::Test(_) => true,
         _ => false,
     }
 }
@@ -335,7 +357,9 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::List(args) => commands::list::run(args, printer),
         Command::Rollback(args) => commands::rollback::run(args, printer),
         Command::Get(args) => commands::get::run(args, printer),
+        Command::Adopt(args) => commands::adopt::run(args, printer),
         Command::Diff(args) => commands::diff::run(args, printer),
+        Command::Test(args) => commands::test::run(args, printer),
         Command::History(args) => commands::history::run(args, printer),
         Command::Status(args) => commands::status::run(args, printer),
         Command::SetImage(args) => commands::set_image::run(args, printer),

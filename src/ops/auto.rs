@@ -355,11 +355,15 @@ fn upgrade_one(target: &dyn Target, p: &mut Planned, opts: &AutoOptions) {
                 wait: Some(WaitOptions::new(opts.timeout)),
                 atomic: true,
                 soak: (policy.soak_secs > 0).then(|| Duration::from_secs(policy.soak_secs)),
+                no_hooks: false,
+                hook_timeout: Some(opts.timeout),
             },
             create_service_map: false,
             policy: Default::default(),
             expect_revision: Some(p.record.revision),
             force: false,
+            // An automatic upgrade never forces a breaking CRD change: it is refused and reported.
+            force_crd_changes: false,
         },
     );
     let row = &mut p.row;

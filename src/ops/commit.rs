@@ -51,6 +51,24 @@ pub struct ApplySettings {
     pub atomic: bool,
     /// After the wait, how long every object must stay ready with no pod restarting.
     pub soak: Option<std::time::Duration>,
+    /// Do not run a chart's hooks (`--no-hooks`).
+    pub no_hooks: bool,
+    /// How long each hook may run (`--timeout`); [`super::hooks::DEFAULT_HOOK_TIMEOUT`] if unset.
+    pub hook_timeout: Option<std::time::Duration>,
+}
+
+impl ApplySettings {
+    fn hook_settings(&self) -> super::hooks::HookSettings {
+        let timeout = self
+            .hook_timeout
+            .unwrap_or(super::hooks::DEFAULT_HOOK_TIMEOUT);
+        super::hooks::HookSettings {
+            timeout,
+            interval: self
+                .wait
+                .map_or_else(|| WaitOptions::new(timeout).interval, |w| w.interval),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -289,6 +307,10 @@ pub(crate) struct Revision {
     pub(crate) history_max: usize,
     pub(crate) done: String,
     pub(crate) failed: String,
+    /// The event of a chart's hooks (`install`, `upgrade`, `rollback`): its `pre-` hooks run
+    /// before the objects are applied, its `post-` hooks after they are (and are ready, with
+    /// `--wait`). `None`: no hooks (set-image, restart).
+    pub(crate) event: Option<&'static str>,
 }
 
 /// Writes the pending revision, applies the plan (and waits), and ends the revision deployed
@@ -309,16 +331,48 @@ pub(crate) fn commit(
         history_max,
         done,
         failed,
+        event,
     } = rev;
     // A signal received while rendering: stop before anything is written.
     super::interrupt::check()?;
     target.write_record(&record)?;
     // Whatever goes wrong while applying and waiting, a panic included, ends the revision
     // failed below, and `held` gives the lease back.
+    let hooks = &mut record.hooks;
+    let crds = &record.crds;
     let applied = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        apply_plan(target, &plan, settings.force_conflicts)?;
+        let (crd_plan, rest) = plan.split(|id| crds.contains(id));
+        if crd_plan.has_changes() {
+            // CRDs first, and Established before anything (a hook, a custom resource) uses
+            // them. Force: a chart's CRDs are the chart's.
+            apply_plan(target, &crd_plan, true)?;
+            let w = settings
+                .wait
+                .unwrap_or_else(|| WaitOptions::new(settings.hook_settings().timeout));
+            wait_ready(target, &crd_plan.desired(), w, &mut |_| {
+                held.renew_if_due(crate::time::now())
+            })?;
+        }
+        let run_hooks = |hooks: &mut [release::Hook], when: &str| -> Result<(), OpError> {
+            match event {
+                Some(e) if !settings.no_hooks => {
+                    let event = format!("{when}-{e}");
+                    super::hooks::run(
+                        target,
+                        hooks,
+                        &event,
+                        settings.hook_settings(),
+                        &mut |_| {},
+                    )?;
+                    Ok(())
+                }
+                _ => Ok(()),
+            }
+        };
+        run_hooks(hooks, "pre")?;
+        apply_plan(target, &rest, settings.force_conflicts)?;
         if let Some(w) = settings.wait {
-            let desired = plan.desired();
+            let desired = rest.desired();
             let mut tick = |obs: &Observation| {
                 progress(obs);
                 held.renew_if_due(crate::time::now())
@@ -328,6 +382,7 @@ pub(crate) fn commit(
                 super::wait::soak(target, &desired, soak_for, w.interval, &mut tick)?;
             }
         }
+        run_hooks(hooks, "post")?;
         Ok(())
     }));
     let result =

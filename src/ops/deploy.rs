@@ -56,10 +56,240 @@ pub struct DeployOptions {
     pub expect_revision: Option<u64>,
     /// Record a new revision even when nothing changed (`upgrade --force`).
     pub force: bool,
+    /// Apply CRD changes that drop a served or stored version or a field of a stored version.
+    pub force_crd_changes: bool,
+}
+
+/// What a package renders for this revision, with the values it rendered with.
+struct Prepared {
+    /// The values the user supplied (kept in the record).
+    overlay: Value,
+    /// The values the templates saw.
+    resolved: Value,
+    rendered: render::Rendered,
+    hooks: Vec<release::Hook>,
+    crds: Vec<render::RenderedObject>,
+}
+
+/// Our own format: the user's overlay (on top of the previous one with `--reuse-values`),
+/// generated values kept from the previous revision (else generated now), the schema checked.
+fn prepare_package(
+    pkg: &crate::package::Package,
+    opts: &DeployOptions,
+    current: Option<&Record>,
+    release: ReleaseInfo,
+) -> Result<Prepared, OpError> {
+    let mut overlay = values::user_overlay(&opts.values.read()?)?;
+    if let (
+        DeployMode::Upgrade {
+            reuse_values: true, ..
+        },
+        Some(c),
+    ) = (opts.mode, current)
+    {
+        let mut merged = c.values.clone();
+        values::merge_keep_null(&mut merged, overlay);
+        overlay = merged;
+    }
+    if let Some(schema) = &pkg.schema_json {
+        for a in values::generated_paths(schema)? {
+            let ptr: String = a.path.iter().map(|k| format!("/{k}")).collect();
+            let unset = overlay
+                .pointer(&ptr)
+                .is_none_or(|v| v.is_null() || v.as_str() == Some(""));
+            let previous = current
+                .and_then(|c| c.values.pointer(&ptr))
+                .filter(|v| !v.is_null());
+            let value = match (unset, previous) {
+                (false, _) => continue,
+                (true, Some(p)) => p.clone(),
+                (true, None) => Value::String(match opts.generation {
+                    Generation::Placeholder => a.what.placeholder(),
+                    Generation::Random => values::random_value(a.what).map_err(|e| {
+                        OpError::Invalid(format!("failed to generate a random value: {e}"))
+                    })?,
+                }),
+            };
+            let segs: Vec<values::Seg> =
+                a.path.iter().map(|k| values::Seg::Key(k.clone())).collect();
+            values::set_path(&mut overlay, &segs, value, "generate", "")?;
+        }
+    }
+    let resolved = values::coalesce(&pkg.values, &overlay);
+    if let Some(schema) = &pkg.schema {
+        schema.validate(&resolved)?;
+    }
+    let ctx = RenderContext {
+        release,
+        capabilities: Capabilities::default(),
+        entropy: super::entropy()?,
+    };
+    let rendered = render::render(pkg, &resolved, &ctx)?;
+    Ok(Prepared {
+        overlay,
+        resolved,
+        rendered,
+        hooks: Vec::new(),
+        crds: Vec::new(),
+    })
+}
+
+/// A Helm chart: the user's values merged as Helm merges them (on top of the previous
+/// revision's with `--reuse-values`, onto the new chart's defaults), dependencies processed,
+/// every chart's schema checked, rendered as `helm install` does with `lookup` asking the
+/// target and the target's Kubernetes version.
+fn prepare_chart(
+    target: &dyn Target,
+    pkg: &crate::package::Package,
+    chart: &crate::chart::Chart,
+    opts: &DeployOptions,
+    current: Option<&Record>,
+    release: ReleaseInfo,
+) -> Result<Prepared, OpError> {
+    let input = opts.values.read()?;
+    let mut user = crate::chart::values::user_values(&input)?;
+    if let (
+        DeployMode::Upgrade {
+            reuse_values: true, ..
+        },
+        Some(c),
+    ) = (opts.mode, current)
+    {
+        let mut merged = c.values.clone();
+        values::merge_keep_null(&mut merged, user);
+        user = merged;
+    }
+    let (_, resolved) =
+        crate::chart::values::resolve_user(chart, &user, input.skip_schema_validation)?;
+    let kube_version = match target.kube_version() {
+        Ok(Some(v)) => v,
+        // No cluster to ask (a folder), or it would not say: what `helm template` assumes.
+        _ => semver::Version::parse(render::chart::HELM_KUBE_VERSION)
+            .unwrap_or(semver::Version::new(1, 35, 0)),
+    };
+    let ctx = RenderContext {
+        release,
+        capabilities: Capabilities {
+            kube_version,
+            api_versions: render::chart::HELM_API_VERSIONS
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        },
+        entropy: super::entropy()?,
+    };
+    let out = super::chart_release::render(pkg, chart, &resolved, &ctx, target)?;
+    Ok(Prepared {
+        overlay: user,
+        resolved,
+        rendered: out.rendered,
+        hooks: out.hooks,
+        crds: out.crds,
+    })
+}
+
+/// Refuses to install a release that Helm manages in the service map (its records, Secrets or
+/// ConfigMaps labelled `owner=helm`, not marked adopted): both tools would fight over the
+/// objects. `adopt` takes it over instead.
+fn refuse_helm_owned(
+    target: &dyn Target,
+    service_map: &crate::model::ServiceMapName,
+    release: &crate::model::ReleaseName,
+) -> Result<(), OpError> {
+    let selector = format!("owner=helm,name={release}");
+    for kind in ["Secret", "ConfigMap"] {
+        let found = target.list("v1", kind, Some(service_map.as_str()), Some(&selector))?;
+        let helm_owned = found.iter().any(|o| {
+            o.pointer("/metadata/labels")
+                .and_then(|l| l.get(super::adopt::ADOPTED_LABEL))
+                .is_none()
+        });
+        if helm_owned {
+            return Err(OpError::Refused {
+                message: format!(
+                    "release `{release}` in service map `{service_map}` is managed by Helm (its release records are {kind}s labelled owner=helm)"
+                ),
+                hint: Some(format!(
+                    "take it over without reinstalling anything: `cocktail-pkg adopt {release} -n {service_map}` (see docs/guides/from-helm.md), or pick another release name"
+                )),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The annotation with the digest of a CRD as a chart rendered it.
+const CRD_DIGEST_ANNOTATION: &str = "cocktail.io/crd-digest";
+
+/// The changes to the CRDs a chart brings, planned against the cluster: created when missing,
+/// updated when they differ, and an update that would drop a served or stored version or a
+/// field of a stored version's schema refused unless `force`.
+fn plan_crds(
+    target: &dyn Target,
+    crds: &[render::RenderedObject],
+    force: bool,
+) -> Result<Vec<crate::plan::Change>, OpError> {
+    use crate::plan::{Action, Change};
+    let mut changes = Vec::new();
+    let mut refused = Vec::new();
+    for c in crds {
+        // The CRD as rendered carries its digest, so the next upgrade can tell whether the
+        // chart changed it (the live object has the server's defaults and status besides).
+        let digest = crate::model::Digest::of(&serde_json::to_vec(&c.object).unwrap_or_default())
+            .to_string();
+        let mut desired = c.object.clone();
+        if let Some(meta) = desired.get_mut("metadata").and_then(Value::as_object_mut) {
+            let annotations = meta
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(a) = annotations.as_object_mut() {
+                a.insert(CRD_DIGEST_ANNOTATION.into(), Value::String(digest.clone()));
+            }
+        }
+        let live = target.get(&c.id)?;
+        let action = match &live {
+            None => Action::Create,
+            Some(l)
+                if l.pointer("/metadata/annotations")
+                    .and_then(|a| a.get(CRD_DIGEST_ANNOTATION))
+                    .and_then(Value::as_str)
+                    == Some(digest.as_str()) =>
+            {
+                Action::Unchanged
+            }
+            Some(l) => {
+                for b in crate::crd::breaking_changes(l, &desired) {
+                    refused.push(format!("{}: {b}", c.id));
+                }
+                Action::Update
+            }
+        };
+        changes.push(Change {
+            id: c.id.clone(),
+            action,
+            before: live.map(|l| crate::plan::as_applied(&l, &desired)),
+            after: Some(desired),
+            immutable: Vec::new(),
+        });
+    }
+    if !refused.is_empty() && !force {
+        return Err(OpError::Refused {
+            message: format!(
+                "the upgrade would break custom resources, nothing was applied: {}",
+                refused.join("; ")
+            ),
+            hint: Some(
+                "custom resources stored in a dropped version or field become unreadable or lose data: migrate them first, or pass --force-crd-changes if you know they are safe".into(),
+            ),
+        });
+    }
+    Ok(changes)
 }
 
 /// Whether an upgrade to `next` changes nothing of the deployed revision `current`: the same
-/// objects (`plan`), values, package version and digest, repository, notes and policy.
+/// objects (`plan`), values, package version and digest, repository and policy. Notes are not
+/// compared: with the same package and values they differ only where they print the revision
+/// or the time. (So a chart's hooks do not run either: nothing is upgraded.)
 fn unchanged(current: &Record, next: &Record, plan: &Plan) -> bool {
     current.status == Status::Deployed
         && !plan.has_changes()
@@ -67,7 +297,6 @@ fn unchanged(current: &Record, next: &Record, plan: &Plan) -> bool {
         && current.package.version == next.package.version
         && current.package.digest == next.package.digest
         && current.package.repository == next.package.repository
-        && current.notes == next.notes
         && current.policy == next.policy
 }
 
@@ -107,16 +336,16 @@ pub fn deploy_with(
     progress: &mut dyn FnMut(&Observation),
 ) -> Result<DeployOutcome, OpError> {
     let (pkg, digest, repository) = load_package_digest(&opts.package)?;
-    if pkg.chart().is_some() {
-        // Hooks, CRDs and our labels on chart objects are not handled yet: applying the objects
-        // alone would be a release Helm users would not recognise, so refuse instead.
+    if let Some(chart) = pkg.chart()
+        && chart.is_library()
+    {
         return Err(OpError::Refused {
             message: format!(
-                "installing Helm charts is not supported yet (`{}` is a chart)",
-                opts.package.display()
+                "chart `{}` is a library chart: library charts are not installable",
+                chart.name()
             ),
             hint: Some(
-                "render it with `cocktail-pkg template` (identical to `helm template`) and apply the output, or install it with helm for now".into(),
+                "a library chart only provides defines: install a chart that depends on it".into(),
             ),
         });
     }
@@ -169,62 +398,35 @@ pub fn deploy_with(
         (DeployMode::Upgrade { .. }, None) => true,
         (DeployMode::Upgrade { .. }, Some(_)) => false,
     };
-    // Values: the user's overlay (on top of the previous one with --reuse-values); generated
-    // values are kept from the previous revision, else generated now.
-    let mut overlay = values::user_overlay(&opts.values.read()?)?;
-    if let (
-        DeployMode::Upgrade {
-            reuse_values: true, ..
-        },
-        Some(c),
-    ) = (opts.mode, current)
-    {
-        let mut merged = c.values.clone();
-        values::merge_keep_null(&mut merged, overlay);
-        overlay = merged;
-    }
-    if let Some(schema) = &pkg.schema_json {
-        for a in values::generated_paths(schema)? {
-            let ptr: String = a.path.iter().map(|k| format!("/{k}")).collect();
-            let unset = overlay
-                .pointer(&ptr)
-                .is_none_or(|v| v.is_null() || v.as_str() == Some(""));
-            let previous = current
-                .and_then(|c| c.values.pointer(&ptr))
-                .filter(|v| !v.is_null());
-            let value = match (unset, previous) {
-                (false, _) => continue,
-                (true, Some(p)) => p.clone(),
-                (true, None) => Value::String(match opts.generation {
-                    Generation::Placeholder => a.what.placeholder(),
-                    Generation::Random => values::random_value(a.what).map_err(|e| {
-                        OpError::Invalid(format!("failed to generate a random value: {e}"))
-                    })?,
-                }),
-            };
-            let segs: Vec<values::Seg> =
-                a.path.iter().map(|k| values::Seg::Key(k.clone())).collect();
-            values::set_path(&mut overlay, &segs, value, "generate", "")?;
-        }
-    }
-    let resolved = values::coalesce(&pkg.values, &overlay);
-    if let Some(schema) = &pkg.schema {
-        schema.validate(&resolved)?;
+    if is_install && records.is_empty() {
+        refuse_helm_owned(target, &opts.service_map, &opts.release)?;
     }
     let revision = super::commit::next_revision(&records)?;
-    let ctx = RenderContext {
-        release: ReleaseInfo {
-            name: opts.release.clone(),
-            service_map: opts.service_map.clone(),
-            revision,
-            is_install,
-            is_upgrade: !is_install,
-        },
-        capabilities: Capabilities::default(),
-        entropy: super::entropy()?,
+    let info = ReleaseInfo {
+        name: opts.release.clone(),
+        service_map: opts.service_map.clone(),
+        revision,
+        is_install,
+        is_upgrade: !is_install,
     };
-    let rendered = render::render(&pkg, &resolved, &ctx)?;
-    let plan = plan_against(&rendered.objects, &records)?;
+    let prepared = match pkg.chart() {
+        Some(chart) => prepare_chart(target, &pkg, chart, opts, current, info)?,
+        None => prepare_package(&pkg, opts, current, info)?,
+    };
+    let Prepared {
+        overlay,
+        resolved,
+        rendered,
+        hooks,
+        crds,
+    } = prepared;
+    let mut plan = plan_against(&rendered.objects, &records)?;
+    let crd_changes = plan_crds(target, &crds, opts.force_crd_changes)?;
+    if !crd_changes.is_empty() {
+        let mut changes = crd_changes;
+        changes.append(&mut plan.changes);
+        plan.changes = changes;
+    }
     refuse_immutable(&plan, "upgrade")?;
     let now = format_rfc3339(opts.now);
     let mut record = Record {
@@ -247,10 +449,15 @@ pub fn deploy_with(
         },
         values: overlay,
         computed_values: Some(resolved.clone()),
-        hooks: Vec::new(),
-        crds: Vec::new(),
-        format: None,
-        manifest: rendered.to_yaml_stream(pkg.manifest.name.as_str())?,
+        hooks,
+        crds: crds.iter().map(|c| c.id.clone()).collect(),
+        format: pkg.chart().map(|_| "chart".to_string()),
+        manifest: if pkg.chart().is_some() {
+            // A chart's templates are named `CHART/templates/x.yaml` already.
+            rendered.to_yaml_stream_as_named()?
+        } else {
+            rendered.to_yaml_stream(pkg.manifest.name.as_str())?
+        },
         inventory: rendered.objects.iter().map(|o| o.id.clone()).collect(),
         notes: rendered.notes.clone(),
         created: now.clone(),
@@ -319,6 +526,7 @@ pub fn deploy_with(
             history_max: opts.history_max,
             done: done.into(),
             failed: failed.into(),
+            event: Some(if is_install { "install" } else { "upgrade" }),
         },
         opts.apply,
         progress,

@@ -1,12 +1,15 @@
 //! Operations: one file per verb, `XOptions` in, `XOutcome` out. Operations do the IO a verb
 //! needs (read files, write archives) and call the pure modules; they never print.
 
+pub mod adopt;
 pub mod auto;
+pub mod chart_release;
 pub mod commit;
 pub mod deploy;
 pub mod docs;
 pub mod get;
 pub mod history;
+pub mod hooks;
 pub mod index;
 pub mod interrupt;
 pub mod lint;
@@ -22,6 +25,7 @@ pub mod set_image;
 pub mod show;
 pub mod status;
 pub mod template;
+pub mod test;
 pub mod uninstall;
 pub mod unlock;
 pub mod wait;
@@ -126,6 +130,12 @@ pub enum OpError {
     /// given back (a bug: the message says where).
     #[error("internal error: {0}")]
     Panicked(String),
+    /// A chart hook failed or timed out.
+    #[error(transparent)]
+    Hook(Box<hooks::HookError>),
+    /// `adopt` refused a Helm release or could not read it.
+    #[error(transparent)]
+    Adopt(Box<adopt::AdoptError>),
     /// An operation failed and `--atomic` undid it.
     #[error("{undone}")]
     Atomic {
@@ -156,6 +166,7 @@ impl OpError {
             OpError::Repo(e) => e.hint(),
             OpError::Oci(e) => e.hint(),
             OpError::Target(e) => e.hint(),
+            OpError::Adopt(e) => e.hint(),
             OpError::Read { source, .. } if source.kind() == std::io::ErrorKind::InvalidData => {
                 Some("values files must be UTF-8 text".into())
             }
@@ -188,6 +199,9 @@ impl OpError {
             OpError::Wait(wait::WaitError::Target(e)) => e.hint(),
             OpError::Wait(_) => Some(
                 "the revision is marked failed; look at `cocktail-pkg status RELEASE`, raise --timeout, or pass --atomic to roll back automatically".into(),
+            ),
+            OpError::Hook(_) => Some(
+                "the revision is marked failed (nothing is left pending); `cocktail-pkg get hooks RELEASE` shows each hook's last run, and --atomic rolls back a failed upgrade automatically".into(),
             ),
             OpError::Atomic { .. } => {
                 Some("see `cocktail-pkg history RELEASE` for the failed and the restored revisions".into())

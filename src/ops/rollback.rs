@@ -109,6 +109,7 @@ pub fn rollback_with(
             history_max: opts.history_max,
             done: format!("Rollback to {}", to.revision),
             failed: format!("Rollback to {} failed", to.revision),
+            event: Some("rollback"),
         },
         opts.apply,
         progress,

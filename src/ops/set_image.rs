@@ -147,6 +147,7 @@ pub fn set_image(
             history_max: opts.history_max,
             done,
             failed: format!("Set image {target_name} failed"),
+            event: None,
         },
         opts.apply,
         progress,

@@ -21,11 +21,21 @@ pub struct UninstallOptions {
     pub delete_volumes: bool,
     pub holder: Holder,
     pub now: UnixTime,
+    /// Do not run a chart's `pre-delete`/`post-delete` hooks.
+    pub no_hooks: bool,
+    /// How long each hook may run.
+    pub hook_timeout: std::time::Duration,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct UninstallOutcome {
     pub deleted: Vec<ObjectId>,
+    /// CRDs of a chart, never deleted (deleting one deletes every custom resource of its kind).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_crds: Vec<ObjectId>,
+    /// The hooks that ran.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub hooks: Vec<super::hooks::HookReport>,
     /// Objects left in place: volumes (without --delete-volumes) and objects annotated to keep.
     pub kept: Vec<ObjectId>,
 }
@@ -57,10 +67,37 @@ pub fn uninstall(
             deleted.push(id);
         }
     }
+    let mut hooks = current.hooks.clone();
+    let settings = super::hooks::HookSettings {
+        timeout: opts.hook_timeout,
+        interval: super::wait::WaitOptions::new(opts.hook_timeout).interval,
+    };
+    let mut reports = Vec::new();
+    if !opts.no_hooks {
+        // A failed pre-delete hook stops the uninstall before anything is deleted.
+        reports.extend(super::hooks::run(
+            target,
+            &mut hooks,
+            "pre-delete",
+            settings,
+            &mut |_| {},
+        )?);
+    }
     // Reverse kind order, the objects of one kind concurrently.
     in_waves(&deleted, |id| id.kind.as_str(), |id| target.delete(id))?;
+    if !opts.no_hooks {
+        reports.extend(super::hooks::run(
+            target,
+            &mut hooks,
+            "post-delete",
+            settings,
+            &mut |_| {},
+        )?);
+    }
+    let kept_crds = current.crds.clone();
     if opts.keep_history {
         let mut r = current;
+        r.hooks = hooks;
         r.status = Status::Uninstalled;
         r.updated = format_rfc3339(opts.now);
         r.description = "Uninstalled".into();
@@ -70,5 +107,10 @@ pub fn uninstall(
             target.delete_record(&opts.service_map, &opts.release, r.revision)?;
         }
     }
-    Ok(UninstallOutcome { deleted, kept })
+    Ok(UninstallOutcome {
+        deleted,
+        kept_crds,
+        hooks: reports,
+        kept,
+    })
 }

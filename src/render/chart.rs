@@ -754,6 +754,25 @@ pub fn render_chart_lint(
     render_chart_in(chart, values, ctx, true)
 }
 
+/// [`render_chart`] for a release: `lookup` asks `host` (the target) instead of answering an
+/// empty map.
+pub fn render_chart_with(
+    chart: &Chart,
+    values: &Value,
+    ctx: &RenderContext,
+    host: &mut (dyn gotpl::funcs::Host + Send),
+) -> Result<ChartOutput, RenderError> {
+    std::thread::scope(|s| {
+        std::thread::Builder::new()
+            .name("render".into())
+            .stack_size(super::RENDER_STACK_BYTES)
+            .spawn_scoped(s, || render_chart_here(chart, values, ctx, false, host))
+            .map_err(|e| RenderError::Thread(e.to_string()))?
+            .join()
+            .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
+    })
+}
+
 fn render_chart_in(
     chart: &Chart,
     values: &Value,
@@ -764,7 +783,9 @@ fn render_chart_in(
         std::thread::Builder::new()
             .name("render".into())
             .stack_size(super::RENDER_STACK_BYTES)
-            .spawn_scoped(s, || render_chart_here(chart, values, ctx, lint_mode))
+            .spawn_scoped(s, || {
+                render_chart_here(chart, values, ctx, lint_mode, &mut Offline)
+            })
             .map_err(|e| RenderError::Thread(e.to_string()))?
             .join()
             .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
@@ -776,6 +797,7 @@ fn render_chart_here(
     values: &Value,
     ctx: &RenderContext,
     lint_mode: bool,
+    host: &mut dyn gotpl::funcs::Host,
 ) -> Result<ChartOutput, RenderError> {
     let e = ctx.entropy;
     let env = &mut Env::seeded(e.now_unix, e.now_nanos, e.seed);
@@ -829,7 +851,6 @@ fn render_chart_here(
             .map_err(|e| template_error(&name, &r.name, &e))?;
     }
     let opts = ExecOptions::default();
-    let mut host = Offline;
     let mut rendered: BTreeMap<String, String> = BTreeMap::new();
     for r in &list {
         let file = r.name.rsplit('/').next().unwrap_or(&r.name);
@@ -841,7 +862,7 @@ fn render_chart_here(
         t.insert("BasePath".into(), GValue::str(r.base_path.as_str()));
         r.data.insert("Template", GValue::map(t));
         let out = set
-            .execute(&r.name, &GValue::Map(r.data.clone()), &opts, env, &mut host)
+            .execute(&r.name, &GValue::Map(r.data.clone()), &opts, env, host)
             .map_err(|e| template_error(&name, &r.name, &e))?;
         rendered.insert(r.name.clone(), out.replace("<no value>", ""));
     }
@@ -899,7 +920,9 @@ fn render_chart_here(
     hooks.sort_by(|a, b| by_kind(&a.kind, &b.kind));
     let mut objects = Vec::new();
     for (doc, head) in &manifests {
-        let object = head.to_json();
+        // The document's YAML read the way the API server reads it (sigs.k8s.io/yaml): a whole
+        // number is an integer (`replicas: 2`), not Helm's float64 of values.
+        let object = chart_values::integral_floats_as_integers(head.to_json());
         if object.is_null() {
             continue;
         }
@@ -966,7 +989,7 @@ pub(super) fn render(
     values: &Value,
     ctx: &RenderContext,
 ) -> Result<Rendered, RenderError> {
-    let out = render_chart_here(chart, values, ctx, false)?;
+    let out = render_chart_here(chart, values, ctx, false, &mut Offline)?;
     Ok(Rendered {
         objects: out.objects,
         notes: out.notes,

@@ -258,6 +258,22 @@ pub struct Rendered {
 }
 
 impl Rendered {
+    /// A YAML stream with a `# Source: TEMPLATE` comment before each object, for templates
+    /// named with their chart already (`CHART/templates/x.yaml`).
+    pub fn to_yaml_stream_as_named(&self) -> Result<String, yaml::YamlError> {
+        let mut out = String::new();
+        for o in &self.objects {
+            out.push_str("---\n# Source: ");
+            out.push_str(&o.template);
+            out.push('\n');
+            out.push_str(&yaml::to_string(&o.object)?);
+            if !out.ends_with('\n') {
+                out.push('\n');
+            }
+        }
+        Ok(out)
+    }
+
     /// A YAML stream with a `# Source:` comment before each object.
     pub fn to_yaml_stream(&self, package: &str) -> Result<String, yaml::YamlError> {
         let mut out = String::new();
@@ -496,9 +512,20 @@ fn split_and_parse(
 
 /// Checks the required fields, sets the namespace and adds the standard labels.
 fn finish_object(
+    value: Value,
+    pkg: &Package,
+    ctx: &RenderContext,
+) -> Result<(ObjectId, Value), String> {
+    finish(value, pkg, ctx, true)
+}
+
+/// Checks an object's required fields, gives a namespaced object without a namespace the
+/// service map's, and with `label` adds the standard labels the object does not set itself.
+pub fn finish(
     mut value: Value,
     pkg: &Package,
     ctx: &RenderContext,
+    label: bool,
 ) -> Result<(ObjectId, Value), String> {
     let Value::Object(obj) = &mut value else {
         return Err("an object must be a YAML map".into());
@@ -527,15 +554,17 @@ fn finish_object(
         meta.remove("namespace");
         String::new()
     };
-    let labels = match meta
-        .entry("labels")
-        .or_insert_with(|| Value::Object(Map::new()))
-    {
-        Value::Object(l) => l,
-        _ => return Err(format!("{kind} {name}: `metadata.labels` must be a map")),
-    };
-    for (k, v) in standard_labels(pkg, &ctx.release.name) {
-        labels.entry(k).or_insert(Value::String(v));
+    if label {
+        let labels = match meta
+            .entry("labels")
+            .or_insert_with(|| Value::Object(Map::new()))
+        {
+            Value::Object(l) => l,
+            _ => return Err(format!("{kind} {name}: `metadata.labels` must be a map")),
+        };
+        for (k, v) in standard_labels(pkg, &ctx.release.name) {
+            labels.entry(k).or_insert(Value::String(v));
+        }
     }
     order_metadata(meta);
     let id = ObjectId {

@@ -245,15 +245,16 @@ impl KubeTarget {
         // (Each cache lookup is its own statement: the guard must be dropped before the next.)
         let cached = find(&self.lock_resources());
         let found = match cached {
-            Some(found) => found,
-            None => {
+            Some(Some(found)) => Some(found),
+            // Not cached, or cached without this kind: a CRD may have been created since.
+            _ => {
                 // One discovery request per group version, even when a whole kind wave misses
                 // the cache at once: the others wait for it, then read the cache.
                 let _flight = self.discovery.lock().unwrap_or_else(|p| p.into_inner());
                 let cached = find(&self.lock_resources());
                 match cached {
-                    Some(found) => found,
-                    None => {
+                    Some(Some(found)) => Some(found),
+                    _ => {
                         let list = self.discover(group, version).map_err(|e| {
                             self.err(format!("failed to discover kind {kind}"), None, e)
                         })?;
@@ -539,6 +540,88 @@ impl Target for KubeTarget {
             .map_err(|e| self.err(format!("failed to apply {id}"), Some(id), e))
     }
 
+    fn is_cluster(&self) -> bool {
+        true
+    }
+
+    fn take_ownership(
+        &self,
+        id: &ObjectId,
+        object: &Value,
+        from: &[&str],
+    ) -> Result<Vec<String>, TargetError> {
+        self.apply(
+            id,
+            object,
+            ApplyMode::Commit {
+                force_conflicts: true,
+            },
+        )?;
+        let version = object
+            .get("apiVersion")
+            .and_then(Value::as_str)
+            .map(|a| a.rsplit('/').next().unwrap_or(a).to_string());
+        let api = self.api_for(id, version.as_deref())?;
+        let action = || format!("failed to take ownership of {id}");
+        // client-go's csaupgrade way: write managedFields without the old managers, with the
+        // resourceVersion read as a precondition; a concurrent write (409) reads again.
+        let mut attempt = 0u32;
+        loop {
+            let Some(live) = self
+                .call(|| api.get_opt(&id.name))
+                .map_err(|e| self.err(action(), Some(id), e))?
+                .map(to_value)
+            else {
+                return Ok(Vec::new());
+            };
+            let entries = live
+                .pointer("/metadata/managedFields")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let (removed, kept): (Vec<Value>, Vec<Value>) = entries.into_iter().partition(|e| {
+                e.get("manager")
+                    .and_then(Value::as_str)
+                    .is_some_and(|m| from.contains(&m))
+            });
+            if removed.is_empty() {
+                return Ok(Vec::new());
+            }
+            // An empty list would leave managedFields as they are: one empty entry resets them.
+            let kept = if kept.is_empty() {
+                vec![json!({})]
+            } else {
+                kept
+            };
+            let patch = json!({"metadata": {
+                "managedFields": kept,
+                "resourceVersion": live.pointer("/metadata/resourceVersion").cloned().unwrap_or(Value::Null),
+            }});
+            let merge = Patch::Merge(&patch);
+            match self
+                .rt
+                .block_on(api.patch(&id.name, &PatchParams::default(), &merge))
+            {
+                Ok(_) => {
+                    return Ok(removed
+                        .iter()
+                        .map(|e| {
+                            let text = |k: &str| e.get(k).and_then(Value::as_str).unwrap_or("");
+                            match text("subresource") {
+                                "" => format!("{} ({})", text("manager"), text("operation")),
+                                sub => {
+                                    format!("{} ({}, {sub})", text("manager"), text("operation"))
+                                }
+                            }
+                        })
+                        .collect());
+                }
+                Err(kube::Error::Api(s)) if s.code == 409 && attempt < 3 => attempt += 1,
+                Err(e) => return Err(self.err(action(), Some(id), e)),
+            }
+        }
+    }
+
     fn current_records(
         &self,
         service_map: Option<&ServiceMapName>,
@@ -590,6 +673,29 @@ impl Target for KubeTarget {
             );
         }
         Ok(out)
+    }
+
+    fn pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        tail: i64,
+    ) -> Result<Option<String>, TargetError> {
+        let api: Api<k8s_openapi::api::core::v1::Pod> =
+            Api::namespaced(self.client.clone(), namespace);
+        let lp = kube::api::LogParams {
+            container: container.map(str::to_string),
+            tail_lines: Some(tail),
+            ..Default::default()
+        };
+        self.call(|| api.logs(pod, &lp)).map(Some).map_err(|e| {
+            self.err(
+                format!("failed to read the log of pod {namespace}/{pod}"),
+                None,
+                e,
+            )
+        })
     }
 
     fn kube_version(&self) -> Result<Option<semver::Version>, TargetError> {

@@ -245,6 +245,30 @@ pub trait Target: Send + Sync {
         partial: &Value,
         field_manager: &str,
     ) -> Result<(), TargetError>;
+    /// Whether this is a cluster, where other tools (Helm) keep releases of their own.
+    fn is_cluster(&self) -> bool {
+        false
+    }
+    /// Takes field ownership of a stored object from the field managers `from`: applies
+    /// `object` as `cocktail-pkg` (forcing), then removes the `managedFields` entries of `from`
+    /// (any operation), the Kubernetes way: by writing `managedFields` without them. Returns the
+    /// entries removed (`helm (Update)`). Targets without field managers only apply.
+    fn take_ownership(
+        &self,
+        id: &ObjectId,
+        object: &Value,
+        from: &[&str],
+    ) -> Result<Vec<String>, TargetError> {
+        let _ = from;
+        self.apply(
+            id,
+            object,
+            ApplyMode::Commit {
+                force_conflicts: true,
+            },
+        )?;
+        Ok(Vec::new())
+    }
     /// The stored object, if any.
     fn get(&self, id: &ObjectId) -> Result<Option<Value>, TargetError>;
     /// Stores an object (or, with `DryRun`, checks it) and returns what is stored.
@@ -284,6 +308,18 @@ pub trait Target: Send + Sync {
     }
     /// The cluster's Kubernetes version, when the target has a cluster.
     fn kube_version(&self) -> Result<Option<semver::Version>, TargetError> {
+        Ok(None)
+    }
+    /// The last `tail` lines of a pod's container log (`container`: the pod's only one when
+    /// `None`), when the target runs pods; `None` on targets without pods.
+    fn pod_log(
+        &self,
+        namespace: &str,
+        pod: &str,
+        container: Option<&str>,
+        tail: i64,
+    ) -> Result<Option<String>, TargetError> {
+        let _ = (namespace, pod, container, tail);
         Ok(None)
     }
     /// Writes (creates or replaces) one record.

@@ -10,7 +10,9 @@ use crate::support::root;
 const PURE: &[&str] = &[
     "archive",
     "chart",
+    "crd",
     "docs",
+    "helm_release",
     "index/format",
     "index/select",
     "index/search",

@@ -526,27 +526,56 @@ fn goldens_are_what_the_real_helm_renders() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// Installing a chart is refused with a hint until hooks, CRDs and labels are handled: applying
-/// its objects alone would pretend to be a Helm-compatible release.
+/// A chart installs into a folder target (GitOps layout) like a package: its objects are
+/// written with the service map's namespace, its hooks are written for the GitOps tool (Argo
+/// CD runs Helm hooks from their annotations) and recorded as written, not run.
 #[test]
-fn installing_a_chart_is_refused_for_now() {
+fn a_chart_installs_into_a_folder_with_its_hooks_written() {
     let dir = tempfile::tempdir().unwrap();
+    let target = format!("dir:{}", dir.path().display());
     crate::support::cmd()
-        .args(["install", "b", "tests/fixtures/charts/basic", "-n", "shop"])
-        .arg("--target")
-        .arg(format!("dir:{}", dir.path().display()))
+        .args([
+            "install",
+            "h",
+            "tests/fixtures/charts/hooks",
+            "-n",
+            "shop",
+            "--target",
+            &target,
+        ])
         .assert()
-        .code(1)
-        .stderr(predicates::str::contains(
-            "error: installing Helm charts is not supported yet",
-        ))
-        .stderr(predicates::str::contains(
-            "hint: render it with `cocktail-pkg template`",
-        ));
+        .success();
+    let out = crate::support::cmd()
+        .args(["get", "manifest", "h", "-n", "shop", "--target", &target])
+        .output()
+        .unwrap();
+    let manifest = String::from_utf8(out.stdout).unwrap();
     assert!(
-        std::fs::read_dir(dir.path()).unwrap().next().is_none(),
-        "nothing written"
+        manifest.contains("# Source: hooks/templates/deployment.yaml"),
+        "{manifest}"
     );
+    assert!(manifest.contains("namespace: shop"), "{manifest}");
+    assert!(
+        !manifest.contains("h-migrate"),
+        "hooks are not in the manifest: {manifest}"
+    );
+    let out = crate::support::cmd()
+        .args([
+            "get", "hooks", "h", "-n", "shop", "--target", &target, "-o", "json",
+        ])
+        .output()
+        .unwrap();
+    let hooks: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut written: Vec<&str> = hooks
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["lastRun"]["phase"] == "written")
+        .map(|h| h["id"]["name"].as_str().unwrap())
+        .collect();
+    // The install's hooks (pre-install and post-install); not the others.
+    written.sort();
+    assert_eq!(written, ["h-hook-secret", "h-migrate", "h-post"]);
 }
 
 /// A billion-laughs alias bomb in a chart's values.yaml or in a `-f` file is refused at once,

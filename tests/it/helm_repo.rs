@@ -1018,3 +1018,74 @@ fn a_private_ca_is_trusted_with_ca_file() {
             "TLS certificate verification is OFF",
         ));
 }
+
+/// A chart installs from a Helm repository by reference (`REPO/NAME@REQ`), verified against
+/// the index's digest, and automatic upgrades follow the repository's versions (the
+/// deprecated 2.0.0 skipped).
+#[test]
+fn a_chart_installs_from_a_helm_repository_by_reference_and_upgrades_automatically() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = helm_site(tmp.path());
+    let server = HelmServer::start(site);
+    let home = tmp.path().join("home");
+    user(&home)
+        .args(["repo", "add", "h", &server.url])
+        .assert()
+        .success();
+    let target = format!("dir:{}", tmp.path().join("gitops").display());
+    user(&home)
+        .args([
+            "install",
+            "web",
+            "h/basic@~1.2",
+            "-n",
+            "shop",
+            "--target",
+            &target,
+            "--create-service-map",
+            "--auto-upgrade",
+            "minor",
+            "--soak",
+            "0s",
+        ])
+        .assert()
+        .success();
+    let history = json(
+        &user(&home)
+            .args([
+                "history", "web", "-n", "shop", "--target", &target, "-o", "json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(history[0]["version"], "1.2.3", "{history}");
+    let rows = json(
+        &user(&home)
+            .args(["outdated", "-n", "shop", "--target", &target, "-o", "json"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(rows[0]["allowed"], "1.3.0", "{rows}");
+    let report = json(
+        &user(&home)
+            .args([
+                "upgrade", "--auto", "-n", "shop", "--target", &target, "-o", "json",
+            ])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(report["upgraded"], 1, "{report}");
+    let manifest = String::from_utf8(
+        user(&home)
+            .args(["get", "manifest", "web", "-n", "shop", "--target", &target])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    assert!(
+        manifest.contains("# Source: basic/templates/"),
+        "{manifest}"
+    );
+    assert!(manifest.contains("basic-1.3.0"), "{manifest}");
+}

@@ -6,6 +6,7 @@
     reason = "test set-up fails loudly; helpers outside #[test] functions count too"
 )]
 
+mod adopt;
 mod architecture;
 mod auto;
 mod browser;
@@ -13,7 +14,9 @@ mod catalog;
 mod chart;
 mod chart_lint;
 mod chart_package;
+mod chart_release;
 mod cli;
+mod fake_crd;
 mod helm_repo;
 mod hostile;
 mod index;

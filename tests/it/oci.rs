@@ -949,6 +949,27 @@ fn helm_pulls_and_renders_what_we_publish_and_we_pull_what_helm_pushes() {
         "rel",
     ]);
     assert_eq!(our_out, helm_out);
+    // And installs it as a release by reference, the repository kept for automatic upgrades.
+    let target = format!("dir:{}", user.path("gitops").display());
+    user.ok(&[
+        "install",
+        "rel",
+        &reg.url("helm/small@^0.1"),
+        "-n",
+        "shop",
+        "--target",
+        &target,
+        "--create-service-map",
+    ]);
+    let history = user.ok(&[
+        "history", "rel", "-n", "shop", "--target", &target, "-o", "json",
+    ]);
+    assert!(history.contains("small"), "{history}");
+    let manifest = user.ok(&["get", "manifest", "rel", "-n", "shop", "--target", &target]);
+    assert!(
+        manifest.contains("# Source: small/templates/"),
+        "{manifest}"
+    );
 }
 
 /// A release installed from `oci://…` is tracked by its policy like one from an index: the

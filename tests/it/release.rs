@@ -59,6 +59,7 @@ fn opts(pkg: &std::path::Path, mode: DeployMode, now: i64) -> DeployOptions {
         policy: Default::default(),
         expect_revision: None,
         force: false,
+        force_crd_changes: false,
     }
 }
 
@@ -233,6 +234,8 @@ fn uninstall_keeps_volumes_unless_asked() {
         delete_volumes: false,
         holder: "t".into(),
         now: 200,
+        no_hooks: false,
+        hook_timeout: std::time::Duration::from_secs(300),
     };
     let out = uninstall(&t, &u).unwrap();
     assert_eq!(out.kept.len(), 1);
@@ -266,6 +269,8 @@ fn uninstall_and_prune_refuse_objects_they_cannot_account_for() {
         delete_volumes: true,
         holder: "t".into(),
         now: 200,
+        no_hooks: false,
+        hook_timeout: std::time::Duration::from_secs(300),
     };
     // A manifest document that no longer parses: before, it was skipped and its object left
     // behind; now nothing is deleted and the error names the record and the document.
@@ -560,6 +565,8 @@ fn waiting(atomic: bool) -> ApplySettings {
         }),
         atomic,
         soak: None,
+        no_hooks: false,
+        hook_timeout: None,
     }
 }
 

@@ -37,8 +37,14 @@ pub struct UpgradeArgs {
     /// Install the release if it does not exist.
     #[arg(long)]
     pub install: bool,
-    /// Start from the previous revision's values, then apply -f/--set.
-    #[arg(long, conflicts_with = "reset_values")]
+    /// Start from the previous revision's values, then apply -f/--set. For a chart, onto the
+    /// new chart's defaults: what Helm's --reset-then-reuse-values does (Helm's --reuse-values
+    /// would keep the old chart's defaults too, hiding the new version's).
+    #[arg(
+        long,
+        conflicts_with = "reset_values",
+        visible_alias = "reset-then-reuse-values"
+    )]
     pub reuse_values: bool,
     /// Start from the package defaults (the default).
     #[arg(long)]
@@ -100,6 +106,7 @@ fn deploy(
             policy,
             expect_revision: None,
             force,
+            force_crd_changes: args.force_crd_changes,
         },
         &mut |obs| display.show(obs),
     );

@@ -154,6 +154,7 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
                     policy: Default::default(),
                     expect_revision: None,
                     force: false,
+                    force_crd_changes: false,
                 },
             )?
         }

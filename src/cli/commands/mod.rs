@@ -1,5 +1,6 @@
 //! One file per command: resolve settings, call one op, print the outcome.
 
+pub mod adopt;
 pub mod auto;
 pub mod completions;
 pub mod deploy;
@@ -26,5 +27,6 @@ pub mod settings;
 pub mod show;
 pub mod status;
 pub mod template;
+pub mod test;
 pub mod uninstall;
 pub mod unlock;

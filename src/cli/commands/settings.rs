@@ -147,7 +147,7 @@ pub struct ApplyArgs {
     /// load balancers addressed) before the revision counts as deployed.
     #[arg(long)]
     pub wait: bool,
-    /// How long --wait waits (e.g. 90s, 5m, 1h).
+    /// How long --wait waits, and how long each chart hook may run (e.g. 90s, 5m, 1h).
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = crate::time::parse_duration)]
     pub timeout: std::time::Duration,
     /// On failure (apply or wait), roll back to the previous revision, or remove a failed first
@@ -157,6 +157,10 @@ pub struct ApplyArgs {
     /// Take fields that other field managers (kubectl, operators) own (server-side apply force).
     #[arg(long)]
     pub force_conflicts: bool,
+    /// Do not run a chart's hooks (`helm.sh/hook`). Hooks otherwise run at their events, each
+    /// waited for up to --timeout.
+    #[arg(long)]
+    pub no_hooks: bool,
 }
 
 impl ApplyArgs {
@@ -166,6 +170,8 @@ impl ApplyArgs {
             wait: (self.wait || self.atomic).then(|| WaitOptions::new(self.timeout)),
             atomic: self.atomic,
             soak: None,
+            no_hooks: self.no_hooks,
+            hook_timeout: Some(self.timeout),
         }
     }
 }
@@ -300,6 +306,11 @@ pub struct DeployArgs {
     /// Revisions kept in history.
     #[arg(long, default_value_t = 10)]
     pub history_max: usize,
+    /// Apply a chart's CRD changes even when they drop a served or stored version or remove a
+    /// field from a stored version's schema (refused by default: custom resources stored that
+    /// way would become unreadable or lose data).
+    #[arg(long)]
+    pub force_crd_changes: bool,
     /// The version of a REPO/NAME package, as Helm's `--version`: `1.2.3` is exactly that
     /// version, `1.4` the newest 1.4.x, or a range (`^2`, `>=1.2, <2`). Same as `REPO/NAME@REQ`.
     #[arg(long, value_name = "REQ", value_parser = parse_version_req)]
