@@ -115,6 +115,10 @@ pub(crate) fn desired_status(
             s.insert(k.into(), n.into());
         }
     };
+    // Pods whose template asks for trouble never get ready, whatever the mode.
+    let ready = ready
+        && (!matches!(res.kind, "Deployment" | "ReplicaSet")
+            || crate::pods::outcome_can_be_ready(crate::pods::template_outcome(obj)));
     match (res.group, res.kind) {
         ("apps", "Deployment") => {
             s.insert("observedGeneration".into(), generation);
@@ -222,7 +226,12 @@ pub(crate) fn desired_status(
             return Some(crate::crds::status(obj, readiness, now));
         }
         ("", "PersistentVolumeClaim") => {
-            if ready {
+            let provisioning_fails = obj
+                .pointer("/metadata/annotations")
+                .and_then(|a| a.get(crate::pods::OUTCOME))
+                .and_then(Value::as_str)
+                == Some("fail");
+            if ready && !provisioning_fails {
                 s.insert("phase".into(), "Bound".into());
                 if let Some(modes) = obj.pointer("/spec/accessModes") {
                     s.insert("accessModes".into(), modes.clone());
@@ -273,6 +282,9 @@ impl Store {
         let ns = (!k.2.is_empty()).then_some(k.2.as_str());
         if res.is("batch", "Job") {
             self.ensure_job_pod(&stored.obj, now);
+        }
+        if res.is("apps", "Deployment") {
+            self.ensure_deployment_pods(&stored.obj, now);
         }
         if let Some(status) = desired_status(res, &stored.obj, self.readiness, now)
             && stored.obj.get("status") != Some(&status)

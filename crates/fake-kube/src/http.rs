@@ -58,6 +58,14 @@ pub(crate) fn serve_thread(
             }
         }
         let app = Router::new()
+            .route(
+                "/api/v1/namespaces/{ns}/pods/{name}/exec",
+                axum::routing::any(crate::exec::handle),
+            )
+            .route(
+                "/api/v1/namespaces/{ns}/pods/{name}/portforward",
+                axum::routing::any(crate::portforward::handle),
+            )
             .fallback(handle)
             .layer(DefaultBodyLimit::max(MAX_BODY))
             .with_state(shared);
@@ -150,6 +158,18 @@ pub(crate) fn resource_list_json(store: &Store, group: &str, version: &str) -> V
                 "kind": "Pod",
                 "verbs": ["get"],
             }));
+            for (sub, kind) in [
+                ("pods/exec", "PodExecOptions"),
+                ("pods/portforward", "PodPortForwardOptions"),
+            ] {
+                resources.push(json!({
+                    "name": sub,
+                    "singularName": "",
+                    "namespaced": true,
+                    "kind": kind,
+                    "verbs": ["create", "get"],
+                }));
+            }
         }
     }
     json!({
@@ -287,13 +307,7 @@ pub(crate) async fn handle(
             let e = ApiError::method_not_allowed();
             return json_response(e.code, &e.body());
         }
-        let log = lock(&shared.store).pod_log(&ns, &name, &query);
-        return match log {
-            Ok(text) => {
-                (StatusCode::OK, [(header::CONTENT_TYPE, "text/plain")], text).into_response()
-            }
-            Err(e) => json_response(e.code, &e.body()),
-        };
+        return crate::logs::respond(&shared, &ns, &name, &query);
     }
     let result = {
         let mut store = lock(&shared.store);

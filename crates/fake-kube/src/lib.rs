@@ -25,7 +25,11 @@
 //!   ConfigMap/Secret limit, Namespace deletion removing its content, garbage collection through
 //!   `ownerReferences`;
 //! - a controller simulation ([`Readiness`]) that fills the status of workloads, claims,
-//!   Services (with an EndpointSlice) and Ingresses after each write;
+//!   Services (with an EndpointSlice) and Ingresses after each write; the Deployment
+//!   controller makes a ReplicaSet per pod template (`NAME-HASH`, label `pod-template-hash`,
+//!   annotation `deployment.kubernetes.io/revision`, owned by the Deployment; older ones
+//!   scaled to 0) and its pods (`NAME-HASH-xxxxx`, the template's labels and annotations,
+//!   owned by the ReplicaSet, event `SuccessfulCreate`);
 //! - CustomResourceDefinitions (`apiextensions.k8s.io/v1`): the registry's validation (names,
 //!   scope, versions, exactly one storage version, `metadata.name` = `PLURAL.GROUP`, schemas
 //!   required, an update dropping a version of `status.storedVersions` refused) and defaults,
@@ -46,7 +50,16 @@
 //!   `spec.nodeName`..., Secrets' `type`);
 //! - `pods/{name}/log` (`text/plain`) with `container`, `tailLines`, `limitBytes`, `timestamps`
 //!   and `previous`, and the real server's 400s (several containers and no `container`, an
-//!   unknown container, a container waiting to start).
+//!   unknown container, a container waiting to start); `sinceSeconds` and `follow=true` too:
+//!   lines tests append ([`FakeKube::append_log`]) stream to followers, and a followed log ends
+//!   when its pod is deleted or finishes;
+//! - `pods/{name}/exec` over WebSocket (`v5.channel.k8s.io`, else `v4.channel.k8s.io`): the
+//!   channel protocol with the status channel's `Status` and exit code, terminal resizes
+//!   recorded ([`FakeKube::exec_sessions`]), commands simulated (`echo`, `cat`, `exit N`,
+//!   `sh -c` with simple scripts, interactive `sh`/`bash`: see the `exec` module);
+//! - `pods/{name}/portforward` over WebSocket (the v4 port-forward protocol: a data and an
+//!   error channel per port, each opened with the port number), to an echo or to an address
+//!   a test gives ([`FakeKube::forward_port_to`]).
 //!
 //! # The outcome knob
 //!
@@ -59,18 +72,31 @@
 //!   `BackoffLimitExceeded`, message `Job has reached the specified backoff limit`,
 //!   `status.failed: 1`; a Pod the phase `Failed` with its containers terminated, reason
 //!   `Error`); `never` runs forever (a Job stays active, its Pod Running and not ready, or
-//!   Pending under `Never`); any other value or none: what the readiness mode says;
+//!   Pending under `Never`); on a Pod or a Deployment's pod template (never ready, and the
+//!   Deployment not available): `crashloop` (Running, containers waiting `CrashLoopBackOff`,
+//!   `lastState.terminated` with the exit code and reason `Error`, `restartCount` 3, events
+//!   `BackOff` counted twice), `oomkilled` (the same with reason `OOMKilled`, exit code 137),
+//!   `imagepull` (Pending, waiting `ImagePullBackOff` `Back-off pulling image "IMAGE"`,
+//!   events `Failed` and `BackOff`), `unschedulable` (Pending, no node, `PodScheduled=False`
+//!   reason `Unschedulable` `0/3 nodes are available: 3 Insufficient memory. ...`, event
+//!   `FailedScheduling` from `default-scheduler`); on a PersistentVolumeClaim, `fail` keeps
+//!   it `Pending` with the event `ProvisioningFailed` (`storageclass.storage.k8s.io "CLASS"
+//!   not found`); any other value or none: what the readiness mode says;
 //! - [`EXIT_CODE`] (`fake-kube.cocktail.io/exit-code`): the exit code of a failed Pod's
 //!   containers (default 1);
 //! - [`LOG`] (`fake-kube.cocktail.io/log`): the log of every container of the Pod, or
-//!   `fake-kube.cocktail.io/log.CONTAINER` for one container.
+//!   `fake-kube.cocktail.io/log.CONTAINER` for one container;
+//! - [`PREVIOUS_LOG`] (`fake-kube.cocktail.io/previous-log`, or `.CONTAINER`): what
+//!   `pods/log?previous=true` returns for a container that has restarted (with the annotation
+//!   and no restart, the real server's 400 `previous terminated container ... not found`;
+//!   without the annotation, the current log stands in).
 //!
 //! Simplifications, on purpose:
 //!
 //! - lists are atomic: ownership is tracked per leaf, and an array is one leaf (the real server
 //!   merges some lists by key, such as containers by `name`); `fieldsV1` is the simplified
 //!   `{"f:spec":{"f:replicas":{}}}` form, without `"."` entries or list-item keys;
-//! - no watch (`watch=true` answers 405), no scale/exec/attach subresources, no OpenAPI, no
+//! - no watch (`watch=true` answers 405), no scale/attach subresources, no OpenAPI, no
 //!   schema: unknown fields are stored as sent; no defaulting beyond what is listed above;
 //! - custom resources are not validated, pruned or defaulted against their CRD's schema (no
 //!   OpenAPI schema, CEL rules, `x-kubernetes-*` semantics), versions are not converted (no
@@ -79,8 +105,10 @@
 //!   writes), and CRDs' names are accepted without looking for conflicts; a CRD is deleted at
 //!   once with its custom resources (no `customresourcecleanup` finalizer to observe);
 //! - a Job has exactly one Pod whatever its `parallelism`, `completions` or `backoffLimit`
-//!   (a failed Job reports `failed: 1`); Pods never restart (`restartCount` stays 0) and run
-//!   on the one node `fake-node-1`; the kubelet's `Failed` event of a failed container is
+//!   (a failed Job reports `failed: 1`); Pods never restart (`restartCount` stays 0, but 3 for
+//!   the crash-looping outcomes) and run on the one node `fake-node-1`; only Deployments get
+//!   pods from a controller (StatefulSets and DaemonSets have a status only); a rollout
+//!   replaces every pod at once; the kubelet's `Failed` event of a failed container is
 //!   worded `Error: container NAME exited with code N`; `events.k8s.io/v1` is not served;
 //! - Namespace deletion is immediate (no `Terminating` phase you can observe afterwards);
 //!   finalizers are honoured on other objects, but garbage collection ignores them;
@@ -113,6 +141,10 @@
 //! - `crds`: CRD validation, defaults, status and stored versions, the served custom resources
 //!   (interned definitions in `resources`, the store's `custom` table);
 //! - `pods`: Pod phases, the outcome knob, the Job controller's pods and events, pod logs;
+//! - `logs`: `pods/log` as a stream (lines appended by tests, `follow`, `sinceSeconds`);
+//!   `exec`: `pods/exec` over WebSocket (the channel protocol, simulated commands) and the
+//!   WebSocket upgrade; `portforward`: `pods/portforward` over WebSocket (to an echo or a
+//!   test's address);
 //! - `events`: recording and aggregating core/v1 Events;
 //! - `protobuf`: protobuf request bodies of the kinds typed clients write that way (Secrets,
 //!   ConfigMaps);
@@ -126,10 +158,13 @@ mod controllers;
 mod crds;
 mod defaults;
 mod events;
+mod exec;
 mod faults;
 mod http;
 mod json;
+mod logs;
 mod pods;
+mod portforward;
 mod protobuf;
 mod resources;
 mod ssa;
@@ -146,8 +181,9 @@ use std::thread::JoinHandle;
 use serde_json::Value;
 
 pub use controllers::Readiness;
+pub use exec::{ExecRecord, SHELLS};
 pub use faults::Fault;
-pub use pods::{EXIT_CODE, LOG, OUTCOME};
+pub use pods::{EXIT_CODE, LOG, OUTCOME, PREVIOUS_LOG};
 
 use crate::http::serve_thread;
 use crate::store::{Key, Store, key};
@@ -405,6 +441,12 @@ pub(crate) struct Shared {
     pub(crate) store: Mutex<Store>,
     pub(crate) requests: Mutex<Vec<RecordedRequest>>,
     pub(crate) faults: Mutex<Vec<Fault>>,
+    /// Lines appended to containers' logs ([`FakeKube::append_log`]).
+    pub(crate) appended: Mutex<logs::Appended>,
+    /// Exec sessions ([`FakeKube::exec_sessions`]).
+    pub(crate) exec_sessions: Mutex<Vec<ExecRecord>>,
+    /// Where forwarded ports lead ([`FakeKube::forward_port_to`]).
+    pub(crate) port_targets: Mutex<portforward::PortTargets>,
 }
 
 impl Shared {
@@ -423,6 +465,9 @@ impl Shared {
             store: Mutex::new(store),
             requests: Mutex::new(Vec::new()),
             faults: Mutex::new(Vec::new()),
+            appended: Mutex::new(logs::Appended::default()),
+            exec_sessions: Mutex::new(Vec::new()),
+            port_targets: Mutex::new(portforward::PortTargets::new()),
         }
     }
 }

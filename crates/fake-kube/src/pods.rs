@@ -1,6 +1,8 @@
 //! Run-to-completion workloads: Pod phases and container states, the per-object outcome knob
-//! ([`OUTCOME`], [`EXIT_CODE`], [`LOG`]), the Job controller's pod and Job status, the events
-//! the Job controller and the kubelet record, and `pods/{name}/log`.
+//! ([`OUTCOME`], [`EXIT_CODE`], [`LOG`], [`PREVIOUS_LOG`]), troubled pods (crash loops, images
+//! that cannot be pulled, OOM kills, pods no node can take), the Job controller's pod and Job
+//! status, the Deployment controller's ReplicaSet and pods, the events the controllers, the
+//! scheduler and the kubelet record, and `pods/{name}/log`.
 
 use serde_json::{Map, Value, json};
 
@@ -18,6 +20,14 @@ pub const OUTCOME: &str = "fake-kube.cocktail.io/outcome";
 pub const EXIT_CODE: &str = "fake-kube.cocktail.io/exit-code";
 /// The log of a pod's containers (`LOG.CONTAINER` for one container).
 pub const LOG: &str = "fake-kube.cocktail.io/log";
+/// The log of a pod's previous (restarted) containers, what `previous=true` returns
+/// (`PREVIOUS_LOG.CONTAINER` for one container).
+pub const PREVIOUS_LOG: &str = "fake-kube.cocktail.io/previous-log";
+
+/// How many times the containers of a crash-looping pod have restarted.
+pub(crate) const CRASH_RESTARTS: i64 = 3;
+/// What the scheduler says of a pod it cannot place.
+pub(crate) const UNSCHEDULABLE_MESSAGE: &str = "0/3 nodes are available: 3 Insufficient memory. preemption: 0/3 nodes are available: 3 No preemption victims found for incoming pod.";
 
 const MESSAGE_BACKOFF: &str = "Job has reached the specified backoff limit";
 
@@ -28,6 +38,14 @@ pub(crate) enum Outcome {
     Succeed,
     Fail,
     Never,
+    /// Containers exit (code [`EXIT_CODE`]) and are restarted with back-off: `CrashLoopBackOff`.
+    CrashLoop,
+    /// The image cannot be pulled: `ImagePullBackOff`, the pod stays `Pending`.
+    ImagePull,
+    /// Containers are killed for their memory (`OOMKilled`, exit code 137) and restarted.
+    OomKilled,
+    /// No node can take the pod: `PodScheduled=False`, reason `Unschedulable`.
+    Unschedulable,
 }
 
 fn annotation<'a>(obj: &'a Value, base: &str, name: &str) -> Option<&'a str> {
@@ -41,6 +59,10 @@ fn parse_outcome(v: Option<&str>) -> Outcome {
         Some("succeed") => Outcome::Succeed,
         Some("fail") => Outcome::Fail,
         Some("never") => Outcome::Never,
+        Some("crashloop") => Outcome::CrashLoop,
+        Some("imagepull") => Outcome::ImagePull,
+        Some("oomkilled") => Outcome::OomKilled,
+        Some("unschedulable") => Outcome::Unschedulable,
         _ => Outcome::Default,
     }
 }
@@ -80,11 +102,23 @@ fn run_to_completion(pod: &Value) -> bool {
     )
 }
 
+/// The outcome a pod template asks for (a Deployment's pods).
+pub(crate) fn template_outcome(workload: &Value) -> Outcome {
+    parse_outcome(annotation(workload, "/spec/template/metadata", OUTCOME))
+}
+
+/// Whether pods of this outcome can become ready.
+pub(crate) fn outcome_can_be_ready(o: Outcome) -> bool {
+    matches!(o, Outcome::Default | Outcome::Succeed)
+}
+
 /// The phase the kubelet would report for `pod`.
 fn pod_phase(pod: &Value, readiness: Readiness) -> &'static str {
     let ready = readiness == Readiness::Immediate;
     match parse_outcome(annotation(pod, "/metadata", OUTCOME)) {
         Outcome::Fail => "Failed",
+        Outcome::CrashLoop | Outcome::OomKilled => "Running",
+        Outcome::ImagePull | Outcome::Unschedulable => "Pending",
         Outcome::Never => {
             if ready {
                 "Running"
@@ -105,6 +139,10 @@ fn pod_phase(pod: &Value, readiness: Readiness) -> &'static str {
 pub(crate) fn pod_status(pod: &Value, readiness: Readiness, now: &str) -> Value {
     let old = pod.get("status");
     let phase = pod_phase(pod, readiness);
+    let outcome = parse_outcome(annotation(pod, "/metadata", OUTCOME));
+    if let Some(status) = troubled_pod_status(pod, outcome, now) {
+        return status;
+    }
     if phase == "Pending" {
         return json!({"phase": "Pending"});
     }
@@ -181,6 +219,119 @@ pub(crate) fn pod_status(pod: &Value, readiness: Readiness, now: &str) -> Value 
     Value::Object(s)
 }
 
+/// The status of a pod whose outcome is trouble (`crashloop`, `oomkilled`, `imagepull`,
+/// `unschedulable`), as the kubelet and the scheduler report it.
+fn troubled_pod_status(pod: &Value, outcome: Outcome, now: &str) -> Option<Value> {
+    let old = pod.get("status");
+    let scheduled = |status: &str, reason: &str, message: &str| {
+        condition(
+            old,
+            "PodScheduled",
+            status,
+            reason,
+            message,
+            CondStyle::Probe,
+            now,
+        )
+    };
+    if outcome == Outcome::Unschedulable {
+        return Some(json!({
+            "phase": "Pending",
+            "conditions": [scheduled("False", "Unschedulable", UNSCHEDULABLE_MESSAGE)],
+        }));
+    }
+    let pod_name = str_at(pod, "/metadata/name").unwrap_or("");
+    let pod_ns = str_at(pod, "/metadata/namespace").unwrap_or("");
+    let uid = str_at(pod, "/metadata/uid").unwrap_or("");
+    let start = old
+        .and_then(|o| o.get("startTime"))
+        .cloned()
+        .unwrap_or_else(|| now.into());
+    let (phase, restarts) = match outcome {
+        Outcome::CrashLoop | Outcome::OomKilled => ("Running", CRASH_RESTARTS),
+        Outcome::ImagePull => ("Pending", 0),
+        _ => return None,
+    };
+    let statuses: Vec<Value> = containers(pod, "containers")
+        .into_iter()
+        .map(|(name, image)| {
+            let (state, last) = match outcome {
+                Outcome::ImagePull => (
+                    json!({"waiting": {"reason": "ImagePullBackOff",
+                        "message": format!("Back-off pulling image \"{image}\"")}}),
+                    json!({}),
+                ),
+                _ => {
+                    let (code, reason) = if outcome == Outcome::OomKilled {
+                        (137, "OOMKilled")
+                    } else {
+                        (exit_code(pod), "Error")
+                    };
+                    (
+                        json!({"waiting": {"reason": "CrashLoopBackOff", "message": format!(
+                            "back-off 40s restarting failed container={name} pod={pod_name}_{pod_ns}({uid})"
+                        )}}),
+                        json!({"terminated": {"exitCode": code, "reason": reason,
+                            "startedAt": start, "finishedAt": now}}),
+                    )
+                }
+            };
+            json!({
+                "name": name,
+                "state": state,
+                "lastState": last,
+                "ready": false,
+                "restartCount": restarts,
+                "image": image,
+                "imageID": "",
+                "started": false,
+            })
+        })
+        .collect();
+    let not_ready = condition(
+        old,
+        "Ready",
+        "False",
+        "ContainersNotReady",
+        &format!(
+            "containers with unready status: [{}]",
+            containers(pod, "containers")
+                .into_iter()
+                .map(|c| c.0)
+                .collect::<Vec<_>>()
+                .join(" ")
+        ),
+        CondStyle::Probe,
+        now,
+    );
+    Some(json!({
+        "phase": phase,
+        "conditions": [scheduled("True", "", ""), not_ready],
+        "hostIP": "172.18.0.2",
+        "podIP": "10.244.0.10",
+        "startTime": start,
+        "containerStatuses": statuses,
+    }))
+}
+
+/// The waiting reason of a pod's first container, or its scheduling trouble: what changes
+/// when the kubelet or the scheduler has something new to report.
+fn trouble(status: Option<&Value>) -> Option<String> {
+    let status = status?;
+    if let Some(c) = status
+        .get("conditions")
+        .and_then(Value::as_array)
+        .and_then(|cs| cs.iter().find(|c| c["type"] == "PodScheduled"))
+        && c["status"] == "False"
+    {
+        return Some("Unschedulable".into());
+    }
+    str_at(status, "/containerStatuses/0/state/waiting/reason").map(|r| {
+        let last = str_at(status, "/containerStatuses/0/lastState/terminated/reason").unwrap_or("");
+        format!("{r}/{last}")
+    })
+}
+
 /// The status of a Job: complete, failed (`BackoffLimitExceeded`) or active.
 pub(crate) fn job_status(job: &Value, readiness: Readiness, now: &str) -> Value {
     let old = job.get("status");
@@ -234,7 +385,7 @@ pub(crate) fn job_status(job: &Value, readiness: Readiness, now: &str) -> Value 
             s.insert("completionTime".into(), old_time("completionTime"));
             s.insert("succeeded".into(), completions.into());
         }
-        (Outcome::Never | Outcome::Default, _) => {
+        _ => {
             s.insert("startTime".into(), old_time("startTime"));
             s.insert("active".into(), 1.into());
         }
@@ -402,6 +553,26 @@ impl Store {
                     self.record_event(obj, &ev, now);
                 }
             }
+            ("v1", "PersistentVolumeClaim") => {
+                let knob = annotation(obj, "/metadata", OUTCOME) == Some("fail");
+                if knob && str_at(new, "/phase") == Some("Pending") && old.is_none() {
+                    let class = str_at(obj, "/spec/storageClassName").unwrap_or("standard");
+                    let ev = Event {
+                        kind: "Warning",
+                        reason: "ProvisioningFailed",
+                        message: format!("storageclass.storage.k8s.io \"{class}\" not found"),
+                        component: "persistentvolume-controller",
+                        field_path: None,
+                    };
+                    self.record_event(obj, &ev, now);
+                }
+            }
+            ("v1", "Pod") if trouble(Some(new)).is_some() => {
+                if trouble(old) == trouble(Some(new)) {
+                    return;
+                }
+                self.trouble_events(obj, new, now);
+            }
             ("v1", "Pod") => {
                 let was_failed = old.and_then(|o| str_at(o, "/phase")) == Some("Failed");
                 if str_at(new, "/phase") != Some("Failed") || was_failed {
@@ -443,8 +614,77 @@ impl Store {
         }
     }
 
+    /// The kubelet's and the scheduler's events for a troubled pod: `FailedScheduling`, or per
+    /// container `Failed`/`BackOff` for an image that cannot be pulled, `BackOff` (twice: the
+    /// kubelet repeats it, the recorder counts) for a container that keeps exiting.
+    fn trouble_events(&mut self, obj: &Value, new: &Value, now: &str) {
+        if trouble(Some(new)).as_deref() == Some("Unschedulable") {
+            let ev = Event {
+                kind: "Warning",
+                reason: "FailedScheduling",
+                message: UNSCHEDULABLE_MESSAGE.into(),
+                component: "default-scheduler",
+                field_path: None,
+            };
+            self.record_event(obj, &ev, now);
+            return;
+        }
+        let pod = format!(
+            "{}_{}({})",
+            str_at(obj, "/metadata/name").unwrap_or(""),
+            str_at(obj, "/metadata/namespace").unwrap_or(""),
+            str_at(obj, "/metadata/uid").unwrap_or("")
+        );
+        let statuses = new
+            .get("containerStatuses")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        for c in &statuses {
+            let name = str_at(c, "/name").unwrap_or("");
+            let image = str_at(c, "/image").unwrap_or("");
+            let field_path = Some(format!("spec.containers{{{name}}}"));
+            let mut events: Vec<(&str, &str, String)> = Vec::new();
+            match str_at(c, "/state/waiting/reason") {
+                Some("ImagePullBackOff") => {
+                    events.push((
+                        "Warning",
+                        "Failed",
+                        format!(
+                            "Failed to pull image \"{image}\": rpc error: code = NotFound desc = failed to pull and unpack image \"{image}\": not found"
+                        ),
+                    ));
+                    events.push(("Warning", "Failed", "Error: ErrImagePull".into()));
+                    events.push((
+                        "Normal",
+                        "BackOff",
+                        format!("Back-off pulling image \"{image}\""),
+                    ));
+                    events.push(("Warning", "Failed", "Error: ImagePullBackOff".into()));
+                }
+                Some("CrashLoopBackOff") => {
+                    let backoff =
+                        format!("Back-off restarting failed container {name} in pod {pod}");
+                    events.push(("Warning", "BackOff", backoff.clone()));
+                    events.push(("Warning", "BackOff", backoff));
+                }
+                _ => {}
+            }
+            for (kind, reason, message) in events {
+                let ev = Event {
+                    kind,
+                    reason,
+                    message,
+                    component: "kubelet",
+                    field_path: field_path.clone(),
+                };
+                self.record_event(obj, &ev, now);
+            }
+        }
+    }
+
     /// `GET pods/{name}/log`: the pod's [`LOG`] annotation (or `LOG.CONTAINER`), honouring
-    /// `container`, `tailLines`, `limitBytes`, `timestamps` and `previous` (the same text).
+    /// `container`, `tailLines`, `limitBytes`, `timestamps` and `previous` ([`PREVIOUS_LOG`], else the same text).
     pub(crate) fn pod_log(&self, ns: &str, name: &str, q: &Query) -> Result<String, ApiError> {
         let res = find_by_group_plural("", "pods")
             .ok_or_else(|| ApiError::internal("pods are not served"))?;
@@ -490,9 +730,35 @@ impl Store {
                 "container \"{container}\" in pod \"{name}\" is waiting to start: ContainerCreating"
             )));
         }
-        let text = annotation(pod, "/metadata", &format!("{LOG}.{container}"))
-            .or_else(|| annotation(pod, "/metadata", LOG))
-            .unwrap_or("");
+        let previous = query_flag(q, "previous")?;
+        let current = annotation(pod, "/metadata", &format!("{LOG}.{container}"))
+            .or_else(|| annotation(pod, "/metadata", LOG));
+        let text = if previous {
+            let restarts = pod
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array)
+                .and_then(|cs| {
+                    cs.iter()
+                        .find(|c| str_at(c, "/name") == Some(container.as_str()))
+                })
+                .and_then(|c| c.get("restartCount"))
+                .and_then(Value::as_i64)
+                .unwrap_or(0);
+            let text = annotation(pod, "/metadata", &format!("{PREVIOUS_LOG}.{container}"))
+                .or_else(|| annotation(pod, "/metadata", PREVIOUS_LOG));
+            match text {
+                Some(t) if restarts > 0 => t,
+                Some(_) => {
+                    return Err(ApiError::bad_request(format!(
+                        "previous terminated container \"{container}\" in pod \"{name}\" not found"
+                    )));
+                }
+                // Without the knob, the log of the current container stands in.
+                None => current.unwrap_or(""),
+            }
+        } else {
+            current.unwrap_or("")
+        };
         let mut lines: Vec<&str> = text.lines().collect();
         if let Some(n) = q.get("tailLines").filter(|n| !n.is_empty()) {
             let n: usize = n.parse().map_err(|_| {
@@ -505,7 +771,6 @@ impl Store {
             .map(|t| t.replace('Z', ".000000000Z"))
             .unwrap_or_default();
         let timestamps = query_flag(q, "timestamps")?;
-        query_flag(q, "previous")?;
         let mut out = String::new();
         for l in lines {
             if timestamps {
@@ -526,5 +791,213 @@ impl Store {
             out.truncate(cut);
         }
         Ok(out)
+    }
+}
+
+/// The revision annotation the Deployment controller writes on its ReplicaSets.
+const REVISION: &str = "deployment.kubernetes.io/revision";
+
+impl Store {
+    /// The Deployment controller: a ReplicaSet per pod template (`NAME-HASH`, label
+    /// `pod-template-hash`, annotation `deployment.kubernetes.io/revision`, owned by the
+    /// Deployment) with `spec.replicas` pods (`NAME-HASH-xxxxx`, owned by the ReplicaSet, the
+    /// template's labels and annotations, so the outcome knob applies); the ReplicaSets of older
+    /// templates are scaled to 0 and their pods removed (a rollout done at once).
+    pub(crate) fn ensure_deployment_pods(&mut self, dep: &Value, now: &str) {
+        let (Some(ns), Some(name), Some(uid)) = (
+            str_at(dep, "/metadata/namespace"),
+            str_at(dep, "/metadata/name"),
+            str_at(dep, "/metadata/uid"),
+        ) else {
+            return;
+        };
+        let (Some(rs_res), Some(pod_res)) = (
+            find_by_group_plural("apps", "replicasets"),
+            find_by_group_plural("", "pods"),
+        ) else {
+            return;
+        };
+        let template = dep
+            .pointer("/spec/template")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let hash = crate::json::short_hash(&template, 10);
+        let rs_name = format!("{name}-{hash}");
+        let replicas = dep
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1)
+            .max(0);
+        let owned = |store: &Store, plural: &str, owner: &str| -> Vec<crate::store::Key> {
+            store
+                .objects
+                .iter()
+                .filter(|(k, s)| {
+                    k.1 == plural && k.2 == ns && crate::controllers::owned_by(&s.obj, owner)
+                })
+                .map(|(k, _)| k.clone())
+                .collect()
+        };
+        let mut newest_revision = 0i64;
+        let mut current = None;
+        for k in owned(self, "replicasets", uid) {
+            let Some(stored) = self.objects.get(&k).cloned() else {
+                continue;
+            };
+            let revision = annotation(&stored.obj, "/metadata", REVISION)
+                .and_then(|r| r.parse::<i64>().ok())
+                .unwrap_or(0);
+            newest_revision = newest_revision.max(revision);
+            if k.3 == rs_name {
+                current = Some(stored);
+                continue;
+            }
+            if let Some(old_uid) = str_at(&stored.obj, "/metadata/uid").map(str::to_string) {
+                for p in owned(self, "pods", &old_uid) {
+                    self.remove_object(&p, "Background");
+                }
+            }
+            if stored.obj.pointer("/spec/replicas").and_then(Value::as_i64) != Some(0) {
+                let mut scaled = stored.obj.clone();
+                if let Some(spec) = scaled.get_mut("spec").and_then(Value::as_object_mut) {
+                    spec.insert("replicas".into(), 0.into());
+                }
+                self.controller_write(rs_res, ns, &k.3, Some(&stored), scaled, now);
+            }
+        }
+        let mut labels = template
+            .pointer("/metadata/labels")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        labels.insert("pod-template-hash".into(), hash.clone().into());
+        let mut selector = dep
+            .pointer("/spec/selector/matchLabels")
+            .and_then(Value::as_object)
+            .cloned()
+            .unwrap_or_default();
+        selector.insert("pod-template-hash".into(), hash.clone().into());
+        let mut rs_template = template.clone();
+        crate::json::meta_mut(&mut rs_template).insert("labels".into(), labels.clone().into());
+        let revision = current
+            .as_ref()
+            .and_then(|c| annotation(&c.obj, "/metadata", REVISION).map(str::to_string))
+            .unwrap_or_else(|| (newest_revision + 1).to_string());
+        let rs = json!({
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "metadata": {
+                "name": rs_name,
+                "namespace": ns,
+                "labels": labels,
+                "annotations": {REVISION: revision},
+                "ownerReferences": [{
+                    "apiVersion": "apps/v1", "kind": "Deployment", "name": name, "uid": uid,
+                    "controller": true, "blockOwnerDeletion": true,
+                }],
+            },
+            "spec": {"replicas": replicas, "selector": {"matchLabels": selector},
+                     "template": rs_template},
+        });
+        let unchanged = current.as_ref().is_some_and(|c| {
+            c.obj.get("spec") == rs.get("spec")
+                && c.obj.pointer("/metadata/annotations") == rs.pointer("/metadata/annotations")
+        });
+        if !unchanged {
+            let mut new = current
+                .as_ref()
+                .map_or_else(|| rs.clone(), |c| c.obj.clone());
+            if let Some(m) = new.as_object_mut() {
+                m.insert("spec".into(), rs["spec"].clone());
+                if let Some(meta) = m.get_mut("metadata").and_then(Value::as_object_mut) {
+                    meta.insert("annotations".into(), rs["metadata"]["annotations"].clone());
+                }
+            }
+            self.controller_write(rs_res, ns, &rs_name, current.as_ref(), new, now);
+            self.reconcile(&key(rs_res, Some(ns), &rs_name), now);
+        }
+        let Some(rs_uid) = self
+            .objects
+            .get(&key(rs_res, Some(ns), &rs_name))
+            .and_then(|s| str_at(&s.obj, "/metadata/uid"))
+            .map(str::to_string)
+        else {
+            return;
+        };
+        let pods = owned(self, "pods", &rs_uid);
+        let want = usize::try_from(replicas).unwrap_or(0);
+        for extra in pods.iter().skip(want) {
+            self.remove_object(extra, "Background");
+        }
+        for _ in pods.len()..want {
+            let pod_name = format!("{rs_name}-{}", self.random_suffix());
+            let mut meta = Map::new();
+            meta.insert("name".into(), pod_name.clone().into());
+            meta.insert("namespace".into(), ns.into());
+            meta.insert("labels".into(), labels.clone().into());
+            if let Some(a) = template.pointer("/metadata/annotations") {
+                meta.insert("annotations".into(), a.clone());
+            }
+            meta.insert(
+                "ownerReferences".into(),
+                json!([{
+                    "apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs_name, "uid": rs_uid,
+                    "controller": true, "blockOwnerDeletion": true,
+                }]),
+            );
+            let mut spec = template.get("spec").cloned().unwrap_or_else(|| json!({}));
+            let unschedulable = parse_outcome(annotation(&template, "/metadata", OUTCOME))
+                == Outcome::Unschedulable;
+            if let Value::Object(m) = &mut spec
+                && !unschedulable
+            {
+                m.insert("nodeName".into(), NODE.into());
+            }
+            let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": meta, "spec": spec});
+            if self.controller_write(pod_res, ns, &pod_name, None, pod, now) {
+                let rs_obj = self
+                    .objects
+                    .get(&key(rs_res, Some(ns), &rs_name))
+                    .map(|s| s.obj.clone())
+                    .unwrap_or(Value::Null);
+                let ev = Event {
+                    kind: "Normal",
+                    reason: "SuccessfulCreate",
+                    message: format!("Created pod: {pod_name}"),
+                    component: "replicaset-controller",
+                    field_path: None,
+                };
+                self.record_event(&rs_obj, &ev, now);
+                self.reconcile(&key(pod_res, Some(ns), &pod_name), now);
+            }
+        }
+    }
+
+    /// A write by the simulated controllers; false (and a log line) when it is refused.
+    fn controller_write(
+        &mut self,
+        res: &'static crate::resources::ResourceDef,
+        ns: &str,
+        name: &str,
+        old: Option<&crate::store::Stored>,
+        obj: Value,
+        now: &str,
+    ) -> bool {
+        let w = Write {
+            res,
+            ns: Some(ns),
+            name,
+            sub: Sub::Main,
+            dry_run: false,
+            validate: false,
+            now,
+        };
+        match self.update_object(&w, old, obj, CONTROLLER) {
+            Ok(_) => true,
+            Err(e) => {
+                tracing::warn!("fake kube: controller write of {name}: {}", e.message);
+                false
+            }
+        }
     }
 }

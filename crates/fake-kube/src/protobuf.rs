@@ -183,6 +183,48 @@ pub(crate) fn decode(body: &[u8]) -> Result<Value, ApiError> {
                 }
             }
         }
+        // What client-go sends with a DELETE (helm's release Secrets): `k8s.io/apimachinery`
+        // `DeleteOptions` (1: gracePeriodSeconds, 2: preconditions {1: uid, 2:
+        // resourceVersion}, 3: orphanDependents, 4: propagationPolicy, 5: dryRun).
+        (_, "DeleteOptions") => {
+            for (n, f) in fields(raw)? {
+                match (n, f) {
+                    (1, Field::Varint(v)) => {
+                        drop(obj.insert("gracePeriodSeconds".into(), (v as i64).into()))
+                    }
+                    (2, Field::Bytes(v)) => {
+                        let mut pre = Map::new();
+                        for (n, f) in fields(v)? {
+                            match (n, f) {
+                                (1, Field::Bytes(u)) => {
+                                    drop(pre.insert("uid".into(), text(u)?.into()))
+                                }
+                                (2, Field::Bytes(r)) => {
+                                    drop(pre.insert("resourceVersion".into(), text(r)?.into()))
+                                }
+                                _ => {}
+                            }
+                        }
+                        obj.insert("preconditions".into(), Value::Object(pre));
+                    }
+                    (3, Field::Varint(v)) => {
+                        drop(obj.insert("orphanDependents".into(), (v != 0).into()))
+                    }
+                    (4, Field::Bytes(v)) => {
+                        drop(obj.insert("propagationPolicy".into(), text(v)?.into()))
+                    }
+                    (5, Field::Bytes(v)) => {
+                        let list = obj
+                            .entry("dryRun")
+                            .or_insert_with(|| Value::Array(Vec::new()));
+                        if let Value::Array(a) = list {
+                            a.push(text(v)?.into());
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
         _ => {
             return Err(ApiError::unsupported_media_type(&format!(
                 "application/vnd.kubernetes.protobuf for {api_version} {kind}"
@@ -190,6 +232,11 @@ pub(crate) fn decode(body: &[u8]) -> Result<Value, ApiError> {
         }
     }
     Ok(Value::Object(obj))
+}
+
+/// Whether a body is in Kubernetes' protobuf encoding (starts with the magic).
+pub(crate) fn is_protobuf(body: &[u8]) -> bool {
+    body.starts_with(MAGIC)
 }
 
 #[cfg(test)]
@@ -200,6 +247,23 @@ mod tests {
         let mut out = vec![(n << 3 | 2) as u8, b.len() as u8];
         out.extend_from_slice(b);
         out
+    }
+
+    #[test]
+    fn decodes_delete_options_as_client_go_encodes_them() {
+        let mut raw = len_field(4, b"Background");
+        raw.extend(len_field(5, b"All"));
+        raw.extend(len_field(2, &len_field(1, b"u-1")));
+        let mut tm = len_field(1, b"v1");
+        tm.extend(len_field(2, b"DeleteOptions"));
+        let mut body = b"k8s\0".to_vec();
+        body.extend(len_field(1, &tm));
+        body.extend(len_field(2, &raw));
+        assert!(is_protobuf(&body));
+        let v = decode(&body).unwrap();
+        assert_eq!(v["propagationPolicy"], "Background");
+        assert_eq!(v["dryRun"], serde_json::json!(["All"]));
+        assert_eq!(v["preconditions"]["uid"], "u-1");
     }
 
     #[test]

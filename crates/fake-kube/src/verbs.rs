@@ -135,6 +135,9 @@ pub(crate) struct DeleteOpts {
 pub(crate) fn delete_options(q: &Query, body: &[u8]) -> Result<DeleteOpts, ApiError> {
     let opts = if body.iter().all(u8::is_ascii_whitespace) {
         json!({})
+    } else if crate::protobuf::is_protobuf(body) {
+        // client-go's typed clients send DeleteOptions as protobuf (helm uninstall does).
+        crate::protobuf::decode(body)?
     } else {
         parse_json(body)?
     };
