@@ -67,6 +67,7 @@ fn fixture() -> &'static Fixture {
                 expect_revision: None,
                 force: false,
                 force_crd_changes: false,
+                correct_drift: false,
             },
         )
         .unwrap();

@@ -9,11 +9,9 @@
 //! happens in memory: nothing is written to disk. Pure, no IO.
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
+use std::io::Read;
 
-use flate2::Compression;
 use flate2::read::GzDecoder;
-use flate2::write::GzEncoder;
 
 use crate::model::Digest;
 
@@ -73,8 +71,7 @@ impl ArchiveError {
 /// Writes `files` (relative paths) under the top folder `root` as a reproducible `.tgz`.
 pub fn write(root: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>, ArchiveError> {
     let werr = |e: std::io::Error| ArchiveError::Write(e.to_string());
-    let gz = GzEncoder::new(Vec::new(), Compression::default());
-    let mut tar = tar::Builder::new(gz);
+    let mut tar = tar::Builder::new(Vec::new());
     tar.mode(tar::HeaderMode::Deterministic);
     // Directories first appear implicitly in sorted order, each once.
     let mut dirs = std::collections::BTreeSet::new();
@@ -120,9 +117,50 @@ pub fn write(root: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>, A
             }
         }
     }
-    let gz = tar.into_inner().map_err(werr)?;
-    let mut out = gz.finish().map_err(werr)?;
-    out.flush().map_err(werr)?;
+    let raw = tar.into_inner().map_err(werr)?;
+    gzip(&raw, None, None)
+}
+
+/// Gzip with miniz_oxide at level 6, byte for byte what flate2's `GzEncoder` with its
+/// miniz_oxide backend writes (mtime 0, OS 255). Archives are compared by digest (the signed
+/// index, `--digest`, Chart.lock), so their bytes must not depend on which backend flate2 is
+/// built with: a dependency turning on flate2's `zlib-rs` would change every digest.
+fn gzip(data: &[u8], extra: Option<&[u8]>, comment: Option<&str>) -> Result<Vec<u8>, ArchiveError> {
+    use miniz_oxide::deflate::core::CompressorOxide;
+    use miniz_oxide::deflate::stream::deflate;
+    use miniz_oxide::{DataFormat, MZFlush, MZStatus};
+    let mut out = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255];
+    let mut flags = 0u8;
+    if let Some(x) = extra {
+        flags |= 4;
+        let len = u16::try_from(x.len())
+            .map_err(|_| ArchiveError::Write("gzip extra field too long".into()))?;
+        out.extend(len.to_le_bytes());
+        out.extend(x);
+    }
+    if let Some(c) = comment {
+        flags |= 16;
+        out.extend(c.as_bytes());
+        out.push(0);
+    }
+    out[3] = flags;
+    let mut compressor = Box::<CompressorOxide>::default();
+    compressor.set_format_and_level(DataFormat::Raw, 6);
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut input = data;
+    loop {
+        let r = deflate(&mut compressor, input, &mut buf, MZFlush::Finish);
+        out.extend(buf.get(..r.bytes_written).unwrap_or_default());
+        input = input.get(r.bytes_consumed..).unwrap_or_default();
+        match r.status {
+            Ok(MZStatus::StreamEnd) => break,
+            Ok(_) => {}
+            Err(e) => return Err(ArchiveError::Write(format!("gzip failed: {e:?}"))),
+        }
+    }
+    out.extend(crc32fast::hash(data).to_le_bytes());
+    // ISIZE: the length modulo 2^32, as gzip defines it.
+    out.extend(((data.len() & 0xffff_ffff) as u32).to_le_bytes());
     Ok(out)
 }
 
@@ -142,11 +180,7 @@ const HELM_GZIP_COMMENT: &str = "Helm";
 /// entry has mtime [`FIXED_MTIME`], so the same files give the same bytes.
 pub fn write_chart(root: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<u8>, ArchiveError> {
     let werr = |e: std::io::Error| ArchiveError::Write(e.to_string());
-    let gz = flate2::GzBuilder::new()
-        .extra(HELM_GZIP_EXTRA.to_vec())
-        .comment(HELM_GZIP_COMMENT)
-        .write(Vec::new(), Compression::default());
-    let mut tar = tar::Builder::new(gz);
+    let mut tar = tar::Builder::new(Vec::new());
     let mut entries: Vec<(&String, &Vec<u8>)> = files.iter().collect();
     entries.sort_by(|a, b| chart_order(a.0, b.0));
     for (path, bytes) in entries {
@@ -160,10 +194,8 @@ pub fn write_chart(root: &str, files: &BTreeMap<String, Vec<u8>>) -> Result<Vec<
         tar.append_data(&mut header, format!("{root}/{path}"), bytes.as_slice())
             .map_err(werr)?;
     }
-    let gz = tar.into_inner().map_err(werr)?;
-    let mut out = gz.finish().map_err(werr)?;
-    out.flush().map_err(werr)?;
-    Ok(out)
+    let raw = tar.into_inner().map_err(werr)?;
+    gzip(&raw, Some(HELM_GZIP_EXTRA), Some(HELM_GZIP_COMMENT))
 }
 
 /// The order of two paths of a chart in a Helm chart archive (Helm's `chartutil.Save`): see

@@ -28,6 +28,7 @@ pub mod cli;
 pub mod crd;
 pub(crate) mod dirs;
 pub(crate) mod docs;
+pub mod drift;
 pub mod env;
 pub(crate) mod fsutil;
 pub mod helm_release;

@@ -458,6 +458,38 @@ pub struct Policy {
     /// How long workloads must stay ready after an upgrade.
     #[serde(default)]
     pub soak_secs: u64,
+    /// What an automatic upgrade does when the release's objects drifted (fields another field
+    /// manager changed).
+    #[serde(default, skip_serializing_if = "OnDrift::is_default")]
+    pub on_drift: OnDrift,
+}
+
+/// What an automatic upgrade does with drift.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum OnDrift {
+    /// Report it and upgrade without touching it (an upgrade that changes a drifted object
+    /// stops at the conflict and is rolled back).
+    #[default]
+    Warn,
+    /// Report it and take the fields back with the upgrade.
+    Correct,
+    /// Report it and leave the release alone until someone looks.
+    Skip,
+}
+
+impl OnDrift {
+    fn is_default(&self) -> bool {
+        *self == OnDrift::Warn
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OnDrift::Warn => "warn",
+            OnDrift::Correct => "correct",
+            OnDrift::Skip => "skip",
+        }
+    }
 }
 
 /// Changes to a release's policy, from flags; unset fields keep their value.
@@ -469,6 +501,7 @@ pub struct PolicyUpdate {
     pub allow_prerelease: Option<bool>,
     pub min_age_secs: Option<u64>,
     pub soak_secs: Option<u64>,
+    pub on_drift: Option<OnDrift>,
 }
 
 impl PolicyUpdate {
@@ -478,6 +511,7 @@ impl PolicyUpdate {
             && self.allow_prerelease.is_none()
             && self.min_age_secs.is_none()
             && self.soak_secs.is_none()
+            && self.on_drift.is_none()
     }
 
     /// The policy after the update; `None` when there was none and nothing is set.
@@ -500,6 +534,9 @@ impl PolicyUpdate {
         }
         if let Some(s) = self.soak_secs {
             p.soak_secs = s;
+        }
+        if let Some(d) = self.on_drift {
+            p.on_drift = d;
         }
         Some(p)
     }
@@ -1231,6 +1268,7 @@ mod tests {
                 allow_prerelease: true,
                 min_age_secs: 259_200,
                 soak_secs: 600,
+                on_drift: OnDrift::Warn,
             }
         );
         let json = serde_json::to_string(&p).unwrap();

@@ -131,6 +131,60 @@ pub struct Record {
     /// The package's format when it is not ours (`chart` for a Helm chart).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub format: Option<String>,
+    /// Changes made by hand on top of the render (`scale`), carried into later upgrades while
+    /// the render leaves the field as it was.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub overrides: Vec<Override>,
+}
+
+/// A field of one object set by hand (`scale web=5`): an upgrade keeps it as long as the
+/// package still renders the field as `rendered`; when values or a new version render another
+/// value, the values win and the override is dropped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Override {
+    pub id: ObjectId,
+    /// JSON pointer of the field (`/spec/replicas`).
+    pub pointer: String,
+    pub value: Value,
+    /// What the package rendered there when the override was made (`null`: not set).
+    pub rendered: Value,
+    /// Why: `scale Deployment/web=5`.
+    #[serde(default)]
+    pub reason: String,
+}
+
+impl Override {
+    /// Applies the overrides that still hold to rendered `objects`; returns those kept.
+    pub fn carry(
+        overrides: &[Override],
+        objects: &mut [crate::render::RenderedObject],
+    ) -> Vec<Override> {
+        let mut kept = Vec::new();
+        for o in overrides {
+            let Some(obj) = objects.iter_mut().find(|r| r.id == o.id) else {
+                continue;
+            };
+            let now = obj
+                .object
+                .pointer(&o.pointer)
+                .cloned()
+                .unwrap_or(Value::Null);
+            if now != o.rendered {
+                continue;
+            }
+            if let Some(slot) = obj.object.pointer_mut(&o.pointer) {
+                *slot = o.value.clone();
+                kept.push(o.clone());
+            } else if let Some((parent, key)) = o.pointer.rsplit_once('/')
+                && let Some(Value::Object(m)) = obj.object.pointer_mut(parent)
+            {
+                m.insert(key.to_string(), o.value.clone());
+                kept.push(o.clone());
+            }
+        }
+        kept
+    }
 }
 
 /// One hook of a chart: an object created at an event of the release's life (`pre-install`,
@@ -300,6 +354,7 @@ mod tests {
             hooks: vec![],
             crds: vec![],
             format: None,
+            overrides: vec![],
         }
     }
 

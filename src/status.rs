@@ -45,7 +45,7 @@
 //! `Unknown` is only for objects whose state cannot be observed at all ([`unobserved`]: a
 //! target that keeps no live state).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -88,6 +88,12 @@ pub struct ObjectStatus {
     /// The `cocktail.io/workload-group` label of the live object (`None` when it is missing:
     /// callers that know the desired object may fill it in from [`workload_group`]).
     pub workload_group: Option<String>,
+    /// Why it is not ready, in one line, from the live objects ([`diagnose`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub why: Option<String>,
+    /// The evidence behind `why`: pods, container states, log lines, warning events.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explanation: Option<Explanation>,
 }
 
 /// Other live objects some rules need, read from the object's namespace.
@@ -98,6 +104,15 @@ pub struct Related {
     pub endpoint_slices: Vec<Value>,
     /// Jobs, matched to CronJobs by their `ownerReferences`.
     pub jobs: Vec<Value>,
+    /// Pods, matched to workloads by `ownerReferences` (through the ReplicaSet of a
+    /// Deployment's newest revision) or by selector, and to Services by selector.
+    pub pods: Vec<Value>,
+    /// ReplicaSets, matched to Deployments by their `ownerReferences`.
+    pub replica_sets: Vec<Value>,
+    /// core/v1 Events, matched by `involvedObject` kind and name.
+    pub events: Vec<Value>,
+    /// The last lines of container logs [`log_requests`] asked for, by (pod, container).
+    pub logs: BTreeMap<(String, String), Vec<String>>,
 }
 
 /// The state of a whole release.
@@ -123,6 +138,8 @@ pub fn assess(
         state,
         summary,
         workload_group,
+        why: None,
+        explanation: None,
     };
     let obj = match live {
         None | Some(Value::Null) => return status(State::Missing, "not found".into(), None),
@@ -162,6 +179,8 @@ pub fn unobserved(id: &ObjectId, desired: &Value) -> ObjectStatus {
         state: State::Unknown,
         summary: UNOBSERVED_SUMMARY.into(),
         workload_group: workload_group(desired),
+        why: None,
+        explanation: None,
     }
 }
 
@@ -313,6 +332,16 @@ fn ago(t: &str, now: UnixTime) -> String {
         Some(t) if t <= now => format!("{} ago", human_duration(now - t)),
         Some(t) => format_rfc3339(t),
         None => t.to_owned(),
+    }
+}
+
+/// The age of a timestamp, kubectl style (`30s`, `5m`, `2h`, `3d`); `-` when there is none, the
+/// text as is when it is not a time or is in the future.
+pub fn age(t: &str, now: UnixTime) -> String {
+    match parse_rfc3339(t) {
+        _ if t.is_empty() => "-".into(),
+        Some(t) if t <= now => human_duration(now - t),
+        _ => t.to_owned(),
     }
 }
 
@@ -874,6 +903,579 @@ fn generic(obj: &Value) -> (State, String) {
         return progressing(why.map_or_else(|| "not ready".into(), |w| format!("not ready: {w}")));
     }
     ready("present")
+}
+
+// ---------------------------------------------------------------------------------------------
+// Why it is not ready
+// ---------------------------------------------------------------------------------------------
+
+/// How many log lines a cause quotes, and how many [`Explanation`] keeps per container.
+pub const LOG_LINES: usize = 5;
+/// How many warning events an [`Explanation`] keeps (the newest).
+const EVENTS_KEPT: usize = 5;
+/// How many containers' logs [`log_requests`] asks for, per object.
+const LOGS_PER_OBJECT: usize = 2;
+
+/// The evidence of why an object is not ready.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Explanation {
+    /// Facts about the object itself: a Job's failed condition, a selector matching no pod.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Its pods (a workload's, a Service's selected ones), not-ready ones first.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub pods: Vec<PodExplanation>,
+    /// The newest warning events of the object, its ReplicaSets and its pods, newest last.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub events: Vec<EventLine>,
+}
+
+/// One pod of a not-ready object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PodExplanation {
+    pub name: String,
+    pub phase: String,
+    pub ready: bool,
+    /// Why this pod is not ready, when it says.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    /// Conditions that are not `True`: `PodScheduled=False Unschedulable: 0/3 nodes...`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub conditions: Vec<String>,
+    pub containers: Vec<ContainerExplanation>,
+}
+
+/// One container of a pod.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ContainerExplanation {
+    pub name: String,
+    pub ready: bool,
+    pub restarts: i64,
+    /// `running`, `waiting: CrashLoopBackOff (back-off 40s ...)`, `terminated: Error (exit code 1)`.
+    pub state: String,
+    /// The state of the previous instance, when it has restarted.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_state: Option<String>,
+    /// The last lines of its log (the previous instance's for a restarted container).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub log: Vec<String>,
+}
+
+/// One event, as `events` and `status --explain` show it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventLine {
+    /// `Pod/web-7d4b9c-x2k4q`.
+    pub object: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub reason: String,
+    pub message: String,
+    pub count: u64,
+    /// RFC 3339, as the server wrote it (empty when it wrote none).
+    pub first_seen: String,
+    pub last_seen: String,
+}
+
+/// A container log the diagnosis would quote: the caller reads it (the previous instance's
+/// for a restarted container) and passes the last lines in [`Related::logs`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogWanted {
+    pub pod: String,
+    pub container: String,
+    pub previous: bool,
+}
+
+/// Why `live` (whose state is `state`) is not ready: a one-line cause and the evidence. `None`
+/// for ready, missing and unobservable objects. Reads pods, ReplicaSets, events and logs from
+/// `related`; without them it says less, never something false.
+pub fn diagnose(
+    id: &ObjectId,
+    live: &Value,
+    state: State,
+    related: &Related,
+) -> Option<(Option<String>, Explanation)> {
+    if !matches!(state, State::Progressing | State::Degraded | State::Failed) {
+        return None;
+    }
+    let pods = pods_of(id, live, related);
+    let mut ex = Explanation::default();
+    let mut involved: Vec<(String, String)> = vec![(id.kind.clone(), id.name.clone())];
+    if id.kind == "Deployment" {
+        for rs in owned(&related.replica_sets, "Deployment", &id.name) {
+            involved.push(("ReplicaSet".into(), name_of(rs).to_owned()));
+        }
+    }
+    for p in &pods {
+        involved.push(("Pod".into(), name_of(p).to_owned()));
+    }
+    let warnings = warning_events(&related.events, &involved);
+    let mut reports: Vec<PodExplanation> = pods
+        .iter()
+        .map(|p| explain_pod(p, related, &warnings))
+        .collect();
+    reports.sort_by_key(|r| r.ready);
+    let first_cause = reports.iter().find_map(|r| r.cause.clone());
+    let with_cause = reports.iter().filter(|r| r.cause.is_some()).count();
+    let latest_warning = |names: &[(String, String)]| {
+        warnings
+            .iter()
+            .rev()
+            .find(|e| {
+                names
+                    .iter()
+                    .any(|(k, n)| *k == e.kind_of && *n == e.name_of)
+            })
+            .map(|e| format!("{}: {}", e.line.reason, e.line.message))
+    };
+    let mut why = match (id.group.as_str(), id.kind.as_str()) {
+        ("", "Service") => {
+            let selector = at(live, &["spec", "selector"]).and_then(Value::as_object);
+            match selector {
+                Some(sel) if !sel.is_empty() => {
+                    let text: Vec<String> = sel
+                        .iter()
+                        .map(|(k, v)| format!("{k}={}", v.as_str().unwrap_or_default()))
+                        .collect();
+                    let text = text.join(",");
+                    if pods.is_empty() {
+                        Some(format!("selector {text} matches no pod"))
+                    } else {
+                        let ready_n = reports.iter().filter(|r| r.ready).count();
+                        let n = pods.len();
+                        let pods_word = if n == 1 { "pod" } else { "pods" };
+                        let mut w =
+                            format!("selector {text} matches {n} {pods_word}, {ready_n} ready");
+                        if let Some(c) = &first_cause {
+                            w.push_str(&format!(": {c}"));
+                        }
+                        Some(w)
+                    }
+                }
+                _ => None,
+            }
+        }
+        ("batch", "Job") => {
+            let failed = condition_is(live, "Failed", "True")
+                .then(|| condition(live, "Failed"))
+                .flatten()
+                .map(|c| {
+                    let text = |k| field(c, k).unwrap_or_default();
+                    format!("{}: {}", text("reason"), text("message"))
+                });
+            if let Some(f) = &failed {
+                ex.notes.push(format!("condition Failed=True {f}"));
+            }
+            first_cause.clone().or(failed)
+        }
+        _ => first_cause.clone(),
+    };
+    if with_cause > 1 && !matches!(id.kind.as_str(), "Service" | "Pod") {
+        why = why.map(|w| format!("{w} (and {} more pods)", with_cause - 1));
+    }
+    if why.is_none() {
+        why = latest_warning(&involved);
+    }
+    if why.is_none() && pods.is_empty() && is_pod_owner(id) {
+        why = Some("no pods yet".into());
+    }
+    if let Some(w) = &why
+        && w.starts_with("selector ")
+    {
+        ex.notes.push(w.clone());
+    }
+    ex.pods = reports;
+    let keep = warnings.len().saturating_sub(EVENTS_KEPT);
+    ex.events = warnings.into_iter().skip(keep).map(|w| w.line).collect();
+    Some((why, ex))
+}
+
+/// The container logs [`diagnose`] would quote for `live`: those of containers that exited
+/// (a crash loop's previous instance, a terminated container), a few per object.
+pub fn log_requests(id: &ObjectId, live: &Value, related: &Related) -> Vec<LogWanted> {
+    let mut out = Vec::new();
+    for pod in pods_of(id, live, related) {
+        for c in container_statuses(pod) {
+            let name = field(c, "name").unwrap_or_default();
+            let restarted = at(c, &["lastState", "terminated"]).is_some()
+                && str_at(c, &["state", "waiting", "reason"]).is_some();
+            let exited = int_at(c, &["state", "terminated", "exitCode"]).is_some_and(|e| e != 0);
+            if (restarted || exited) && !name.is_empty() && out.len() < LOGS_PER_OBJECT {
+                out.push(LogWanted {
+                    pod: name_of(pod).to_owned(),
+                    container: name.to_owned(),
+                    previous: restarted,
+                });
+            }
+        }
+    }
+    out
+}
+
+/// Whether pods of this kind come from a controller of it.
+fn is_pod_owner(id: &ObjectId) -> bool {
+    matches!(
+        (id.group.as_str(), id.kind.as_str()),
+        ("apps", "Deployment" | "StatefulSet" | "DaemonSet") | ("batch", "Job")
+    )
+}
+
+fn name_of(v: &Value) -> &str {
+    str_at(v, &["metadata", "name"]).unwrap_or_default()
+}
+
+/// The objects of `list` whose `ownerReferences` name `kind`/`name`.
+fn owned<'a>(list: &'a [Value], kind: &str, name: &str) -> Vec<&'a Value> {
+    list.iter()
+        .filter(|o| {
+            at(o, &["metadata", "ownerReferences"])
+                .and_then(Value::as_array)
+                .is_some_and(|refs| {
+                    refs.iter().any(|r| {
+                        r.get("kind").and_then(Value::as_str) == Some(kind)
+                            && r.get("name").and_then(Value::as_str) == Some(name)
+                    })
+                })
+        })
+        .collect()
+}
+
+/// Whether `labels` has every `key: value` of `selector` (a non-empty map).
+fn labels_match(selector: &serde_json::Map<String, Value>, obj: &Value) -> bool {
+    !selector.is_empty()
+        && selector
+            .iter()
+            .all(|(k, v)| at(obj, &["metadata", "labels", k]) == Some(v))
+}
+
+/// The pods of an object: a Deployment's through the ReplicaSet of its newest revision, a
+/// StatefulSet's, DaemonSet's or Job's through `ownerReferences`, else by the selector's
+/// `matchLabels`; a Service's by its selector; a Pod is its own.
+pub fn pods_of<'a>(id: &ObjectId, live: &'a Value, related: &'a Related) -> Vec<&'a Value> {
+    let by_selector = |sel: Option<&serde_json::Map<String, Value>>| -> Vec<&'a Value> {
+        match sel {
+            Some(sel) => related
+                .pods
+                .iter()
+                .filter(|p| labels_match(sel, p))
+                .collect(),
+            None => Vec::new(),
+        }
+    };
+    let match_labels = || at(live, &["spec", "selector", "matchLabels"]).and_then(Value::as_object);
+    match (id.group.as_str(), id.kind.as_str()) {
+        ("", "Pod") => vec![live],
+        ("", "Service") => by_selector(at(live, &["spec", "selector"]).and_then(Value::as_object)),
+        ("apps", "Deployment") => {
+            let revision = |rs: &Value| {
+                str_at(
+                    rs,
+                    &[
+                        "metadata",
+                        "annotations",
+                        "deployment.kubernetes.io/revision",
+                    ],
+                )
+                .and_then(|r| r.parse::<i64>().ok())
+                .unwrap_or(0)
+            };
+            let newest = owned(&related.replica_sets, "Deployment", &id.name)
+                .into_iter()
+                .max_by_key(|rs| {
+                    (
+                        revision(rs),
+                        str_at(rs, &["metadata", "creationTimestamp"])
+                            .and_then(parse_rfc3339)
+                            .unwrap_or(0),
+                    )
+                });
+            match newest {
+                Some(rs) => owned(&related.pods, "ReplicaSet", name_of(rs)),
+                None => by_selector(match_labels()),
+            }
+        }
+        ("apps", "StatefulSet" | "DaemonSet") | ("batch", "Job") => {
+            let pods = owned(&related.pods, &id.kind, &id.name);
+            if pods.is_empty() {
+                by_selector(match_labels())
+            } else {
+                pods
+            }
+        }
+        _ => Vec::new(),
+    }
+}
+
+fn container_statuses(pod: &Value) -> impl Iterator<Item = &Value> {
+    ["initContainerStatuses", "containerStatuses"]
+        .into_iter()
+        .filter_map(|k| at(pod, &["status", k])?.as_array())
+        .flatten()
+}
+
+/// A warning event with what it is about.
+struct Warning {
+    kind_of: String,
+    name_of: String,
+    time: String,
+    line: EventLine,
+}
+
+/// The time an event was last seen: `lastTimestamp`, `series.lastObservedTime`, `eventTime`,
+/// `firstTimestamp`, else its creation.
+pub fn event_time(e: &Value) -> &str {
+    [
+        &["lastTimestamp"][..],
+        &["series", "lastObservedTime"],
+        &["eventTime"],
+        &["firstTimestamp"],
+        &["metadata", "creationTimestamp"],
+    ]
+    .iter()
+    .find_map(|p| str_at(e, p).filter(|t| !t.is_empty()))
+    .unwrap_or_default()
+}
+
+/// An event as a row: `Kind/name`, type, reason, message, count (at least 1), first and last
+/// seen.
+pub fn event_line(e: &Value) -> EventLine {
+    let text = |p: &[&str]| str_at(e, p).unwrap_or_default().to_owned();
+    let count = int_at(e, &["count"])
+        .or_else(|| int_at(e, &["series", "count"]))
+        .unwrap_or(1)
+        .max(1);
+    let first = [
+        &["firstTimestamp"][..],
+        &["eventTime"],
+        &["metadata", "creationTimestamp"],
+    ]
+    .iter()
+    .find_map(|p| str_at(e, p).filter(|t| !t.is_empty()))
+    .unwrap_or_default()
+    .to_owned();
+    EventLine {
+        object: format!(
+            "{}/{}",
+            text(&["involvedObject", "kind"]),
+            text(&["involvedObject", "name"])
+        ),
+        kind: text(&["type"]),
+        reason: text(&["reason"]),
+        message: text(&["message"]),
+        count: u64::try_from(count).unwrap_or(1),
+        first_seen: first,
+        last_seen: event_time(e).to_owned(),
+    }
+}
+
+/// The warning events about `involved` (kind, name), oldest first.
+fn warning_events(events: &[Value], involved: &[(String, String)]) -> Vec<Warning> {
+    let mut out: Vec<Warning> = events
+        .iter()
+        .filter(|e| str_at(e, &["type"]) == Some("Warning"))
+        .filter_map(|e| {
+            let kind = str_at(e, &["involvedObject", "kind"])?;
+            let name = str_at(e, &["involvedObject", "name"])?;
+            involved
+                .iter()
+                .any(|(k, n)| k == kind && n == name)
+                .then(|| Warning {
+                    kind_of: kind.to_owned(),
+                    name_of: name.to_owned(),
+                    time: event_time(e).to_owned(),
+                    line: event_line(e),
+                })
+        })
+        .collect();
+    out.sort_by(|a, b| a.time.cmp(&b.time));
+    out
+}
+
+/// A pod's report: phase, conditions, containers and the cause of its not being ready.
+fn explain_pod(pod: &Value, related: &Related, warnings: &[Warning]) -> PodExplanation {
+    let name = name_of(pod).to_owned();
+    let phase = str_at(pod, &["status", "phase"])
+        .unwrap_or("Unknown")
+        .to_owned();
+    let conditions: Vec<String> = at(pod, &["status", "conditions"])
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .filter(|c| field(c, "status").is_some_and(|s| s != "True"))
+        .map(|c| {
+            let mut t = format!(
+                "{}={}",
+                field(c, "type").unwrap_or("?"),
+                field(c, "status").unwrap_or("?")
+            );
+            if let Some(r) = field(c, "reason") {
+                t.push_str(&format!(" {r}"));
+            }
+            if let Some(m) = field(c, "message") {
+                t.push_str(&format!(": {m}"));
+            }
+            t
+        })
+        .collect();
+    let containers: Vec<ContainerExplanation> = container_statuses(pod)
+        .map(|c| {
+            let cname = field(c, "name").unwrap_or("?").to_owned();
+            ContainerExplanation {
+                ready: c.get("ready").and_then(Value::as_bool) == Some(true),
+                restarts: count(c, &["restartCount"]),
+                state: state_text(c.get("state")),
+                last_state: c
+                    .get("lastState")
+                    .filter(|s| s.as_object().is_some_and(|m| !m.is_empty()))
+                    .map(|s| state_text(Some(s))),
+                log: related
+                    .logs
+                    .get(&(name.clone(), cname.clone()))
+                    .cloned()
+                    .unwrap_or_default(),
+                name: cname,
+            }
+        })
+        .collect();
+    let ready = match phase.as_str() {
+        "Succeeded" => true,
+        "Running" => !containers.is_empty() && containers.iter().all(|c| c.ready),
+        _ => false,
+    };
+    let cause = if ready {
+        None
+    } else {
+        pod_cause(pod, &name, related, warnings)
+    };
+    PodExplanation {
+        name,
+        phase,
+        ready,
+        cause,
+        conditions,
+        containers,
+    }
+}
+
+/// `running`, `waiting: REASON (message)`, `terminated: REASON (exit code N)`.
+fn state_text(state: Option<&Value>) -> String {
+    let Some(state) = state else {
+        return "unknown".into();
+    };
+    if let Some(w) = state.get("waiting") {
+        let mut t = format!("waiting: {}", field(w, "reason").unwrap_or("?"));
+        if let Some(m) = field(w, "message") {
+            t.push_str(&format!(" ({m})"));
+        }
+        t
+    } else if let Some(t) = state.get("terminated") {
+        format!(
+            "terminated: {} (exit code {})",
+            field(t, "reason").unwrap_or("?"),
+            int_at(t, &["exitCode"]).unwrap_or(0)
+        )
+    } else if state.get("running").is_some() {
+        "running".into()
+    } else {
+        "unknown".into()
+    }
+}
+
+/// ` (last log lines: a | b)` when the log of that container was read.
+fn log_suffix(related: &Related, pod: &str, container: &str) -> String {
+    match related.logs.get(&(pod.to_owned(), container.to_owned())) {
+        Some(lines) if !lines.is_empty() => {
+            let keep = lines.len().saturating_sub(LOG_LINES.min(3));
+            format!(" (last log lines: {})", lines[keep..].join(" | "))
+        }
+        _ => String::new(),
+    }
+}
+
+/// Why one pod is not ready: scheduling, a waiting or failed container, a probe.
+fn pod_cause(pod: &Value, name: &str, related: &Related, warnings: &[Warning]) -> Option<String> {
+    if str_at(pod, &["status", "phase"]) == Some("Failed") {
+        let why =
+            str_at(pod, &["status", "reason"]).or_else(|| str_at(pod, &["status", "message"]));
+        if let Some(w) = why.filter(|w| !w.is_empty()) {
+            return Some(format!("pod failed: {w}"));
+        }
+    }
+    if condition_is(pod, "PodScheduled", "False") {
+        let c = condition(pod, "PodScheduled");
+        let reason = c
+            .and_then(|c| field(c, "reason"))
+            .unwrap_or("Unschedulable");
+        return Some(match c.and_then(|c| field(c, "message")) {
+            Some(m) => format!("{reason}: {m}"),
+            None => reason.to_owned(),
+        });
+    }
+    let mut running_unready = None;
+    for c in container_statuses(pod) {
+        let cname = field(c, "name").unwrap_or("?");
+        let restarts = count(c, &["restartCount"]);
+        if let Some(reason) = str_at(c, &["state", "waiting", "reason"]) {
+            let last = at(c, &["lastState", "terminated"]);
+            match reason {
+                "ContainerCreating" | "PodInitializing" => continue,
+                "CrashLoopBackOff" | "RunContainerError" if last.is_some() => {
+                    let code = last.and_then(|t| int_at(t, &["exitCode"])).unwrap_or(0);
+                    let last_reason = last.and_then(|t| field(t, "reason")).unwrap_or_default();
+                    let times = if restarts == 1 { "time" } else { "times" };
+                    let head = if last_reason == "OOMKilled" {
+                        format!(
+                            "OOMKilled: container {cname} was killed for using more memory than its limit (exit code {code}), restarted {restarts} {times}"
+                        )
+                    } else {
+                        format!(
+                            "{reason}: container {cname} exited with code {code}, restarted {restarts} {times}"
+                        )
+                    };
+                    return Some(head + &log_suffix(related, name, cname));
+                }
+                _ => {
+                    return Some(match field(at(c, &["state", "waiting"])?, "message") {
+                        Some(m) => format!("{reason}: {m}"),
+                        None => format!("{reason}: container {cname}"),
+                    });
+                }
+            }
+        }
+        if let Some(t) = at(c, &["state", "terminated"]) {
+            let code = int_at(t, &["exitCode"]).unwrap_or(0);
+            if code != 0 {
+                return Some(format!(
+                    "container {cname} terminated: {} (exit code {code}){}",
+                    field(t, "reason").unwrap_or("Error"),
+                    log_suffix(related, name, cname)
+                ));
+            }
+        }
+        if at(c, &["state", "running"]).is_some()
+            && c.get("ready").and_then(Value::as_bool) != Some(true)
+            && running_unready.is_none()
+        {
+            running_unready = Some(format!("container {cname} is running but not ready"));
+        }
+    }
+    let latest = warnings
+        .iter()
+        .rev()
+        .find(|w| w.kind_of == "Pod" && w.name_of == name)
+        .map(|w| format!("{}: {}", w.line.reason, w.line.message));
+    match (running_unready, latest) {
+        (Some(r), Some(w)) => Some(format!("{r} ({w})")),
+        (Some(r), None) => Some(r),
+        (None, Some(w)) => Some(w),
+        (None, None) => match str_at(pod, &["status", "phase"]) {
+            Some("Pending") | None => Some(format!("pod {name} is Pending")),
+            _ => None,
+        },
+    }
 }
 
 #[cfg(test)]
@@ -1720,6 +2322,7 @@ mod tests {
                 json!("job"),
                 json!({"metadata": {"ownerReferences": {"kind": "CronJob"}}}),
             ],
+            ..Related::default()
         };
         for (group, kind) in kinds {
             for live in &junk {
@@ -1735,6 +2338,8 @@ mod tests {
             state,
             summary: String::new(),
             workload_group: group.map(str::to_owned),
+            why: None,
+            explanation: None,
         }
     }
 
@@ -1823,12 +2428,101 @@ mod tests {
             state: State::Progressing,
             summary: "1/3 updated".into(),
             workload_group: Some("front".into()),
+            why: None,
+            explanation: None,
         };
         let v = serde_json::to_value(&s).unwrap();
         assert_eq!(v["state"], "progressing");
         assert_eq!(v["workloadGroup"], "front");
         assert_eq!(v["id"]["kind"], "Deployment");
         assert_eq!(serde_json::to_value(Overall::Deployed).unwrap(), "deployed");
+    }
+
+    #[test]
+    fn diagnosis_names_the_cause_from_pods_and_events() {
+        let dep = json!({"metadata": {"name": "web"},
+            "spec": {"selector": {"matchLabels": {"app": "web"}}}});
+        let rs = |name: &str, rev: &str| {
+            json!({"metadata": {"name": name,
+            "annotations": {"deployment.kubernetes.io/revision": rev},
+            "ownerReferences": [{"kind": "Deployment", "name": "web"}]}})
+        };
+        let pod = |name: &str, rs: &str, cs: Value| {
+            json!({"metadata": {"name": name,
+            "labels": {"app": "web"}, "ownerReferences": [{"kind": "ReplicaSet", "name": rs}]},
+            "status": {"phase": "Running", "containerStatuses": cs}})
+        };
+        let oom = json!([{"name": "app", "ready": false, "restartCount": 2,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+            "lastState": {"terminated": {"exitCode": 137, "reason": "OOMKilled"}}}]);
+        let mut related = Related {
+            replica_sets: vec![rs("web-old", "1"), rs("web-new", "2")],
+            pods: vec![
+                pod(
+                    "web-old-a",
+                    "web-old",
+                    json!([{"name": "app", "ready": true,
+                    "state": {"running": {}}}]),
+                ),
+                pod("web-new-a", "web-new", oom),
+            ],
+            ..Related::default()
+        };
+        let id = id("apps", "Deployment", "web");
+        let wanted = log_requests(&id, &dep, &related);
+        assert_eq!(
+            wanted,
+            [LogWanted {
+                pod: "web-new-a".into(),
+                container: "app".into(),
+                previous: true
+            }]
+        );
+        related
+            .logs
+            .insert(("web-new-a".into(), "app".into()), vec!["alloc".into()]);
+        let (why, ex) = diagnose(&id, &dep, State::Progressing, &related).unwrap();
+        assert_eq!(
+            why.as_deref(),
+            Some(
+                "OOMKilled: container app was killed for using more memory than its limit (exit code 137), restarted 2 times (last log lines: alloc)"
+            )
+        );
+        assert_eq!(ex.pods.len(), 1, "only the newest revision's pods");
+        assert!(diagnose(&id, &dep, State::Ready, &related).is_none());
+        // A failed Job without pods: its condition.
+        let job = json!({"status": {"conditions": [{"type": "Failed", "status": "True",
+            "reason": "DeadlineExceeded", "message": "Job was active longer than specified deadline"}]}});
+        let (why, _) = diagnose(
+            &super::tests::id("batch", "Job", "j"),
+            &job,
+            State::Failed,
+            &Related::default(),
+        )
+        .unwrap();
+        assert_eq!(
+            why.as_deref(),
+            Some("DeadlineExceeded: Job was active longer than specified deadline")
+        );
+        // Junk never panics.
+        for live in [
+            json!(null),
+            json!({"spec": 1, "status": {"containerStatuses": "x"}}),
+        ] {
+            let _ = diagnose(
+                &id,
+                &live,
+                State::Failed,
+                &Related {
+                    pods: vec![
+                        json!(1),
+                        json!({"status": {"containerStatuses": [1, {"state": 2}]}}),
+                    ],
+                    events: vec![json!("e"), json!({"type": "Warning", "involvedObject": 3})],
+                    ..Related::default()
+                },
+            );
+        }
     }
 
     #[test]

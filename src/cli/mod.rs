@@ -118,16 +118,84 @@ pub enum Command {
                       workload group: Deployment/StatefulSet/DaemonSet ready vs desired, Job and CronJob last \
                       run, PVC phase, Service endpoints and load-balancer address, Ingress address. The overall \
                       state is deployed, progressing, degraded or failed. A dir target keeps no live state: \
-                      objects are only checked to be written."
+                      objects are only checked to be written. An object that is not ready says why in the WHY \
+                      column (a pod's waiting reason, a crash loop's exit code and last log lines, a pod no node \
+                      can take, a claim's provisioning event, a Service whose selector matches no pod); \
+                      --explain prints the evidence pod by pod.",
+        after_help = "Examples:\n  cocktail-pkg status web -n shop\n  cocktail-pkg status web -n shop --explain"
     )]
     Status(commands::status::StatusArgs),
+    /// Show the Kubernetes events of a release's objects and of their pods.
+    #[command(
+        long_about = "Show the events of a release's objects, of their ReplicaSets and of their pods: warnings \
+                      first, oldest first within each group, one row per object, type, reason and message (the \
+                      counts of repeats added, first and last seen kept). --watch polls and prints only new or \
+                      changed rows until Ctrl-C. A dir target has no events.",
+        after_help = "Examples:\n  cocktail-pkg events web -n shop\n  cocktail-pkg events web -n shop --watch\n  cocktail-pkg events web -n shop -o json"
+    )]
+    Events(commands::events::EventsArgs),
     /// Replace one container image of a release, as a new revision.
     #[command(
         after_help = "Examples:\n  cocktail-pkg set-image web web=nginx:1.27.3\n  cocktail-pkg set-image shop deployment/wordpress/wordpress=wordpress:6.7 --wait"
     )]
     SetImage(commands::set_image::SetImageArgs),
+    /// Set the replicas of workloads (or the bounds of their autoscaler), as a new revision
+    /// that later upgrades keep while the package renders the same replicas.
+    #[command(
+        long_about = "Set the replicas of Deployments and StatefulSets as a new revision. The change is recorded \
+                      as an override: later upgrades keep it as long as the package still renders the replicas \
+                      it rendered when you scaled; when your values (or a new version) render another number, \
+                      the values win and the override is dropped. A workload whose replicas a \
+                      HorizontalPodAutoscaler owns is refused (the autoscaler would undo it): change the \
+                      autoscaler's bounds with --hpa-min/--hpa-max instead.",
+        after_help = "Examples:\n  cocktail-pkg scale web web=5 -n shop --wait\n  cocktail-pkg scale db statefulset/db=3 -n shop\n  cocktail-pkg scale web web --hpa-min 2 --hpa-max 10 -n shop"
+    )]
+    Scale(commands::scale::ScaleArgs),
     /// Roll the pods of a release's workloads (like `kubectl rollout restart`).
     Restart(commands::restart::RestartArgs),
+    /// Print (or follow) the logs of a release's pods, each line prefixed with its pod and
+    /// container.
+    #[command(
+        long_about = "Print the logs of every pod of a release's workloads (or of one workload), each line \
+                      prefixed with `[POD/CONTAINER]` in a colour of its own (none when stdout is not a \
+                      terminal, with NO_COLOR or --color never). Lines of one pod come in order. Without \
+                      --all-containers, each pod's default container (kubectl's \
+                      `kubectl.kubernetes.io/default-container` annotation, else the first).\n\n\
+                      With -f the logs are followed until Ctrl-C: the pod list is read again every 2 s \
+                      (COCKTAIL_PKG_POLL_INTERVAL_MS), so restarted containers and the new pods of a rollout \
+                      are followed from their first line, and the streams of pods that are gone end. Lines \
+                      are streamed one by one: memory stays bounded whatever the volume (a line longer \
+                      than 64 KiB comes in pieces).",
+        after_help = "Examples:\n  cocktail-pkg logs web -n shop\n  cocktail-pkg logs web web -n shop -f --since 10m\n  cocktail-pkg logs shop Deployment/wordpress/wordpress --tail 100 --timestamps\n  cocktail-pkg logs web web --previous"
+    )]
+    Logs(commands::logs::LogsArgs),
+    /// Run a command in a container of a release's workload; exits with its exit code.
+    #[command(
+        long_about = "Run a command in a container of a release's workload, through the Kubernetes exec \
+                      subresource (WebSocket, v5.channel.k8s.io, falling back to v4.channel.k8s.io). The pod \
+                      is the workload's first ready pod (by name) unless --pod names one. -i passes stdin; \
+                      -t allocates a terminal (with -i on a terminal: raw mode, restored on exit, and \
+                      window resizes). cocktail-pkg exits with the command's exit code.",
+        after_help = "Examples:\n  cocktail-pkg exec web web -n shop -- ls /usr/share/nginx/html\n  cocktail-pkg exec db db/postgres -it -- psql -U app\n  echo hello | cocktail-pkg exec web web -i -- cat"
+    )]
+    Exec(commands::exec::ExecArgs),
+    /// Open an interactive shell (bash, else sh) in a container of a release's workload.
+    #[command(
+        long_about = "Open an interactive shell in a container of a release's workload: bash when the \
+                      container has it, else sh (`sh -c 'command -v bash && exec bash || exec sh'`), with a \
+                      terminal when stdin and stdout are one. Exits with the shell's exit code.",
+        after_help = "Examples:\n  cocktail-pkg shell web web -n shop\n  cocktail-pkg shell shop wordpress --pod wordpress-6f7d9c-abcde"
+    )]
+    Shell(commands::exec::ShellArgs),
+    /// Forward local ports to a pod behind a Service or workload of a release.
+    #[command(
+        long_about = "Listen on local ports and carry each connection to a pod of the release through the \
+                      Kubernetes port-forward subresource: the first ready pod behind a Service (a Service \
+                      port leads to its targetPort, named ports too) or of a workload. Prints \
+                      `Forwarding from 127.0.0.1:LOCAL -> REMOTE` for each port on stdout; Ctrl-C stops.",
+        after_help = "Examples:\n  cocktail-pkg port-forward web web 8080:80 -n shop\n  cocktail-pkg port-forward shop Deployment/wordpress :8080\n  cocktail-pkg port-forward db db 5432 --address 0.0.0.0"
+    )]
+    PortForward(commands::port_forward::PortForwardArgs),
     /// Remove a release's lease by hand, after its holder stopped (asks for confirmation).
     #[command(
         long_about = "Remove a release's lease by hand, when the operation holding it is known to have \
@@ -340,6 +408,7 @@ fn holds_leases(command: &Command) -> bool {
         Command::Upgrade(a) => !a.common.dry_run,
         Command::Rollback(a) => !a.dry_run,
         Command::SetImage(a) => !a.dry_run,
+        Command::Scale(a) => !a.dry_run,
         Command::Policy(a) => matches!(a.command, commands::policy::PolicyCommand::Set { .. }),
         Command::Adopt(a) => !a.dry_run,
         Command::Uninstall(_) | Command::Restart(_) | Command::Unlock(_) | Command::Test(_) => true,
@@ -362,8 +431,14 @@ fn run(command: Command, printer: &Printer) -> anyhow::Result<u8> {
         Command::Test(args) => commands::test::run(args, printer),
         Command::History(args) => commands::history::run(args, printer),
         Command::Status(args) => commands::status::run(args, printer),
+        Command::Events(args) => commands::events::run(args, printer),
         Command::SetImage(args) => commands::set_image::run(args, printer),
+        Command::Scale(args) => commands::scale::run(args, printer),
         Command::Restart(args) => commands::restart::run(args, printer),
+        Command::Logs(args) => commands::logs::run(args, printer),
+        Command::Exec(args) => commands::exec::run(args, printer),
+        Command::Shell(args) => commands::exec::shell(args, printer),
+        Command::PortForward(args) => commands::port_forward::run(args, printer),
         Command::Unlock(args) => commands::unlock::run(args, printer),
         Command::ServiceMap(args) => commands::service_map::run(args, printer),
         Command::Outdated(args) => commands::auto::outdated(args, printer),

@@ -15,6 +15,8 @@ pub enum ColorChoice {
 #[derive(Debug, Clone, Copy)]
 pub struct Printer {
     color: bool,
+    /// Whether data on stdout may be coloured (`logs` prefixes): the same rule for stdout.
+    stdout_color: bool,
     quiet: bool,
 }
 
@@ -26,15 +28,24 @@ const RESET: &str = "\x1b[0m";
 
 impl Printer {
     pub fn new(choice: ColorChoice, quiet: bool) -> Self {
-        let color = match choice {
+        let decide = |terminal: bool| match choice {
             ColorChoice::Always => true,
             ColorChoice::Never => false,
             ColorChoice::Auto => {
-                std::env::var_os(crate::env::NO_COLOR).is_none_or(|v| v.is_empty())
-                    && std::io::stderr().is_terminal()
+                std::env::var_os(crate::env::NO_COLOR).is_none_or(|v| v.is_empty()) && terminal
             }
         };
-        Self { color, quiet }
+        Self {
+            color: decide(std::io::stderr().is_terminal()),
+            stdout_color: decide(std::io::stdout().is_terminal()),
+            quiet,
+        }
+    }
+
+    /// Whether data written to stdout may carry colour (a terminal, no `NO_COLOR`, or
+    /// `--color always`).
+    pub fn stdout_color(&self) -> bool {
+        self.stdout_color
     }
 
     fn label(&self, style: &str, label: &str) -> String {

@@ -629,6 +629,7 @@ fn to_record(
         hooks,
         crds: crd_ids(&chart),
         format: Some("chart".into()),
+        overrides: Vec::new(),
     })
 }
 

@@ -55,6 +55,11 @@ pub struct AutoRow {
     pub reason: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub security: bool,
+    /// Fields of the release's objects another field manager changed (releases due for an
+    /// upgrade are checked), one line each: `Deployment/web .spec.replicas: release 2, live 5
+    /// (changed by kubectl-edit)`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<String>,
 }
 
 /// The report of an `upgrade --auto` run (also the webhook's body).
@@ -217,6 +222,7 @@ fn skipped(record: &Record, code: &str, reason: String) -> AutoRow {
         code: code.into(),
         reason,
         security: false,
+        drift: Vec::new(),
     }
 }
 
@@ -307,6 +313,7 @@ fn plan_release(
                 code: "upgrade".into(),
                 reason,
                 security,
+                drift: Vec::new(),
             };
             Planned {
                 upgrade_to: Some(if repo.starts_with("oci://") {
@@ -334,6 +341,29 @@ fn upgrade_one(target: &dyn Target, p: &mut Planned, opts: &AutoOptions) {
     ) else {
         return;
     };
+    // Drift first: the policy says whether to upgrade over it, take it back, or stop.
+    match super::drift::of_release(target, &p.record) {
+        Ok(drift) => {
+            p.row.drift = drift
+                .iter()
+                .flat_map(|d| {
+                    d.describe()
+                        .into_iter()
+                        .map(move |l| format!("{}/{} {l}", d.id.kind, d.id.name))
+                })
+                .collect();
+        }
+        Err(e) => p.row.drift = vec![format!("drift not checked: {}", crate::error_chain(&e))],
+    }
+    if !p.row.drift.is_empty() && policy.on_drift == crate::policy::OnDrift::Skip {
+        p.row.action = AutoAction::Skipped;
+        p.row.code = "drift".into();
+        p.row.reason = format!(
+            "the release drifted and its policy says skip (--on-drift skip); look with `cocktail-pkg diff upgrade {} … -n {}`, then `upgrade --correct-drift`",
+            p.record.name, p.record.service_map
+        );
+        return;
+    }
     let result = deploy(
         target,
         &DeployOptions {
@@ -364,6 +394,7 @@ fn upgrade_one(target: &dyn Target, p: &mut Planned, opts: &AutoOptions) {
             force: false,
             // An automatic upgrade never forces a breaking CRD change: it is refused and reported.
             force_crd_changes: false,
+            correct_drift: policy.on_drift == crate::policy::OnDrift::Correct,
         },
     );
     let row = &mut p.row;

@@ -79,6 +79,10 @@ pub struct DeployOutcome {
     /// Nothing changed, so no revision was made: `record` is the current one.
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub up_to_date: bool,
+    /// Fields of the release's objects another field manager changed (dry runs: what `diff`
+    /// shows; `--correct-drift`: what was restored).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<crate::drift::ObjectDrift>,
 }
 
 /// The objects a revision owns: its manifest's documents, each accounted for by its
@@ -421,6 +425,7 @@ pub(crate) fn commit(
         plan,
         dry_run: false,
         up_to_date: false,
+        drift: Vec::new(),
     })
 }
 

@@ -58,6 +58,9 @@ pub struct DeployOptions {
     pub force: bool,
     /// Apply CRD changes that drop a served or stored version or a field of a stored version.
     pub force_crd_changes: bool,
+    /// Restore fields another field manager changed (`--correct-drift`): those objects are
+    /// applied again, forcing. `apply.force_conflicts` implies it.
+    pub correct_drift: bool,
 }
 
 /// What a package renders for this revision, with the values it rendered with.
@@ -416,10 +419,14 @@ pub fn deploy_with(
     let Prepared {
         overlay,
         resolved,
-        rendered,
+        mut rendered,
         hooks,
         crds,
     } = prepared;
+    // Fields set by hand (`scale`) stay while the package renders them as it did then.
+    let overrides = current.map_or_else(Vec::new, |c| {
+        release::Override::carry(&c.overrides, &mut rendered.objects)
+    });
     let mut plan = plan_against(&rendered.objects, &records)?;
     let crd_changes = plan_crds(target, &crds, opts.force_crd_changes)?;
     if !crd_changes.is_empty() {
@@ -452,6 +459,7 @@ pub fn deploy_with(
         hooks,
         crds: crds.iter().map(|c| c.id.clone()).collect(),
         format: pkg.chart().map(|_| "chart".to_string()),
+        overrides,
         manifest: if pkg.chart().is_some() {
             // A chart's templates are named `CHART/templates/x.yaml` already.
             rendered.to_yaml_stream_as_named()?
@@ -488,6 +496,26 @@ pub fn deploy_with(
             opts.package.display()
         )));
     }
+    // Drift: fields another manager changed since the release applied them. A dry run shows
+    // it; --correct-drift (or --force-conflicts) applies those objects again, forcing.
+    let correct = opts.correct_drift || opts.apply.force_conflicts;
+    let drift = match current {
+        Some(c) if !is_install && (opts.dry_run || correct) => super::drift::of_release(target, c)?,
+        _ => Vec::new(),
+    };
+    if correct {
+        for d in &drift {
+            if let Some(change) = plan.changes.iter_mut().find(|ch| ch.id == d.id)
+                && change.action == crate::plan::Action::Unchanged
+            {
+                change.action = if d.missing {
+                    crate::plan::Action::Create
+                } else {
+                    crate::plan::Action::Update
+                };
+            }
+        }
+    }
     // An upgrade that changes nothing makes no revision (and so never touches the objects).
     if let Some(c) = current.filter(|c| !is_install && !opts.force && unchanged(c, &record, &plan))
     {
@@ -496,12 +524,19 @@ pub fn deploy_with(
             plan,
             dry_run: opts.dry_run,
             up_to_date: true,
+            drift,
         });
     }
     if opts.dry_run {
         for c in &plan.changes {
             if let Some(after) = &c.after {
-                target.apply(&c.id, after, ApplyMode::DryRun)?;
+                match target.apply(&c.id, after, ApplyMode::DryRun) {
+                    Ok(_) => {}
+                    // A field another manager owns with another value: that is drift, which
+                    // the outcome reports with the live values instead of failing.
+                    Err(crate::targets::TargetError::Conflict { .. }) if !drift.is_empty() => {}
+                    Err(e) => return Err(e.into()),
+                }
             }
         }
         record.description = "Dry run: nothing applied".into();
@@ -510,6 +545,7 @@ pub fn deploy_with(
             plan,
             dry_run: true,
             up_to_date: false,
+            drift,
         });
     }
     let (done, failed) = if is_install {
@@ -517,18 +553,31 @@ pub fn deploy_with(
     } else {
         ("Upgrade complete", "Upgrade failed")
     };
-    commit(
+    let done = if correct && !drift.is_empty() {
+        let ids: Vec<String> = drift
+            .iter()
+            .map(|d| format!("{}/{}", d.id.kind, d.id.name))
+            .collect();
+        format!("{done} (drift corrected: {})", ids.join(", "))
+    } else {
+        done.to_string()
+    };
+    let mut apply = opts.apply;
+    apply.force_conflicts |= correct;
+    let mut out = commit(
         &mut held,
         Revision {
             record,
             plan,
             previous: records,
             history_max: opts.history_max,
-            done: done.into(),
+            done,
             failed: failed.into(),
             event: Some(if is_install { "install" } else { "upgrade" }),
         },
-        opts.apply,
+        apply,
         progress,
-    )
+    )?;
+    out.drift = if correct { drift } else { Vec::new() };
+    Ok(out)
 }

@@ -14,6 +14,7 @@ use crate::repo::oci::auth::{self, Credentials};
 use crate::repo::oci::manifest::{self, ArtifactKind, Meta};
 use crate::repo::oci::reference::{OciRef, Selector, tag_for};
 use crate::repo::oci::{OciClient, OciError, Pulled};
+use crate::repo::provenance::{Keyring, Verified};
 
 /// A chart or package fetched from a registry, verified and loaded.
 pub struct OciFetched {
@@ -38,6 +39,25 @@ pub fn fetch(
     let r = OciRef::parse(reference)?;
     let mut client = OciClient::from_env(plain_http);
     let pulled = client.pull(&r, progress)?;
+    load(pulled)
+}
+
+/// Like [`fetch`], with the chart's provenance layer verified against `keyring` before the
+/// archive is cached or used: (fetched, provenance file, verdict).
+pub fn fetch_verified(
+    reference: &str,
+    plain_http: bool,
+    keyring: &Keyring,
+    progress: Progress<'_>,
+) -> Result<(OciFetched, Vec<u8>, Verified), OpError> {
+    let r = OciRef::parse(reference)?;
+    let mut client = OciClient::from_env(plain_http);
+    let (pulled, prov, verified) = client.pull_verified(&r, keyring, progress)?;
+    Ok((load(pulled)?, prov, verified))
+}
+
+/// Loads a pulled archive, refusing a chart layer without a chart and a package layer with one.
+fn load(pulled: Pulled) -> Result<OciFetched, OpError> {
     let unpacked = crate::archive::read(&pulled.bytes, Some(&pulled.layer.digest))?;
     let package = Package::from_files(unpacked.files)?;
     match (pulled.kind, package.chart().is_some()) {
@@ -76,6 +96,9 @@ pub struct PullOptions {
     pub reference: String,
     pub dest: PathBuf,
     pub plain_http: bool,
+    /// Verify the chart's provenance against this keyring (`--verify`) and write it beside
+    /// the archive (`NAME-VERSION.tgz.prov`).
+    pub verify: Option<Keyring>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -91,13 +114,28 @@ pub struct PullOutcome {
     /// The archive's digest.
     pub digest: Digest,
     pub size: u64,
+    /// With `--verify`: who signed it, and where its provenance file was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<super::provenance::SignedBy>,
 }
 
-/// Downloads a chart or package into `dest/NAME-VERSION.tgz`, verified.
+/// Downloads a chart or package into `dest/NAME-VERSION.tgz`, verified (and its provenance
+/// file beside it with `--verify`).
 pub fn pull(opts: &PullOptions, progress: Progress<'_>) -> Result<PullOutcome, OpError> {
-    let fetched = fetch(&opts.reference, opts.plain_http, progress)?;
+    let (fetched, prov) = match &opts.verify {
+        None => (fetch(&opts.reference, opts.plain_http, progress)?, None),
+        Some(keyring) => {
+            let (f, prov, verified) =
+                fetch_verified(&opts.reference, opts.plain_http, keyring, progress)?;
+            (f, Some((prov, verified)))
+        }
+    };
     let (name, version) = name_and_version(&fetched.package);
     let path = opts.dest.join(format!("{name}-{version}.tgz"));
+    let signed_by = match prov {
+        None => None,
+        Some((prov, verified)) => Some(super::provenance::write(&path, &prov, verified)?),
+    };
     write_atomic(&path, &fetched.pulled.bytes).map_err(|source| OpError::Write {
         path: path.clone(),
         source,
@@ -111,6 +149,7 @@ pub fn pull(opts: &PullOptions, progress: Progress<'_>) -> Result<PullOutcome, O
         path,
         digest: fetched.pulled.layer.digest,
         size: fetched.pulled.bytes.len() as u64,
+        signed_by,
     })
 }
 

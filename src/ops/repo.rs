@@ -337,6 +337,9 @@ pub struct PullOptions {
     pub name: String,
     pub req: Option<Requirement>,
     pub dest: PathBuf,
+    /// Verify the chart's provenance file (`URL.prov`) against this keyring (`--verify`) and
+    /// write it beside the archive.
+    pub verify: Option<crate::repo::provenance::Keyring>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -347,6 +350,9 @@ pub struct PullOutcome {
     pub path: PathBuf,
     pub digest: Digest,
     pub size: u64,
+    /// With `--verify`: who signed it, and where its provenance file was written.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub signed_by: Option<super::provenance::SignedBy>,
 }
 
 pub fn pull(
@@ -354,10 +360,30 @@ pub fn pull(
     opts: &PullOptions,
     progress: Progress<'_>,
 ) -> Result<PullOutcome, OpError> {
-    let fetched = fetch(client, &opts.repo, &opts.name, opts.req.as_ref(), progress)?;
+    let (fetched, prov) = match &opts.verify {
+        None => (
+            fetch(client, &opts.repo, &opts.name, opts.req.as_ref(), progress)?,
+            None,
+        ),
+        Some(keyring) => {
+            let (f, prov, verified) = crate::repo::reference::fetch_verified(
+                client,
+                &opts.repo,
+                &opts.name,
+                opts.req.as_ref(),
+                keyring,
+                progress,
+            )?;
+            (f, Some((prov, verified)))
+        }
+    };
     let path = opts
         .dest
         .join(format!("{}-{}.tgz", opts.name, fetched.entry.version));
+    let signed_by = match prov {
+        None => None,
+        Some((prov, verified)) => Some(super::provenance::write(&path, &prov, verified)?),
+    };
     write_atomic(&path, &fetched.bytes).map_err(|source| OpError::Write {
         path: path.clone(),
         source,
@@ -368,6 +394,7 @@ pub fn pull(
         path,
         digest: fetched.entry.digest.clone(),
         size: fetched.bytes.len() as u64,
+        signed_by,
     })
 }
 

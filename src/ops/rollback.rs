@@ -98,6 +98,7 @@ pub fn rollback_with(
             plan,
             dry_run: true,
             up_to_date: false,
+            drift: Vec::new(),
         });
     }
     commit(

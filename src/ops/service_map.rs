@@ -250,6 +250,7 @@ pub fn show(
             Vec::new()
         },
         jobs: target.list("batch/v1", "Job", ns, None)?,
+        ..Related::default()
     };
     let mut workloads = Vec::new();
     for (api, kind) in [

@@ -135,6 +135,7 @@ pub fn set_image(
             plan,
             dry_run: true,
             up_to_date: false,
+            drift: Vec::new(),
         });
     }
     let done = record.description.clone();

@@ -3,8 +3,12 @@
 //! The wait polls (every second by default) until every object is ready, stops early when one
 //! has failed, and gives up at a deadline; it renews the release's lease as it goes so a long
 //! wait never loses it. Polling rather than watching keeps it to one GET per object per round,
-//! which is what `kubectl rollout status` costs too, and works through any proxy.
+//! which is what `kubectl rollout status` costs too, and works through any proxy. While
+//! something is not ready, a round also lists the pods, ReplicaSets and events of its
+//! namespace and reads a few container logs, so progress and failures say why
+//! ([`crate::status::diagnose`]).
 
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
@@ -12,7 +16,7 @@ use serde_json::Value;
 
 use crate::model::ObjectId;
 use crate::status::{self, ObjectStatus, Overall, Related, State};
-use crate::targets::{Target, TargetError};
+use crate::targets::{LogRequest, Target, TargetError};
 use crate::time::UnixTime;
 
 /// How long and how often to wait.
@@ -79,17 +83,27 @@ impl From<TargetError> for WaitError {
     }
 }
 
+/// `Deployment/web (0/1 ready): CrashLoopBackOff: ...`: each object with its summary and,
+/// when known, why it is not ready (objects then separated by `; `, a cause may hold commas).
 fn describe(list: &[ObjectStatus]) -> String {
     let shown: Vec<String> = list
         .iter()
         .take(5)
-        .map(|s| format!("{} ({})", short(&s.id), s.summary))
+        .map(|s| match &s.why {
+            Some(why) => format!("{} ({}): {why}", short(&s.id), s.summary),
+            None => format!("{} ({})", short(&s.id), s.summary),
+        })
         .collect();
+    let sep = if list.iter().take(5).any(|s| s.why.is_some()) {
+        "; "
+    } else {
+        ", "
+    };
     let more = list.len().saturating_sub(5);
     if more > 0 {
-        format!("{} and {more} more", shown.join(", "))
+        format!("{} and {more} more", shown.join(sep))
     } else {
-        shown.join(", ")
+        shown.join(sep)
     }
 }
 
@@ -109,22 +123,20 @@ pub struct Observation {
     pub objects: Vec<ObjectStatus>,
 }
 
-/// Reads the live state of `objects` (desired objects with their ids).
+/// Reads the live state of `objects` (desired objects with their ids). For objects that are
+/// not ready, it then reads what says why ([`status::diagnose`]): the pods, ReplicaSets and
+/// events of their namespace (one list per kind per namespace per round) and the last lines
+/// of a few exited containers' logs. Those reads are best effort: a failure leaves the cause
+/// out, never the state.
 pub fn observe(
     target: &dyn Target,
     objects: &[(ObjectId, Value)],
     now: UnixTime,
 ) -> Result<Observation, TargetError> {
     let observed = target.observes_live_state();
-    let mut related_by_ns: std::collections::BTreeMap<String, Related> = Default::default();
+    let mut related_by_ns: BTreeMap<String, Related> = Default::default();
     if observed {
-        let mut namespaces: Vec<&str> = objects
-            .iter()
-            .map(|(id, _)| id.namespace.as_str())
-            .collect();
-        namespaces.sort();
-        namespaces.dedup();
-        for ns in namespaces.into_iter().filter(|ns| !ns.is_empty()) {
+        for ns in namespaces(objects) {
             let needs = |kind: &str| {
                 objects
                     .iter()
@@ -143,6 +155,7 @@ pub fn observe(
     }
     let empty = Related::default();
     let mut statuses = Vec::with_capacity(objects.len());
+    let mut lives = Vec::with_capacity(objects.len());
     for (id, desired) in objects {
         let live = target.get(id)?;
         statuses.push(match (&live, observed) {
@@ -154,12 +167,137 @@ pub fn observe(
                 now,
             ),
         });
+        lives.push(live);
+    }
+    if observed {
+        explain(target, objects, &lives, &mut statuses, &mut related_by_ns);
     }
     Ok(Observation {
         overall: status::overall(&statuses),
         observed,
         objects: statuses,
     })
+}
+
+/// The namespaces of `objects`, sorted, without the empty one (cluster-scoped objects).
+fn namespaces(objects: &[(ObjectId, Value)]) -> Vec<&str> {
+    let mut namespaces: Vec<&str> = objects
+        .iter()
+        .map(|(id, _)| id.namespace.as_str())
+        .filter(|ns| !ns.is_empty())
+        .collect();
+    namespaces.sort();
+    namespaces.dedup();
+    namespaces
+}
+
+/// How many container logs one round of observation reads, at most.
+const LOGS_PER_ROUND: usize = 4;
+
+/// Whether a state gets a cause.
+fn unready(state: State) -> bool {
+    matches!(state, State::Progressing | State::Degraded | State::Failed)
+}
+
+/// Fills `why` and `explanation` of the objects that are not ready.
+fn explain(
+    target: &dyn Target,
+    objects: &[(ObjectId, Value)],
+    lives: &[Option<Value>],
+    statuses: &mut [ObjectStatus],
+    related_by_ns: &mut BTreeMap<String, Related>,
+) {
+    let pending: Vec<usize> = (0..statuses.len())
+        .filter(|&i| unready(statuses[i].state) && lives[i].is_some())
+        .collect();
+    let list = |api: &str, kind: &str, ns: &str| {
+        target.list(api, kind, Some(ns), None).unwrap_or_else(|e| {
+            tracing::debug!("reading {kind} of {ns} to explain readiness: {e}");
+            Vec::new()
+        })
+    };
+    let mut nss: Vec<&str> = pending
+        .iter()
+        .map(|&i| objects[i].0.namespace.as_str())
+        .filter(|ns| !ns.is_empty())
+        .collect();
+    nss.sort();
+    nss.dedup();
+    for ns in nss {
+        let kinds: BTreeSet<&str> = pending
+            .iter()
+            .filter(|&&i| objects[i].0.namespace == ns)
+            .map(|&i| objects[i].0.kind.as_str())
+            .collect();
+        let related = related_by_ns.entry(ns.to_string()).or_default();
+        let with_pods = ["Deployment", "StatefulSet", "DaemonSet", "Job", "Service"];
+        if with_pods.iter().any(|k| kinds.contains(k)) {
+            related.pods = list("v1", "Pod", ns);
+        }
+        if kinds.contains("Deployment") {
+            related.replica_sets = list("apps/v1", "ReplicaSet", ns);
+        }
+        related.events = list("v1", "Event", ns);
+    }
+    // The logs the causes quote, a few per round.
+    let mut budget = LOGS_PER_ROUND;
+    for &i in &pending {
+        let (id, live) = (&objects[i].0, lives[i].as_ref());
+        let Some(live) = live else { continue };
+        let Some(related) = related_by_ns.get_mut(&id.namespace) else {
+            continue;
+        };
+        for want in status::log_requests(id, live, related) {
+            if budget == 0 {
+                break;
+            }
+            budget -= 1;
+            let key = (want.pod.clone(), want.container.clone());
+            if related.logs.contains_key(&key) {
+                continue;
+            }
+            let lines = last_log_lines(target, &id.namespace, &want);
+            related.logs.insert(key, lines);
+        }
+    }
+    let empty = Related::default();
+    for i in pending {
+        let (id, live) = (&objects[i].0, lives[i].as_ref());
+        let Some(live) = live else { continue };
+        let related = related_by_ns.get(&id.namespace).unwrap_or(&empty);
+        if let Some((why, explanation)) = status::diagnose(id, live, statuses[i].state, related) {
+            statuses[i].why = why;
+            statuses[i].explanation = Some(explanation);
+        }
+    }
+}
+
+/// The last non-empty lines of a container's log (the previous instance's when asked), read
+/// with a bound on lines and bytes; nothing when it cannot be read.
+fn last_log_lines(target: &dyn Target, namespace: &str, want: &status::LogWanted) -> Vec<String> {
+    use std::io::{BufRead, Read};
+    let request = LogRequest {
+        container: Some(want.container.clone()),
+        tail_lines: Some(status::LOG_LINES as i64),
+        previous: want.previous,
+        ..LogRequest::default()
+    };
+    let Ok(stream) = target.pod_log_stream(namespace, &want.pod, &request) else {
+        return Vec::new();
+    };
+    let mut lines: Vec<String> = Vec::new();
+    for line in stream.take(64 * 1024).lines() {
+        let Ok(line) = line else { break };
+        let line = line.trim_end().to_string();
+        if line.is_empty() {
+            continue;
+        }
+        lines.push(line);
+        if lines.len() > status::LOG_LINES {
+            lines.remove(0);
+        }
+    }
+    lines
 }
 
 /// Waits until every object is ready. `tick` is called after each round (progress display,

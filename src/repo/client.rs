@@ -25,6 +25,7 @@ use reqwest::blocking::Client;
 use super::config::{BUILTIN, RepoEntry, RepoKind};
 use super::helm::{self, HelmIndexError};
 use super::http::{self, HttpError};
+use super::provenance::{self, Keyring, ProvenanceError, Verified};
 use crate::fsutil::write_atomic;
 use crate::index::format::{
     FormatError, PackageSummary, ROOT_FILE, RootIndex, SIGNATURE_FILE, VersionEntry, VersionsFile,
@@ -118,6 +119,9 @@ pub enum RepoError {
     /// A downloaded archive does not hold a valid package.
     #[error(transparent)]
     Package(#[from] crate::package::PackageError),
+    /// A chart's provenance file (`--verify`) did not check out; nothing was cached.
+    #[error(transparent)]
+    Provenance(#[from] ProvenanceError),
 }
 
 impl RepoError {
@@ -128,6 +132,7 @@ impl RepoError {
             ),
             RepoError::Archive(e) => e.hint(),
             RepoError::Package(e) => e.hint(),
+            RepoError::Provenance(e) => e.hint(),
             RepoError::Http(e) => e.hint(),
             RepoError::Signature { source, .. } => source.hint(),
             RepoError::Format { source, .. } => source.hint(),
@@ -233,6 +238,13 @@ fn cache_write(path: &Path, bytes: &[u8]) -> Result<(), RepoError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+/// The last path segment of a URL (`https://x/charts/demo-0.1.0.tgz?a=b` -> `demo-0.1.0.tgz`):
+/// the file name Helm downloads an archive to, which its provenance file names.
+fn url_file_name(url: &str) -> String {
+    let path = url.split(['?', '#']).next().unwrap_or(url);
+    path.rsplit('/').next().unwrap_or(path).to_string()
 }
 
 /// Reads a body up to `max` bytes, hashing as it goes and reporting progress.
@@ -580,27 +592,31 @@ impl RepoClient {
         VersionsFile::parse(&summary.versions_url, &bytes).map_err(format_err)
     }
 
-    /// An archive's bytes, digest-verified; downloads go to the content-addressed cache.
-    pub fn archive(
+    fn archive_path(&self, entry: &VersionEntry) -> PathBuf {
+        self.cache
+            .join("packages-v1")
+            .join("sha256")
+            .join(format!("{}.tgz", entry.digest.hex()))
+    }
+
+    /// An archive from the cache, when it holds one with the right digest; else downloaded and
+    /// digest-verified, not cached yet: (bytes, downloaded).
+    fn archive_bytes(
         &mut self,
         repo: &Repo,
         entry: &VersionEntry,
         progress: Progress<'_>,
-    ) -> Result<Vec<u8>, RepoError> {
+    ) -> Result<(Vec<u8>, bool), RepoError> {
         if let Repo::Builtin = repo {
             let bytes = builtin_file(&entry.url)?;
             if Digest::of(bytes) != entry.digest {
                 return Err(RepoError::Builtin(format!("a consistent {}", entry.url)));
             }
-            return Ok(bytes.to_vec());
+            return Ok((bytes.to_vec(), false));
         }
-        let path = self
-            .cache
-            .join("packages-v1")
-            .join("sha256")
-            .join(format!("{}.tgz", entry.digest.hex()));
+        let path = self.archive_path(entry);
         if let Some(b) = read_opt(&path).filter(|b| Digest::of(b) == entry.digest) {
-            return Ok(b);
+            return Ok((b, false));
         }
         let Repo::Remote(r) = repo else {
             return Err(RepoError::Builtin(entry.url.clone()));
@@ -618,8 +634,72 @@ impl RepoClient {
                 actual,
             });
         }
-        cache_write(&path, &body)?;
-        Ok(body)
+        Ok((body, true))
+    }
+
+    /// An archive's bytes, digest-verified; downloads go to the content-addressed cache.
+    pub fn archive(
+        &mut self,
+        repo: &Repo,
+        entry: &VersionEntry,
+        progress: Progress<'_>,
+    ) -> Result<Vec<u8>, RepoError> {
+        let (bytes, downloaded) = self.archive_bytes(repo, entry, progress)?;
+        if downloaded {
+            cache_write(&self.archive_path(entry), &bytes)?;
+        }
+        Ok(bytes)
+    }
+
+    /// An archive verified against its provenance file (the archive's URL + `.prov`, as Helm
+    /// serves it) and `keyring` before it is cached: (archive, provenance file, verdict).
+    /// `subject` names the chart in errors.
+    pub fn archive_verified(
+        &mut self,
+        repo: &Repo,
+        subject: &str,
+        entry: &VersionEntry,
+        keyring: &Keyring,
+        progress: Progress<'_>,
+    ) -> Result<(Vec<u8>, Vec<u8>, Verified), RepoError> {
+        let (bytes, downloaded) = self.archive_bytes(repo, entry, progress)?;
+        let Repo::Remote(r) = repo else {
+            return Err(ProvenanceError::Missing {
+                subject: subject.to_string(),
+                location:
+                    "the built-in catalog is verified by its signed index, not by provenance files"
+                        .into(),
+            }
+            .into());
+        };
+        let url = format!("{}{}", resolve_url(&r.url, &entry.url), provenance::SUFFIX);
+        let client = self.http_for(r)?;
+        let prov = match http::get(&client, &url, &auth_headers(r, &url)) {
+            Ok(resp) => read_body(
+                resp,
+                "provenance file",
+                &url,
+                provenance::MAX_PROV_BYTES,
+                &mut |_, _| {},
+            )?,
+            Err(HttpError::Status { status, .. })
+                if status == StatusCode::NOT_FOUND || status == StatusCode::GONE =>
+            {
+                return Err(ProvenanceError::Missing {
+                    subject: subject.to_string(),
+                    location: format!("{url} answered {status}"),
+                }
+                .into());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let file = url_file_name(&entry.url);
+        let verified = provenance::verify(subject, &prov, keyring, &file, &bytes)?;
+        // Verified: now it may be cached.
+        if downloaded {
+            cache_write(&self.archive_path(entry), &bytes)?;
+        }
+        Ok((bytes, prov, verified))
     }
 
     /// Removes a repository's cached index.

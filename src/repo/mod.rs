@@ -8,6 +8,7 @@ pub mod config;
 pub mod helm;
 pub mod http;
 pub mod oci;
+pub mod provenance;
 pub mod reference;
 
 pub use client::{Freshness, Repo, RepoClient, RepoError};

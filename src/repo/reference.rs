@@ -12,6 +12,7 @@ use semver::VersionReq;
 
 use super::client::{Progress, Repo, RepoClient, RepoError};
 use super::config::{BUILTIN, RepoFile, RepoKind};
+use super::provenance::{Keyring, Verified};
 use crate::archive;
 use crate::index::format::VersionEntry;
 use crate::index::select::{Prerelease, is_exact, parse_requirement, select};
@@ -226,6 +227,34 @@ pub fn fetch(
         entry,
         bytes,
     })
+}
+
+/// Like [`fetch`], with the chart's provenance file (`URL.prov`) verified against `keyring`
+/// before the archive is cached or used: (fetched, provenance file, verdict).
+pub fn fetch_verified(
+    client: &mut RepoClient,
+    repo_name: &str,
+    name: &str,
+    req: Option<&Requirement>,
+    keyring: &Keyring,
+    progress: Progress<'_>,
+) -> Result<(Fetched, Vec<u8>, Verified), RepoError> {
+    let repo = find_repo(repo_name)?;
+    let entry = resolve_version(client, &repo, name, req)?;
+    let subject = format!("{repo_name}/{name} {}", entry.version);
+    let (bytes, prov, verified) =
+        client.archive_verified(&repo, &subject, &entry, keyring, progress)?;
+    let unpacked = archive::read(&bytes, Some(&entry.digest))?;
+    let package = Package::from_files(unpacked.files)?;
+    Ok((
+        Fetched {
+            package,
+            entry,
+            bytes,
+        },
+        prov,
+        verified,
+    ))
 }
 
 #[cfg(test)]

@@ -617,6 +617,7 @@ mod tests {
             hooks: vec![],
             crds: vec![],
             format: None,
+            overrides: vec![],
         }
     }
 

@@ -14,6 +14,11 @@
 //! - Transient failures (5xx, 429, connection errors and timeouts) of idempotent calls are
 //!   retried three times with backoff; lease writes are not retried (they are conditional).
 //!
+//! - Pods (`pods`): logs streamed line by line (`pods/log`, `follow`), commands run through
+//!   `pods/exec` and ports forwarded through `pods/portforward` over WebSocket (the kube crate's
+//!   `ws` feature: `v5.channel.k8s.io`, falling back to `v4.channel.k8s.io`), on a client without
+//!   the read timeout.
+//!
 //! The trait is synchronous: each call blocks on a runtime owned by the target. Calls may come
 //! from several threads at once (one kind wave is applied concurrently).
 
@@ -33,10 +38,12 @@ use kube::discovery::Scope;
 use serde_json::{Value, json};
 
 use super::lease::{Holder, decide, local_liveness};
-use super::{ApplyMode, Lease, Target, TargetError};
+use super::{ApplyMode, ExecIo, ExecRequest, Lease, LogRequest, LogStream, Target, TargetError};
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::release::{self, Record};
 use crate::time::{UnixTime, format_rfc3339, parse_rfc3339};
+
+mod pods;
 
 /// The field manager of every apply.
 pub const FIELD_MANAGER: &str = "cocktail-pkg";
@@ -72,6 +79,9 @@ type ResourceCache = HashMap<(String, String), Vec<(ApiResource, bool)>>;
 pub struct KubeTarget {
     rt: tokio::runtime::Runtime,
     client: kube::Client,
+    /// The same connection settings without the read timeout: for streams that may stay quiet
+    /// for long (`logs -f`, an idle shell, a forwarded port).
+    stream_client: kube::Client,
     name: String,
     url: String,
     default_namespace: String,
@@ -150,14 +160,20 @@ impl KubeTarget {
         config.connect_timeout = Some(Duration::from_secs(10));
         let url = config.cluster_url.to_string();
         let default_namespace = config.default_namespace.clone();
-        let client = rt
-            .block_on(async { kube::Client::try_from(config) })
-            .map_err(|e| {
-                connect_error(format!("failed to build a client for {url}"))(Box::new(e))
-            })?;
+        let mut stream_config = config.clone();
+        stream_config.read_timeout = None;
+        let build = |config: kube::Config| {
+            rt.block_on(async { kube::Client::try_from(config) })
+                .map_err(|e| {
+                    connect_error(format!("failed to build a client for {url}"))(Box::new(e))
+                })
+        };
+        let client = build(config)?;
+        let stream_client = build(stream_config)?;
         Ok(Self {
             rt,
             client,
+            stream_client,
             name,
             url,
             default_namespace,
@@ -696,6 +712,29 @@ impl Target for KubeTarget {
                 e,
             )
         })
+    }
+
+    fn pod_log_stream(
+        &self,
+        namespace: &str,
+        pod: &str,
+        request: &LogRequest,
+    ) -> Result<LogStream, TargetError> {
+        self.log_stream(namespace, pod, request)
+    }
+
+    fn exec(&self, request: &ExecRequest, io: ExecIo) -> Result<i32, TargetError> {
+        self.exec_in(request, io)
+    }
+
+    fn port_forward(
+        &self,
+        namespace: &str,
+        pod: &str,
+        port: u16,
+        connection: std::net::TcpStream,
+    ) -> Result<(), TargetError> {
+        self.forward(namespace, pod, port, connection)
     }
 
     fn kube_version(&self) -> Result<Option<semver::Version>, TargetError> {

@@ -96,6 +96,15 @@ pub enum TargetError {
         code: u16,
         message: String,
     },
+    /// The target has no pods to read logs of, run commands in or forward ports to.
+    #[error("the {target} target cannot {action}: it runs no pods")]
+    Unsupported {
+        action: &'static str,
+        target: String,
+    },
+    /// A stream of a pod (a log, a command, a forwarded port) failed after it started.
+    #[error("{action}: {message}")]
+    Stream { action: String, message: String },
     /// The cluster could not be reached or configured.
     #[error("{message}")]
     Connect {
@@ -122,6 +131,9 @@ impl TargetError {
             ),
             TargetError::Connect { message, .. } if message.contains("TLS certificate") => Some(
                 "the kubeconfig's `certificate-authority`/`certificate-authority-data` must be the CA that signed the API server's certificate (and the server name must match it); compare with `kubectl cluster-info` on the same context".into(),
+            ),
+            TargetError::Unsupported { .. } => Some(
+                "logs, exec, shell and port-forward need a cluster: pass --target kube (a dir target only writes files)".into(),
             ),
             TargetError::Api { code: 500.., .. } | TargetError::Connect { .. } => Some(
                 "check that the cluster is reachable (`kubectl cluster-info`); nothing is left half-done: run the command again".into(),
@@ -218,6 +230,54 @@ pub fn object_id(object: &Value) -> Option<ObjectId> {
             .to_string(),
         name: object.pointer("/metadata/name")?.as_str()?.to_string(),
     })
+}
+
+/// What to read of a container's log (the `pods/log` subresource's parameters).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogRequest {
+    /// The container; the pod's only one when `None`.
+    pub container: Option<String>,
+    /// Keep the stream open and send new lines as the container writes them.
+    pub follow: bool,
+    /// Only lines newer than this many seconds.
+    pub since_seconds: Option<i64>,
+    /// Only the last lines.
+    pub tail_lines: Option<i64>,
+    /// The log of the previous (terminated) instance of the container.
+    pub previous: bool,
+    /// Each line starts with its RFC 3339 timestamp.
+    pub timestamps: bool,
+}
+
+/// A container's log as it arrives: read it line by line (the whole log is never held).
+pub type LogStream = Box<dyn std::io::BufRead + Send>;
+
+/// A command to run in a container (the `pods/exec` subresource).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExecRequest {
+    pub namespace: String,
+    pub pod: String,
+    /// The container; the pod's only one when `None`.
+    pub container: Option<String>,
+    pub command: Vec<String>,
+    /// Allocate a terminal (stderr then arrives on stdout, as on a terminal).
+    pub tty: bool,
+}
+
+/// A terminal's size, in characters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TerminalSize {
+    pub width: u16,
+    pub height: u16,
+}
+
+/// Where a command's streams go: `stdin` (when attached) is read until its end, and terminal
+/// sizes (with a tty) are sent as they arrive on `resize`.
+pub struct ExecIo {
+    pub stdin: Option<Box<dyn std::io::Read + Send>>,
+    pub stdout: Box<dyn std::io::Write + Send>,
+    pub stderr: Box<dyn std::io::Write + Send>,
+    pub resize: Option<std::sync::mpsc::Receiver<TerminalSize>>,
 }
 
 /// Where releases live. `Sync`: the objects of one kind wave are applied concurrently.
@@ -321,6 +381,44 @@ pub trait Target: Send + Sync {
     ) -> Result<Option<String>, TargetError> {
         let _ = (namespace, pod, container, tail);
         Ok(None)
+    }
+    /// A container's log as a stream of lines (with `follow`, open until the container stops
+    /// or the pod is gone). Targets without pods say they cannot.
+    fn pod_log_stream(
+        &self,
+        namespace: &str,
+        pod: &str,
+        request: &LogRequest,
+    ) -> Result<LogStream, TargetError> {
+        let _ = (namespace, pod, request);
+        Err(TargetError::Unsupported {
+            action: "read pod logs",
+            target: self.describe(),
+        })
+    }
+    /// Runs a command in a container, its streams connected to `io`, until it ends; returns its
+    /// exit code. Targets without pods say they cannot.
+    fn exec(&self, request: &ExecRequest, io: ExecIo) -> Result<i32, TargetError> {
+        let _ = (request, io);
+        Err(TargetError::Unsupported {
+            action: "run commands in containers",
+            target: self.describe(),
+        })
+    }
+    /// Carries one local connection to `port` of a pod, both ways, until either side closes.
+    /// Targets without pods say they cannot.
+    fn port_forward(
+        &self,
+        namespace: &str,
+        pod: &str,
+        port: u16,
+        connection: std::net::TcpStream,
+    ) -> Result<(), TargetError> {
+        let _ = (namespace, pod, port, connection);
+        Err(TargetError::Unsupported {
+            action: "forward ports",
+            target: self.describe(),
+        })
     }
     /// Writes (creates or replaces) one record.
     fn write_record(&self, record: &Record) -> Result<(), TargetError>;

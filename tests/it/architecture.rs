@@ -12,6 +12,7 @@ const PURE: &[&str] = &[
     "chart",
     "crd",
     "docs",
+    "drift",
     "helm_release",
     "index/format",
     "index/select",

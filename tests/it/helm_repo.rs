@@ -1089,3 +1089,76 @@ fn a_chart_installs_from_a_helm_repository_by_reference_and_upgrades_automatical
     );
     assert!(manifest.contains("basic-1.3.0"), "{manifest}");
 }
+
+/// Automatic upgrades follow the policy's `--on-drift`: `skip` leaves a drifted release alone
+/// and reports the drift; `correct` upgrades and takes the drifted fields back.
+#[test]
+fn automatic_upgrades_report_drift_and_follow_the_policy() {
+    let tmp = tempfile::tempdir().unwrap();
+    let site = helm_site(tmp.path());
+    let server = HelmServer::start(site);
+    let home = tmp.path().join("home");
+    let fake = fake_kube::FakeKube::start();
+    let kubeconfig = tmp.path().join("kubeconfig");
+    fake.write_kubeconfig(&kubeconfig, Some("shop")).unwrap();
+    fake.insert(
+        serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+    );
+    let kube = |args: &[&str]| {
+        let out = user(&home)
+            .env("KUBECONFIG", &kubeconfig)
+            .env_remove("COCKTAIL_PKG_TARGET")
+            .env("COCKTAIL_PKG_POLL_INTERVAL_MS", "50")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    kube(&["repo", "add", "h", &server.url]);
+    kube(&[
+        "install",
+        "web",
+        "h/basic@~1.2",
+        "--auto-upgrade",
+        "minor",
+        "--soak",
+        "0s",
+        "--on-drift",
+        "skip",
+    ]);
+    // `kubectl scale`-like edit by another field manager.
+    let resp = cocktail_pkg::repo::http::client()
+        .unwrap()
+        .patch(format!(
+            "{}/apis/apps/v1/namespaces/shop/deployments/web-basic?fieldManager=kubectl-edit",
+            fake.url
+        ))
+        .header("content-type", "application/merge-patch+json")
+        .body(r#"{"spec":{"replicas":9}}"#)
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success());
+    let report: serde_json::Value =
+        serde_json::from_str(&kube(&["upgrade", "--auto", "-o", "json"])).unwrap();
+    let row = &report["releases"][0];
+    assert_eq!(row["code"], "drift", "{report}");
+    assert!(
+        row["drift"][0].as_str().unwrap().contains(
+            "Deployment/web-basic .spec.replicas: release 2, live 9 (changed by kubectl-edit)"
+        ),
+        "{report}"
+    );
+    kube(&["policy", "set", "web", "--on-drift", "correct"]);
+    let report: serde_json::Value =
+        serde_json::from_str(&kube(&["upgrade", "--auto", "-o", "json"])).unwrap();
+    assert_eq!(report["upgraded"], 1, "{report}");
+    let d = fake
+        .object("apps/v1", "Deployment", Some("shop"), "web-basic")
+        .unwrap();
+    assert_eq!(d["spec"]["replicas"], 2, "drift corrected");
+}

@@ -248,7 +248,8 @@ fn two_concurrent_upgrades_one_wins_the_other_fails_fast() {
         .stderr(predicate::str::contains(" since "))
         .stderr(predicate::str::contains("hint:"));
     // Let the first one go: it reads the object, finishes, and gives the lease back.
-    std::fs::write(s.settings(), &text).unwrap();
+    let mut first = first;
+    write_fifo(&s.settings(), &text, &mut first);
     let out = first.wait_with_output().unwrap();
     assert!(
         out.status.success(),
@@ -346,6 +347,13 @@ fn ctrl_c_during_an_upgrade_fails_the_revision_and_gives_the_lease_back() {
     wait_for("the pending record", Duration::from_secs(30), || {
         exists(&s.record(2))
     });
+    // Only once it is blocked opening the FIFO: a signal before that would end it before it
+    // ever reads the FIFO, and the write below would wait for a reader that never comes.
+    wait_for(
+        "the upgrade to block on the FIFO",
+        Duration::from_secs(30),
+        || blocked_in_open(victim.id()),
+    );
     // Its stderr, read as it comes: the process says when it got the signal.
     let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
     let reader = {
@@ -372,7 +380,7 @@ fn ctrl_c_during_an_upgrade_fails_the_revision_and_gives_the_lease_back() {
         stderr.lock().unwrap().contains("SIGINT received")
     });
     // The process is blocked reading the FIFO: let that read finish, then it sees the signal.
-    std::fs::write(s.settings(), &text).unwrap();
+    write_fifo(&s.settings(), &text, &mut victim);
     let start = Instant::now();
     let status = loop {
         if let Some(status) = victim.try_wait().unwrap() {
@@ -544,4 +552,53 @@ fn diff_hides_values_marked_secret_wherever_they_appear() {
         .success()
         .stdout(predicate::str::contains("*****"))
         .stdout(predicate::str::contains("hunter2").not());
+}
+
+/// Whether a thread of process `pid` is inside `open`/`openat` (blocked opening a FIFO: the
+/// only file whose opening blocks in these tests), from `/proc/PID/task/*/syscall`.
+fn blocked_in_open(pid: u32) -> bool {
+    let open_calls: &[&str] = if cfg!(target_arch = "aarch64") {
+        &["56"]
+    } else {
+        &["2", "257"]
+    };
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|t| {
+        std::fs::read_to_string(t.path().join("syscall"))
+            .ok()
+            .and_then(|l| l.split_whitespace().next().map(str::to_string))
+            .is_some_and(|n| open_calls.contains(&n.as_str()))
+    })
+}
+
+/// Writes `text` into the FIFO at `path` once `reader` has it open; never blocks forever: a
+/// reader that exited instead is a test failure with its output.
+fn write_fifo(path: &std::path::Path, text: &str, reader: &mut std::process::Child) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    const O_NONBLOCK: i32 = 0o4000;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .custom_flags(O_NONBLOCK)
+            .open(path)
+        {
+            Ok(mut f) => {
+                f.write_all(text.as_bytes()).unwrap();
+                return;
+            }
+            // ENXIO: no reader yet.
+            Err(e) if e.raw_os_error() == Some(6) => {
+                if let Some(status) = reader.try_wait().unwrap() {
+                    panic!("the process exited ({status}) before reading the FIFO");
+                }
+                assert!(Instant::now() < deadline, "nobody opened the FIFO");
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            Err(e) => panic!("failed to open the FIFO: {e}"),
+        }
+    }
 }

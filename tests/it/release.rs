@@ -60,6 +60,7 @@ fn opts(pkg: &std::path::Path, mode: DeployMode, now: i64) -> DeployOptions {
         expect_revision: None,
         force: false,
         force_crd_changes: false,
+        correct_drift: false,
     }
 }
 

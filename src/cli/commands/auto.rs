@@ -52,6 +52,9 @@ pub fn run(args: &UpgradeArgs, printer: &Printer) -> anyhow::Result<u8> {
                     row.service_map, row.release, row.package, row.reason
                 ),
             );
+            for d in &row.drift {
+                printer.warning(&format!("{}/{} drifted: {d}", row.service_map, row.release));
+            }
         },
     )?;
     if let Some(url) = &args.notify_url {
@@ -103,6 +106,9 @@ fn show_report(report: &AutoReport, output: OutputFormat, printer: &Printer) -> 
                 r.reason.clone()
             }
         )?;
+        for d in &r.drift {
+            writeln!(out, "{:<20} drift: {d}", "")?;
+        }
     }
     let verb = if report.dry_run { "Planned" } else { "Done" };
     printer.status(

@@ -53,6 +53,12 @@ pub struct UpgradeArgs {
     /// policy); by default such an upgrade makes no revision.
     #[arg(long, conflicts_with = "auto")]
     pub force: bool,
+    /// Restore fields of the release's objects that another field manager changed (`kubectl
+    /// edit`, an operator): those objects are applied again and their fields taken back, even
+    /// when nothing else changed. `--force-conflicts` does the same. `diff upgrade` shows the
+    /// drift first.
+    #[arg(long, conflicts_with = "auto")]
+    pub correct_drift: bool,
     /// The cron entry point: upgrade every release whose policy allows a newer version now,
     /// with its stored values, waiting, soaking, rolling back on failure. Exit 3 when some
     /// were rolled back.
@@ -79,10 +85,11 @@ fn deploy(
     args: &DeployArgs,
     mode: DeployMode,
     force: bool,
+    correct_drift: bool,
     printer: &Printer,
 ) -> anyhow::Result<u8> {
     let policy = args.policy.update()?;
-    let package = &args.package_ref(package)?;
+    let package = &args.verify.check(&args.package_ref(package)?, printer)?.0;
     let Opened {
         target,
         service_map,
@@ -107,6 +114,7 @@ fn deploy(
             expect_revision: None,
             force,
             force_crd_changes: args.force_crd_changes,
+            correct_drift,
         },
         &mut |obs| display.show(obs),
     );
@@ -150,6 +158,15 @@ pub(crate) fn report(out: &DeployOutcome, printer: &Printer, target: &str) -> an
             ),
         );
     } else {
+        // The hooks this revision ran (a rollback's record keeps older runs of other hooks).
+        for h in &r.hooks {
+            if let Some(run) = h.last_run.as_ref().filter(|run| run.started >= r.created) {
+                printer.status(
+                    "Hook",
+                    &format!("{} {}/{}: {}", run.event, h.id.kind, h.id.name, run.phase),
+                );
+            }
+        }
         printer.status(
             "Deployed",
             &format!(
@@ -176,6 +193,7 @@ pub fn install(args: InstallArgs, printer: &Printer) -> anyhow::Result<u8> {
         &args.common,
         DeployMode::Install,
         false,
+        false,
         printer,
     )
 }
@@ -189,5 +207,13 @@ pub fn upgrade(args: UpgradeArgs, printer: &Printer) -> anyhow::Result<u8> {
         install_if_missing: args.install,
         reuse_values: args.reuse_values,
     };
-    deploy(release, package, &args.common, mode, args.force, printer)
+    deploy(
+        release,
+        package,
+        &args.common,
+        mode,
+        args.force,
+        args.correct_drift,
+        printer,
+    )
 }

@@ -105,7 +105,32 @@ fn print(out: &DeployOutcome, secrets: &[String]) -> anyhow::Result<u8> {
                 .header(&format!("a/{}", c.id), &format!("b/{}", c.id))
         )?;
     }
-    Ok(if changed.is_empty() {
+    if !out.drift.is_empty() {
+        writeln!(
+            w,
+            "\nDrift (changed outside cocktail-pkg; `upgrade --correct-drift` restores the release's values):"
+        )?;
+        for d in &out.drift {
+            for line in d.describe() {
+                let line = crate::values::redact(&line, secrets);
+                writeln!(w, "  {}/{} {line}", d.id.kind, d.id.name)?;
+            }
+        }
+        let touched: Vec<String> = out
+            .drift
+            .iter()
+            .filter(|d| changed.iter().any(|c| c.id == d.id))
+            .map(|d| format!("{}/{}", d.id.kind, d.id.name))
+            .collect();
+        if !touched.is_empty() {
+            writeln!(
+                w,
+                "  the upgrade changes {} too: without --correct-drift (or --force-conflicts) it stops at the conflict",
+                touched.join(", ")
+            )?;
+        }
+    }
+    Ok(if changed.is_empty() && out.drift.is_empty() {
         exit::OK
     } else {
         exit::CHANGES
@@ -155,6 +180,7 @@ pub fn run(args: DiffArgs, printer: &Printer) -> anyhow::Result<u8> {
                     expect_revision: None,
                     force: false,
                     force_crd_changes: false,
+                    correct_drift: false,
                 },
             )?
         }

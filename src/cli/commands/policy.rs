@@ -115,6 +115,7 @@ pub fn run(args: PolicyCmdArgs, printer: &Printer) -> anyhow::Result<u8> {
             )?;
             writeln!(out, "MIN AGE:          {}", format_duration(p.min_age_secs))?;
             writeln!(out, "SOAK:             {}", format_duration(p.soak_secs))?;
+            writeln!(out, "ON DRIFT:         {}", p.on_drift.as_str())?;
             if !record.failed_versions.is_empty() {
                 let v: Vec<String> = record
                     .failed_versions

@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+use crate::cli::commands::settings::VerifyArgs;
 use crate::cli::exit;
 use crate::cli::printer::Printer;
 use crate::ops::repo::{self, PullOptions};
@@ -25,6 +26,8 @@ pub struct PullArgs {
     /// For oci:// references: talk plain HTTP to the registry (loopback registries always are).
     #[arg(long)]
     pub plain_http: bool,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 fn parse_req(text: &str) -> Result<Requirement, String> {
@@ -39,6 +42,7 @@ pub fn run(args: PullArgs, printer: &Printer) -> anyhow::Result<u8> {
             version,
             &args.destination,
             args.plain_http,
+            args.verify.keyring()?,
             printer,
         );
     }
@@ -48,6 +52,7 @@ pub fn run(args: PullArgs, printer: &Printer) -> anyhow::Result<u8> {
             args.package
         );
     };
+    let keyring = args.verify.keyring()?;
     let mut client = RepoClient::from_env();
     let mut bar = printer.progress(&format!("Downloading {repo}/{name}"));
     let outcome = repo::pull(
@@ -57,6 +62,7 @@ pub fn run(args: PullArgs, printer: &Printer) -> anyhow::Result<u8> {
             name,
             req: args.version.or(req),
             dest: args.destination,
+            verify: keyring,
         },
         &mut |done, total| bar.update(done, total),
     );
@@ -72,6 +78,9 @@ pub fn run(args: PullArgs, printer: &Printer) -> anyhow::Result<u8> {
             outcome.size
         ),
     );
+    if let Some(s) = &outcome.signed_by {
+        super::registry::report_signed(s, printer);
+    }
     writeln!(std::io::stdout().lock(), "{}", outcome.digest)?;
     Ok(exit::OK)
 }

@@ -120,6 +120,7 @@ pub fn pull(
     version: Option<&str>,
     dest: &Path,
     plain_http: bool,
+    verify: Option<crate::repo::provenance::Keyring>,
     printer: &Printer,
 ) -> anyhow::Result<u8> {
     let reference = match version {
@@ -137,6 +138,7 @@ pub fn pull(
             reference,
             dest: dest.to_path_buf(),
             plain_http,
+            verify,
         },
         &mut |done, total| bar.update(done, total),
     );
@@ -154,8 +156,24 @@ pub fn pull(
             outcome.manifest_digest
         ),
     );
+    if let Some(s) = &outcome.signed_by {
+        report_signed(s, printer);
+    }
     writeln!(std::io::stdout().lock(), "{}", outcome.digest)?;
     Ok(exit::OK)
+}
+
+/// `pull --verify`: who signed the archive and where its provenance file went.
+pub(crate) fn report_signed(s: &crate::ops::provenance::SignedBy, printer: &Printer) {
+    let prov = s
+        .provenance
+        .as_ref()
+        .map(|p| format!("; provenance in {}", p.display()))
+        .unwrap_or_default();
+    printer.status(
+        "Verified",
+        &format!("signed by {} (key {}){prov}", s.signer, s.fingerprint),
+    );
 }
 
 /// `publish PKG --to oci://HOST/PATH`.

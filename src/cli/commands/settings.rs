@@ -3,7 +3,7 @@
 //! ([`ApplyArgs`]), the policy flags ([`PolicyArgs`]), the flags `install` and `upgrade` share
 //! ([`DeployArgs`]), and the `--wait` progress display ([`WaitDisplay`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
@@ -180,7 +180,7 @@ impl ApplyArgs {
 pub struct WaitDisplay<'a> {
     printer: &'a Printer,
     line: crate::cli::printer::ProgressLine,
-    last: Option<(usize, usize)>,
+    last: Option<(usize, usize, Vec<String>)>,
     noted_unobserved: bool,
 }
 
@@ -216,15 +216,21 @@ impl<'a> WaitDisplay<'a> {
             .iter()
             .filter(|s| !crate::status::is_ready(s))
             .take(3)
-            .map(|s| format!("{} {}", crate::ops::wait::short(&s.id), s.summary))
+            .map(|s| match &s.why {
+                Some(why) => format!("{} {}: {why}", crate::ops::wait::short(&s.id), s.summary),
+                None => format!("{} {}", crate::ops::wait::short(&s.id), s.summary),
+            })
             .collect();
+        // A new cause is news too, not only a new count.
+        let whys: Vec<String> = obs.objects.iter().filter_map(|s| s.why.clone()).collect();
         let text = format!("{ready}/{total} ready {}", pending.join("; "));
+        let now = Some((ready, total, whys));
         if self.line.is_live() {
             self.line.message(&text);
-        } else if self.last != Some((ready, total)) {
+        } else if self.last != now {
             self.printer.status("Waiting", &text);
         }
-        self.last = Some((ready, total));
+        self.last = now;
     }
 
     pub fn finish(&mut self) {
@@ -253,6 +259,11 @@ pub struct PolicyArgs {
     /// restarting before it counts as good (e.g. 5m).
     #[arg(long, value_name = "DURATION", value_parser = crate::time::parse_duration_secs)]
     pub soak: Option<u64>,
+    /// What `upgrade --auto` does when the release's objects drifted (fields another field
+    /// manager changed): `warn` (report, upgrade without touching them; the default), `correct`
+    /// (take them back with the upgrade) or `skip` (report, leave the release alone).
+    #[arg(long, value_enum, value_name = "WHAT")]
+    pub on_drift: Option<crate::policy::OnDrift>,
 }
 
 fn parse_track(text: &str) -> Result<Track, String> {
@@ -282,6 +293,7 @@ impl PolicyArgs {
             allow_prerelease: self.allow_prerelease,
             min_age_secs: self.min_age,
             soak_secs: self.soak,
+            on_drift: self.on_drift,
         })
     }
 }
@@ -315,6 +327,8 @@ pub struct DeployArgs {
     /// version, `1.4` the newest 1.4.x, or a range (`^2`, `>=1.2, <2`). Same as `REPO/NAME@REQ`.
     #[arg(long, value_name = "REQ", value_parser = parse_version_req)]
     pub version: Option<String>,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 fn parse_version_req(text: &str) -> Result<String, String> {
@@ -349,5 +363,60 @@ impl DeployArgs {
                 "--version applies to a package from a repository (REPO/NAME), not the folder or archive `{text}`"
             ),
         }
+    }
+}
+
+/// `--verify` and `--keyring`, for the commands that fetch a chart by reference.
+#[derive(Debug, Clone, Args)]
+pub struct VerifyArgs {
+    /// Verify the chart's provenance file (`NAME-VERSION.tgz.prov`, OpenPGP, as `helm package
+    /// --sign` writes it) against --keyring before the chart is cached or used: a missing
+    /// `.prov`, a signature by a key not in the keyring, a bad signature or an archive other
+    /// than the signed one is an error. For REPO/NAME (the archive's URL + `.prov`), oci://…
+    /// (the provenance layer `helm push` adds) and a local `.tgz` with its `.tgz.prov` beside it;
+    /// `pull --verify` also writes the `.prov` beside the archive, as `helm pull --prov`.
+    #[arg(long)]
+    pub verify: bool,
+    /// The public keys trusted with --verify: a binary keyring (`gpg --export KEY >
+    /// pubring.gpg`) or armored keys (`gpg --export --armor`). Default: ~/.gnupg/pubring.gpg,
+    /// as Helm.
+    #[arg(long, value_name = "PATH", requires = "verify")]
+    pub keyring: Option<PathBuf>,
+}
+
+impl VerifyArgs {
+    /// The keyring to verify with, when --verify is given.
+    pub fn keyring(&self) -> anyhow::Result<Option<crate::repo::provenance::Keyring>> {
+        if !self.verify {
+            return Ok(None);
+        }
+        let path = self
+            .keyring
+            .clone()
+            .unwrap_or_else(crate::ops::provenance::default_keyring);
+        Ok(Some(crate::ops::provenance::read_keyring(&path)?))
+    }
+
+    /// With --verify: checks the provenance of `package` and returns the reference to load
+    /// (pinned to what was verified) and the archive digest to expect; without it, `package`.
+    pub fn check(
+        &self,
+        package: &Path,
+        printer: &Printer,
+    ) -> anyhow::Result<(PathBuf, Option<crate::model::Digest>)> {
+        let Some(keyring) = self.keyring()? else {
+            return Ok((package.to_path_buf(), None));
+        };
+        let checked = crate::ops::provenance::verify_reference(package, &keyring)?;
+        printer.status(
+            "Verified",
+            &format!(
+                "{} signed by {} (key {})",
+                package.display(),
+                checked.signed_by.signer,
+                checked.signed_by.fingerprint
+            ),
+        );
+        Ok((checked.reference, Some(checked.digest)))
     }
 }

@@ -3,6 +3,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Subcommand};
 
+use crate::cli::commands::settings::VerifyArgs;
 use crate::cli::exit;
 use crate::cli::printer::Printer;
 use crate::model::Digest;
@@ -22,6 +23,8 @@ pub struct ShowTarget {
     /// Require an archive to have this digest (`sha256:…`).
     #[arg(long, value_name = "DIGEST")]
     pub digest: Option<Digest>,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 #[derive(Debug, Subcommand)]
@@ -42,7 +45,7 @@ pub enum ShowCommand {
     All(ShowTarget),
 }
 
-pub fn run(args: ShowArgs, _printer: &Printer) -> anyhow::Result<u8> {
+pub fn run(args: ShowArgs, printer: &Printer) -> anyhow::Result<u8> {
     let (part, target) = match args.part {
         ShowCommand::Package(t) => (ShowPart::Package, t),
         ShowCommand::Values(t) => (ShowPart::Values, t),
@@ -52,9 +55,10 @@ pub fn run(args: ShowArgs, _printer: &Printer) -> anyhow::Result<u8> {
         ShowCommand::Crds(t) => (ShowPart::Crds, t),
         ShowCommand::All(t) => (ShowPart::All, t),
     };
+    let (source, verified) = target.verify.check(&target.package, printer)?;
     let text = show::show(&ShowOptions {
-        source: target.package,
-        digest: target.digest,
+        source,
+        digest: target.digest.or(verified),
         part,
     })?;
     let mut out = std::io::stdout().lock();

@@ -21,6 +21,71 @@ pub struct StatusArgs {
     /// Also print the release's notes.
     #[arg(long)]
     pub notes: bool,
+    /// For each object that is not ready, print the full cause: pod by pod, container
+    /// states, the last log lines, recent warning events.
+    #[arg(long)]
+    pub explain: bool,
+}
+
+/// `status --explain`: for each object that is not ready, its cause and evidence.
+fn explain(out: &mut impl Write, objects: &[crate::status::ObjectStatus]) -> anyhow::Result<()> {
+    let unready: Vec<_> = objects
+        .iter()
+        .filter(|s| s.why.is_some() || s.explanation.is_some())
+        .collect();
+    if unready.is_empty() {
+        writeln!(out, "\nEXPLAIN: every object is ready")?;
+        return Ok(());
+    }
+    for s in unready {
+        writeln!(
+            out,
+            "\nEXPLAIN {} ({})",
+            crate::ops::wait::short(&s.id),
+            s.summary
+        )?;
+        if let Some(why) = &s.why {
+            writeln!(out, "  why: {why}")?;
+        }
+        let Some(ex) = &s.explanation else { continue };
+        for n in &ex.notes {
+            writeln!(out, "  {n}")?;
+        }
+        for p in &ex.pods {
+            let ready = if p.ready { "ready" } else { "not ready" };
+            writeln!(out, "  pod {} ({}, {ready})", p.name, p.phase)?;
+            for c in &p.conditions {
+                writeln!(out, "    condition {c}")?;
+            }
+            for c in &p.containers {
+                writeln!(
+                    out,
+                    "    container {}: {} (restarts {})",
+                    c.name, c.state, c.restarts
+                )?;
+                if let Some(last) = &c.last_state {
+                    writeln!(out, "      last state: {last}")?;
+                }
+                if !c.log.is_empty() {
+                    writeln!(out, "      last log lines:")?;
+                    for l in &c.log {
+                        writeln!(out, "        {l}")?;
+                    }
+                }
+            }
+        }
+        if !ex.events.is_empty() {
+            writeln!(out, "  warning events (newest last):")?;
+            for e in &ex.events {
+                writeln!(
+                    out,
+                    "    {} {} (x{}, last seen {}): {}",
+                    e.object, e.reason, e.count, e.last_seen, e.message
+                )?;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Exit code of `status`: 0 deployed, 1 otherwise is not useful for scripts that only read;
@@ -68,16 +133,28 @@ pub fn run(args: StatusArgs, _printer: &Printer) -> anyhow::Result<u8> {
     writeln!(out, "LIVE STATE:  {live}")?;
     for (group, objects) in crate::status::group_by_workload_group(&report.live.objects) {
         writeln!(out, "\nWORKLOAD GROUP {group}")?;
-        let mut table = Table::new(&["OBJECT", "STATE", "SUMMARY"]).indent(2);
+        let mut table = Table::new(&["OBJECT", "STATE", "SUMMARY", "WHY"]).indent(2);
         for s in objects {
             let state = serde_json::to_value(s.state)?;
             table.row([
                 crate::ops::wait::short(&s.id),
                 state.as_str().unwrap_or("?").to_string(),
                 s.summary.clone(),
+                s.why.clone().unwrap_or_default(),
             ]);
         }
         table.write(&mut out)?;
+    }
+    if args.explain {
+        if report.live.observed {
+            explain(&mut out, &report.live.objects)?;
+        } else {
+            writeln!(
+                out,
+                "\nEXPLAIN: cannot observe why: {} keeps no live state (a GitOps folder has no pods, events or logs); look at the cluster that syncs it",
+                target.describe()
+            )?;
+        }
     }
     if args.notes
         && let Some(n) = &report.notes

@@ -6,6 +6,7 @@ use clap::{Args, ValueEnum};
 use semver::Version;
 
 use crate::cli::ValuesArgs;
+use crate::cli::commands::settings::VerifyArgs;
 use crate::cli::printer::Printer;
 use crate::model::{Digest, ReleaseName, ServiceMapName};
 use crate::ops::Generation;
@@ -78,12 +79,15 @@ pub struct TemplateArgs {
     /// Charts: leave test hooks (`helm.sh/hook: test`) out of the output.
     #[arg(long)]
     pub skip_tests: bool,
+    #[command(flatten)]
+    pub verify: VerifyArgs,
 }
 
 pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
+    let (source, verified) = args.verify.check(&args.package, printer)?;
     let opts = TemplateOptions {
-        source: args.package.clone(),
-        digest: args.digest.clone(),
+        source,
+        digest: args.digest.clone().or(verified),
         values: args.values.sources(),
         release_name: args.release_name.clone(),
         service_map: args.service_map.clone(),

@@ -31,6 +31,7 @@ use crate::index::select::is_exact;
 use crate::model::Digest;
 use crate::repo::client::{MAX_ARCHIVE_BYTES, Progress};
 use crate::repo::http::{ATTEMPTS, BACKOFF};
+use crate::repo::provenance::{self, Keyring, ProvenanceError, Verified};
 
 /// Most pages of a tag list followed.
 const MAX_TAG_PAGES: usize = 50;
@@ -61,6 +62,21 @@ impl Target<'_> {
     fn token_key(&self) -> String {
         format!("{}|{}", self.registry, self.scope().unwrap_or_default())
     }
+}
+
+/// A provenance file that checked out, and its verdict.
+type ProvenanceChecked = (Vec<u8>, Verified);
+
+/// `NAME-VERSION.tgz` from a chart's config blob (its Chart.yaml as JSON).
+fn archive_file_name(config: &[u8]) -> String {
+    let v: serde_json::Value = serde_json::from_slice(config).unwrap_or_default();
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(|x| x.as_str())
+            .unwrap_or_default()
+            .to_string()
+    };
+    format!("{}-{}.tgz", field("name"), field("version"))
 }
 
 /// A chart or package pulled and verified.
@@ -667,6 +683,33 @@ impl OciClient {
     /// Pulls a chart or package: resolve, manifest, config, layer, each verified; then caches
     /// the manifest, the config and the archive.
     pub fn pull(&mut self, r: &OciRef, progress: Progress<'_>) -> Result<Pulled, OciError> {
+        Ok(self.pull_checked(r, None, progress)?.0)
+    }
+
+    /// Like [`OciClient::pull`], with the chart's provenance layer (media type
+    /// `application/vnd.cncf.helm.chart.provenance.v1.prov`, which `helm push` adds for a signed
+    /// chart) verified against `keyring` before anything is cached: (pulled, provenance file,
+    /// verdict).
+    pub fn pull_verified(
+        &mut self,
+        r: &OciRef,
+        keyring: &Keyring,
+        progress: Progress<'_>,
+    ) -> Result<(Pulled, Vec<u8>, Verified), OciError> {
+        let (pulled, checked) = self.pull_checked(r, Some(keyring), progress)?;
+        let (prov, verified) = checked.ok_or_else(|| OciError::BadManifest {
+            reference: pulled.reference.to_string(),
+            reason: "its provenance was not checked".into(),
+        })?;
+        Ok((pulled, prov, verified))
+    }
+
+    fn pull_checked(
+        &mut self,
+        r: &OciRef,
+        keyring: Option<&Keyring>,
+        progress: Progress<'_>,
+    ) -> Result<(Pulled, Option<ProvenanceChecked>), OciError> {
         let resolved = self.resolve(r)?;
         let (manifest_digest, manifest_bytes, manifest) = self.manifest(&resolved, false)?;
         let (kind, layer) = manifest
@@ -732,6 +775,37 @@ impl OciClient {
                 .0
             }
         };
+        let checked = match keyring {
+            None => None,
+            Some(keyring) => {
+                let subject = resolved.to_string();
+                let Some(desc) = manifest
+                    .layers
+                    .iter()
+                    .find(|l| l.media_type == provenance::OCI_MEDIA_TYPE)
+                    .cloned()
+                else {
+                    return Err(ProvenanceError::Missing {
+                        subject,
+                        location: format!("no `{}` layer", provenance::OCI_MEDIA_TYPE),
+                    }
+                    .into());
+                };
+                let (prov, _) = self.get_bytes(
+                    target,
+                    &blob_url(&desc.digest),
+                    None,
+                    &format!("the provenance file of {resolved}"),
+                    provenance::MAX_PROV_BYTES,
+                    Some((&desc.digest, desc.size)),
+                    &mut |_, _| {},
+                )?;
+                // Helm signs `NAME-VERSION.tgz`, the name `helm package` gives the archive.
+                let file = archive_file_name(&config);
+                let verified = provenance::verify(&subject, &prov, keyring, &file, &bytes)?;
+                Some((prov, verified))
+            }
+        };
         // Everything verified: now it may be cached.
         let writes = [
             (self.blob_cache(&manifest_digest), &manifest_bytes),
@@ -748,14 +822,17 @@ impl OciClient {
             Selector::Tag(t) => Some(t.clone()),
             _ => None,
         };
-        Ok(Pulled {
-            reference: resolved,
-            tag,
-            manifest_digest,
-            kind,
-            layer,
-            bytes,
-        })
+        Ok((
+            Pulled {
+                reference: resolved,
+                tag,
+                manifest_digest,
+                kind,
+                layer,
+                bytes,
+            },
+            checked,
+        ))
     }
 
     /// Uploads a blob unless the registry has it (HEAD first): POST, then one monolithic PUT.

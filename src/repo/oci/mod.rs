@@ -145,6 +145,9 @@ pub enum OciError {
         #[source]
         source: std::io::Error,
     },
+    /// A chart's provenance layer (`--verify`) did not check out; nothing was cached.
+    #[error(transparent)]
+    Provenance(#[from] crate::repo::provenance::ProvenanceError),
 }
 
 fn fmt_detail(detail: &str) -> String {
@@ -204,6 +207,7 @@ impl OciError {
             OciError::NotLoggedIn(_) => Some(
                 "`cocktail-pkg registry logout` removes only what `registry login` stored".into(),
             ),
+            OciError::Provenance(e) => e.hint(),
             OciError::NotAPackage { .. } => Some(
                 "only Helm charts (pushed with `helm push`) and packages published with `cocktail-pkg publish` can be pulled".into(),
             ),
