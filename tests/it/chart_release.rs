@@ -438,3 +438,30 @@ fn installing_over_a_release_helm_manages_is_refused_with_the_way_to_adopt_it() 
     // Another name is fine.
     c.ok(&["install", "web2", chart.to_str().unwrap()]);
 }
+
+#[test]
+fn a_crd_upgrade_that_removes_a_stored_version_is_refused() {
+    let c = Cluster::new();
+    let v1 = shop_chart(&c, "1.0.0", CRD_V1);
+    c.ok(&["install", "web", v1.to_str().unwrap()]);
+    // Version v1 holds the stored Widget; v2 alone would leave it unreadable.
+    let only_v2 = CRD_V1.replace("    - name: v1\n", "    - name: v2\n");
+    let v2 = shop_chart(&c, "2.0.0", &only_v2);
+    let (code, _, err) = c.run(&["upgrade", "web", v2.to_str().unwrap()]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("version v1 holds stored objects"), "{err}");
+    assert!(
+        err.contains("version v1 is served and would be removed"),
+        "{err}"
+    );
+    assert_eq!(c.history("web").len(), 1, "nothing recorded");
+    let crd = c
+        .get(
+            "apiextensions.k8s.io/v1",
+            "CustomResourceDefinition",
+            None,
+            "widgets.example.com",
+        )
+        .unwrap();
+    assert_eq!(crd["spec"]["versions"][0]["name"], "v1", "nothing applied");
+}
