@@ -20,6 +20,9 @@ pub struct StatusReport {
     #[serde(flatten)]
     pub live: Observation,
     pub notes: Option<String>,
+    /// Objects whose fields another field manager changed since the release applied them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub drift: Vec<crate::drift::ObjectDrift>,
 }
 
 pub fn status(
@@ -35,10 +38,12 @@ pub fn status(
     }
     let objects = manifest_objects(&record)?;
     let live = super::wait::observe(target, &objects, crate::time::now())?;
+    let drift = super::drift::of_release(target, &record)?;
     Ok(StatusReport {
         release: ReleaseRow::from(&record),
         description: record.description.clone(),
         live,
         notes: record.notes.clone(),
+        drift,
     })
 }

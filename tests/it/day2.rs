@@ -176,6 +176,14 @@ fn drift_is_shown_by_diff_and_corrected_by_upgrade() {
         "/apis/apps/v1/namespaces/shop/deployments/web",
         json!({"spec": {"replicas": 7}, "metadata": {"annotations": {"note": "edited"}}}),
     );
+    // status marks it.
+    let status = c.ok(&["status", "web"]);
+    assert!(status.contains("(drift)"), "{status}");
+    assert!(
+        status
+            .contains("Deployment/web .spec.replicas: release 2, live 7 (changed by kubectl-edit)"),
+        "{status}"
+    );
     // diff shows the drift with the live values instead of failing on the conflict.
     let (code, out, err) = c.run(&["diff", "upgrade", "web", &chart, "--set", "annotation=z"]);
     assert_eq!(code, 2, "{err}\n{out}");

@@ -136,14 +136,31 @@ pub fn run(args: StatusArgs, _printer: &Printer) -> anyhow::Result<u8> {
         let mut table = Table::new(&["OBJECT", "STATE", "SUMMARY", "WHY"]).indent(2);
         for s in objects {
             let state = serde_json::to_value(s.state)?;
+            // Drifted objects are marked; the fields are listed below the tables.
+            let drifted = report.drift.iter().any(|d| d.id == s.id);
             table.row([
                 crate::ops::wait::short(&s.id),
-                state.as_str().unwrap_or("?").to_string(),
+                format!(
+                    "{}{}",
+                    state.as_str().unwrap_or("?"),
+                    if drifted { " (drift)" } else { "" }
+                ),
                 s.summary.clone(),
                 s.why.clone().unwrap_or_default(),
             ]);
         }
         table.write(&mut out)?;
+    }
+    if !report.drift.is_empty() {
+        writeln!(
+            out,
+            "\nDRIFT (changed outside cocktail-pkg; `diff upgrade` shows it, `upgrade --correct-drift` restores it):"
+        )?;
+        for d in &report.drift {
+            for line in d.describe() {
+                writeln!(out, "  {}/{} {line}", d.id.kind, d.id.name)?;
+            }
+        }
     }
     if args.explain {
         if report.live.observed {
