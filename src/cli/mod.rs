@@ -83,7 +83,7 @@ pub enum Command {
     Uninstall(commands::uninstall::UninstallArgs),
     /// Return a release to an earlier revision (as a new revision).
     Rollback(commands::rollback::RollbackArgs),
-    /// Show a release revision's values, manifest or notes.
+    /// Show a release revision's values, manifest, notes, hooks or all of them.
     Get(commands::get::GetArgs),
     /// Take over releases Helm installed: import their history, take field ownership, mark
     /// Helm's records.
