@@ -330,3 +330,110 @@ fn a_dir_target_says_it_cannot_observe() {
     assert!(text.contains("cannot observe why"), "{text}");
     assert!(text.contains("keeps no live state"), "{text}");
 }
+
+/// `events --watch` prints the rows it has, then only new or changed ones as they come, until
+/// Ctrl-C (every wait has a deadline; the process is killed if the test fails).
+#[test]
+fn events_watch_prints_new_and_changed_rows_until_interrupted() {
+    use std::io::Read;
+    use std::time::{Duration, Instant};
+    let c = Cluster::new();
+    let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "api"},
+        "spec": {"selector": {"app": "api"}, "ports": [{"port": 80}]}});
+    let chart = c.chart(&[("svc.yaml", svc.to_string())]);
+    c.ok(&["install", "app", &chart]);
+    let event = |name: &str, reason: &str, count: i64, t: &str| {
+        json!({"apiVersion": "v1", "kind": "Event",
+            "metadata": {"name": name, "namespace": "shop"},
+            "involvedObject": {"kind": "Service", "name": "api", "namespace": "shop"},
+            "type": "Warning", "reason": reason, "message": format!("{reason} happened"),
+            "count": count, "firstTimestamp": "2026-01-01T00:00:01Z", "lastTimestamp": t})
+    };
+    c.fake
+        .insert(event("api.1", "BackOff", 1, "2026-01-01T00:00:01Z"));
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut child = Killed(
+        std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
+            .current_dir(crate::support::root())
+            .env("NO_COLOR", "1")
+            .env("KUBECONFIG", &c.kubeconfig)
+            .env_remove("COCKTAIL_PKG_TARGET")
+            .env_remove("COCKTAIL_PKG_KUBE_CONTEXT")
+            .env("COCKTAIL_PKG_POLL_INTERVAL_MS", "50")
+            .args(["events", "app", "--watch"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let out = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let reader = {
+        let (out, mut pipe) = (out.clone(), child.0.stdout.take().unwrap());
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = pipe.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                out.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        })
+    };
+    let wait_for = |what: &str, f: &dyn Fn(&str) -> bool| {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while !f(&out.lock().unwrap()) {
+            assert!(Instant::now() < deadline, "{what}: {}", out.lock().unwrap());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    wait_for("the first row", &|o| o.contains("BackOff"));
+    // A new event, and the first one seen again (count 3): both printed, the first once more.
+    c.fake
+        .insert(event("api.2", "Unhealthy", 1, "2026-01-01T00:00:09Z"));
+    wait_for("the new row", &|o| o.contains("Unhealthy"));
+    let resp = cocktail_pkg::repo::http::client()
+        .unwrap()
+        .patch(format!(
+            "{}/api/v1/namespaces/shop/events/api.1",
+            c.fake.url
+        ))
+        .header("content-type", "application/merge-patch+json")
+        .body(r#"{"count": 3, "lastTimestamp": "2026-01-01T00:00:10Z"}"#)
+        .send()
+        .unwrap();
+    assert!(resp.status().is_success());
+    let rows = |o: &str, reason: &str| o.lines().filter(|l| l.contains(reason)).count();
+    wait_for("the changed row", &|o| rows(o, "BackOff") == 2);
+    let sent = std::process::Command::new("kill")
+        .args(["-INT", &child.0.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(s) = child.0.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "--watch did not stop on Ctrl-C");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    reader.join().unwrap();
+    let text = out.lock().unwrap().clone();
+    assert_eq!(rows(&text, "Unhealthy"), 1, "printed once: {text}");
+    let last_backoff = text.lines().rev().find(|l| l.contains("BackOff")).unwrap();
+    assert!(last_backoff.contains(" 3 "), "the count is updated: {text}");
+    // Ended by the signal (as `kubectl get -w` is), or exiting on its own after it.
+    use std::os::unix::process::ExitStatusExt;
+    assert!(
+        status.signal() == Some(2) || matches!(status.code(), Some(0) | Some(130)),
+        "{status:?}: {text}"
+    );
+}

@@ -133,3 +133,112 @@ impl Store {
         }
     }
 }
+
+/// `events.k8s.io/v1` Events: the real API server keeps one event store and serves it under
+/// both APIs, so this view reads the core/v1 Events and converts them (`involvedObject` →
+/// `regarding`, `message` → `note`, `source.component` → `reportingController`, `count` and
+/// the timestamps → `deprecated*`). Field selectors are translated the same way. Reads only:
+/// writes go through core/v1 here (a simplification, listed in the crate docs).
+pub(crate) fn events_v1(
+    store: &Store,
+    get: bool,
+    ns: Option<&str>,
+    name: Option<&str>,
+    q: &crate::store::Query,
+) -> crate::store::Reply {
+    if !get {
+        return Err(crate::validation::ApiError::method_not_allowed());
+    }
+    let res = store
+        .find_by_plural("", "v1", "events")
+        .ok_or_else(crate::validation::ApiError::path_not_found)?;
+    let mut q = q.clone();
+    if let Some(sel) = q.get("fieldSelector").cloned() {
+        let translated: Vec<String> = sel
+            .split(',')
+            .map(|term| {
+                let term = term.trim();
+                if let Some(rest) = term.strip_prefix("regarding.") {
+                    format!("involvedObject.{rest}")
+                } else if let Some(rest) = term.strip_prefix("reportingController") {
+                    format!("reportingComponent{rest}")
+                } else {
+                    term.to_string()
+                }
+            })
+            .collect();
+        q.insert("fieldSelector".into(), translated.join(","));
+    }
+    let t = crate::verbs::Target {
+        res,
+        ns: ns.map(str::to_string),
+        name: name.map(str::to_string),
+        sub: Sub::Main,
+    };
+    let (code, body) = if name.is_some() {
+        store.get(&t)?
+    } else {
+        store.list(&t, &q)?
+    };
+    let body = match body {
+        Value::Object(mut m) if m.get("items").is_some() => {
+            let items = m
+                .remove("items")
+                .and_then(|i| i.as_array().cloned())
+                .unwrap_or_default();
+            m.insert("apiVersion".into(), "events.k8s.io/v1".into());
+            m.insert("kind".into(), "EventList".into());
+            m.insert(
+                "items".into(),
+                Value::Array(items.iter().map(to_events_v1).collect()),
+            );
+            Value::Object(m)
+        }
+        one => to_events_v1(&one),
+    };
+    Ok((code, body))
+}
+
+/// One core/v1 Event as `events.k8s.io/v1` shows it.
+fn to_events_v1(core: &Value) -> Value {
+    let get = |k: &str| core.get(k).cloned();
+    let mut m = Map::new();
+    m.insert("apiVersion".into(), "events.k8s.io/v1".into());
+    m.insert("kind".into(), "Event".into());
+    for (from, to) in [
+        ("metadata", "metadata"),
+        ("involvedObject", "regarding"),
+        ("related", "related"),
+        ("message", "note"),
+        ("reason", "reason"),
+        ("type", "type"),
+        ("action", "action"),
+        ("series", "series"),
+        ("count", "deprecatedCount"),
+        ("firstTimestamp", "deprecatedFirstTimestamp"),
+        ("lastTimestamp", "deprecatedLastTimestamp"),
+        ("source", "deprecatedSource"),
+    ] {
+        if let Some(v) = get(from).filter(|v| !v.is_null()) {
+            m.insert(to.into(), v);
+        }
+    }
+    m.insert("eventTime".into(), get("eventTime").unwrap_or(Value::Null));
+    let controller = core
+        .get("reportingComponent")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .or_else(|| core.pointer("/source/component").and_then(Value::as_str));
+    if let Some(c) = controller {
+        m.insert("reportingController".into(), c.into());
+    }
+    let instance = core
+        .get("reportingInstance")
+        .and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .or_else(|| core.pointer("/source/host").and_then(Value::as_str));
+    if let Some(i) = instance {
+        m.insert("reportingInstance".into(), i.into());
+    }
+    Value::Object(m)
+}

@@ -465,6 +465,9 @@ pub(crate) fn resources(
         }
         (None, rest[0], rest.get(1).copied(), rest.get(2).copied())
     };
+    if group == "events.k8s.io" && plural == "events" && sub.is_none() {
+        return crate::events::events_v1(store, method == Method::GET, ns, name, q);
+    }
     let res = store
         .find_by_plural(group, version, plural)
         .ok_or_else(ApiError::path_not_found)?;

@@ -109,7 +109,8 @@
 //!   the crash-looping outcomes) and run on the one node `fake-node-1`; only Deployments get
 //!   pods from a controller (StatefulSets and DaemonSets have a status only); a rollout
 //!   replaces every pod at once; the kubelet's `Failed` event of a failed container is
-//!   worded `Error: container NAME exited with code N`; `events.k8s.io/v1` is not served;
+//!   worded `Error: container NAME exited with code N`; `events.k8s.io/v1` serves the core/v1
+//!   events converted, for reading only (writes go through core/v1);
 //! - Namespace deletion is immediate (no `Terminating` phase you can observe afterwards);
 //!   finalizers are honoured on other objects, but garbage collection ignores them;
 //! - list items carry no apiVersion/kind and zero status counters are omitted, as on a real

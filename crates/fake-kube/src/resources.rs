@@ -78,6 +78,8 @@ pub(crate) const RESOURCES: &[ResourceDef] = &[
     def("rbac.authorization.k8s.io", "v1", "clusterrolebindings", "clusterrolebinding", "ClusterRoleBinding", false, false, &[]),
     def("coordination.k8s.io", "v1", "leases", "lease", "Lease", true, false, &[]),
     def("discovery.k8s.io", "v1", "endpointslices", "endpointslice", "EndpointSlice", true, false, &[]),
+    // Served from the core/v1 events, converted (`events::events_v1`).
+    def("events.k8s.io", "v1", "events", "event", "Event", true, false, &["ev"]),
     def("storage.k8s.io", "v1", "storageclasses", "storageclass", "StorageClass", false, false, &["sc"]),
     def("apiextensions.k8s.io", "v1", "customresourcedefinitions", "customresourcedefinition", "CustomResourceDefinition", false, true, &["crd", "crds"]),
 ];

@@ -182,7 +182,7 @@ fn discovery_lists_groups_and_resources() {
         .find(|g| g["name"] == "autoscaling")
         .expect("autoscaling");
     assert_eq!(hpa["versions"][0]["version"], "v2");
-    assert_eq!(groups.len(), 10, "{groups:?}");
+    assert_eq!(groups.len(), 11, "{groups:?}");
     let (_, v) = api.get("/apis/apps/v1");
     assert_eq!(v["kind"], "APIResourceList");
     assert_eq!(v["groupVersion"], "apps/v1");
@@ -2393,4 +2393,49 @@ fn pod_logs_are_plain_text_from_the_log_annotation() {
             &json!("container \"main\" in pod \"waiting\" is waiting to start: ContainerCreating")
         )
     );
+}
+
+/// `events.k8s.io/v1` serves the same events as core/v1, converted, with its field names.
+#[test]
+fn events_k8s_io_v1_serves_the_core_events_converted() {
+    let api = setup();
+    let knobs = json!({"fake-kube.cocktail.io/outcome": "fail"});
+    assert_eq!(
+        api.post(JOBS, &job("bad", json!({}), knobs, "Never")).0,
+        201
+    );
+    let path = "/apis/events.k8s.io/v1/namespaces/default/events";
+    let (code, v) = api.call(
+        "GET",
+        path,
+        &[(
+            "fieldSelector",
+            "regarding.name=bad,regarding.kind=Job,type=Warning",
+        )],
+        None,
+        None,
+    );
+    assert_eq!(code, 200, "{v}");
+    assert_eq!(v["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(v["kind"], "EventList");
+    let items = v["items"].as_array().expect("items");
+    assert_eq!(items.len(), 1, "{v}");
+    let e = &items[0];
+    assert_eq!(e["apiVersion"], "events.k8s.io/v1");
+    assert_eq!(e["regarding"]["name"], "bad");
+    assert_eq!(e["reason"], "BackoffLimitExceeded");
+    assert_eq!(e["note"], "Job has reached the specified backoff limit");
+    assert_eq!(e["reportingController"], "job-controller");
+    assert_eq!(e["deprecatedCount"], 1);
+    assert!(e.get("eventTime").is_some());
+    // By name, and the same object as core/v1 has.
+    let name = e["metadata"]["name"].as_str().expect("name");
+    let (code, one) = api.get(&format!("{path}/{name}"));
+    assert_eq!(code, 200, "{one}");
+    assert_eq!(one["note"], e["note"]);
+    let (code, core) = api.get(&format!("{EVENTS}/{name}"));
+    assert_eq!(code, 200);
+    assert_eq!(core["message"], e["note"]);
+    // Writes go through core/v1.
+    assert_eq!(api.post(path, &json!({"metadata": {"name": "x"}})).0, 405);
 }
