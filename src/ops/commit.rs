@@ -302,6 +302,32 @@ pub(crate) fn refuse_immutable(plan: &Plan, operation: &str) -> Result<(), OpErr
     )))
 }
 
+/// A revision that edits the current revision's objects by hand (`set-image`, `scale`): its
+/// plan against what the release applied (changes Kubernetes cannot make refused, naming
+/// `operation`) and its manifest.
+pub(crate) fn plan_edited(
+    objects: &[(ObjectId, Value)],
+    records: &[Record],
+    operation: &str,
+) -> Result<(Plan, String), OpError> {
+    let desired: Vec<crate::render::RenderedObject> = objects
+        .iter()
+        .map(|(id, object)| crate::render::RenderedObject {
+            template: String::new(),
+            id: id.clone(),
+            object: object.clone(),
+        })
+        .collect();
+    let plan = plan_against(&desired, records)?;
+    refuse_immutable(&plan, operation)?;
+    let mut manifest = String::new();
+    for (_, o) in objects {
+        manifest.push_str("---\n");
+        manifest.push_str(&yaml::to_string(o)?);
+    }
+    Ok((plan, manifest))
+}
+
 /// A revision ready to be committed.
 pub(crate) struct Revision {
     pub(crate) record: Record,

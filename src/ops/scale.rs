@@ -12,14 +12,13 @@ use serde_json::Value;
 use super::OpError;
 use super::commit::{
     ApplySettings, DeployOutcome, Revision, commit, find_workload, hold, installed,
-    manifest_objects, plan_against, refuse_immutable,
+    manifest_objects, plan_edited,
 };
 use super::wait::Observation;
 use crate::model::{ObjectId, ReleaseName, ServiceMapName};
 use crate::release::{Override, Record, Status};
 use crate::targets::{Holder, Target};
 use crate::time::{UnixTime, format_rfc3339};
-use crate::yaml;
 
 /// Kinds `scale` sets replicas of.
 const SCALABLE: [&str; 2] = ["Deployment", "StatefulSet"];
@@ -238,21 +237,7 @@ pub fn scale(
             }
         }
     }
-    let desired: Vec<crate::render::RenderedObject> = objects
-        .iter()
-        .map(|(id, object)| crate::render::RenderedObject {
-            template: String::new(),
-            id: id.clone(),
-            object: object.clone(),
-        })
-        .collect();
-    let plan = plan_against(&desired, &records)?;
-    refuse_immutable(&plan, "scale")?;
-    let mut manifest = String::new();
-    for (_, o) in &objects {
-        manifest.push_str("---\n");
-        manifest.push_str(&yaml::to_string(o)?);
-    }
+    let (plan, manifest) = plan_edited(&objects, &records, "scale")?;
     let revision = super::commit::next_revision(&records)?;
     let now = format_rfc3339(opts.now);
     let description = format!("Scale {}", said.join(", "));

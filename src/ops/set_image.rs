@@ -5,14 +5,13 @@ use serde_json::Value;
 use super::OpError;
 use super::commit::{
     ApplySettings, DeployOutcome, Revision, WORKLOAD_KINDS, commit, find_workload, hold, installed,
-    manifest_objects, plan_against, pod_template_mut, refuse_immutable,
+    manifest_objects, plan_edited, pod_template_mut,
 };
 use super::wait::Observation;
 use crate::model::{ReleaseName, ServiceMapName};
 use crate::release::{Record, Status};
 use crate::targets::{Holder, Target};
 use crate::time::{UnixTime, format_rfc3339};
-use crate::yaml;
 
 #[derive(Debug, Clone)]
 pub struct SetImageOptions {
@@ -99,21 +98,7 @@ pub fn set_image(
             )));
         }
     }
-    let desired: Vec<crate::render::RenderedObject> = objects
-        .iter()
-        .map(|(id, object)| crate::render::RenderedObject {
-            template: String::new(),
-            id: id.clone(),
-            object: object.clone(),
-        })
-        .collect();
-    let plan = plan_against(&desired, &records)?;
-    refuse_immutable(&plan, "set-image")?;
-    let mut manifest = String::new();
-    for (_, o) in &objects {
-        manifest.push_str("---\n");
-        manifest.push_str(&yaml::to_string(o)?);
-    }
+    let (plan, manifest) = plan_edited(&objects, &records, "set-image")?;
     let revision = super::commit::next_revision(&records)?;
     let now = format_rfc3339(opts.now);
     let target_name = match &opts.container {
