@@ -7,7 +7,10 @@
 //! anchors are honoured; duplicate keys: the last wins), then converted to JSON (map keys become
 //! strings: `true` -> "true", `1` -> "1", `1.5` -> "1.5"; NaN and infinities fail) and decoded
 //! into `interface{}`, so every number is a `float64`. Events come from `granit-parser` with our
-//! own budgets: input size, nesting depth, alias count and alias-replayed nodes.
+//! own budgets: input size, nesting depth, alias count and alias-replayed nodes. Documents of
+//! the plain shape rendered manifests have (block maps and lists of one-line scalars, simple
+//! flow collections, `|` blocks) are read directly by a fast reader that gives up on anything
+//! else, so errors always come from the full reader.
 //!
 //! Writing ([`to_yaml`]) follows `sigs.k8s.io/yaml.Marshal`: the value goes to JSON (Go's
 //! `encoding/json`), the JSON is read back by go-yaml v2 (so integral floats become ints) and
@@ -18,14 +21,14 @@
 //! `toYamlPretty` (go-yaml v3 encoder, indent 2: sequences indented, no folding, numbers as Go
 //! prints them).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::rc::Rc;
 
 use granit_parser::{Event, Parser, ScalarStyle, ScanError};
 
 use crate::fmt::format_float_g;
 use crate::json::float_json;
-use crate::value::{MAX_VALUE_DEPTH, Map, Value, base64_std};
+use crate::value::{MAX_VALUE_DEPTH, Map, MapRef, Value, base64_std};
 
 /// Largest YAML text accepted in one read.
 pub const MAX_YAML_BYTES: usize = 8 * 1024 * 1024;
@@ -106,7 +109,11 @@ pub(crate) fn resolve_plain(s: &str) -> Resolved {
             if is_timestamp(s) {
                 return Resolved::Timestamp;
             }
-            let plain: String = s.chars().filter(|&c| c != '_').collect();
+            let plain: Cow<'_, str> = if s.contains('_') {
+                Cow::Owned(s.chars().filter(|&c| c != '_').collect())
+            } else {
+                Cow::Borrowed(s)
+            };
             if let Ok(i) = go_parse_int(&plain) {
                 return Resolved::Int(i);
             }
@@ -413,25 +420,59 @@ pub(crate) fn is_timestamp(s: &str) -> bool {
 // Reading.
 // ---------------------------------------------------------------------------------------------
 
+/// One node of a document, kept in a flat arena in document order: a collection's children
+/// follow it, each child's subtree ending at its `end`.
 #[derive(Debug)]
-enum NodeKind {
+enum NodeKind<'a> {
     Scalar {
-        value: String,
+        /// Borrowed from the input where the parser could.
+        value: Cow<'a, str>,
         plain: bool,
         /// The tag's name in the `tag:yaml.org,2002:` namespace (`int`, `str`, `binary`), or
         /// `Some("!")` for any other tag.
         tag: Option<String>,
     },
-    Seq(Vec<Rc<Node>>),
-    Map(Vec<(Rc<Node>, Rc<Node>)>),
-    Alias(Rc<Node>),
+    Seq,
+    Map,
+    /// The node an alias replays (an index into the arena).
+    Alias(usize),
 }
 
 #[derive(Debug)]
-struct Node {
-    kind: NodeKind,
+struct Node<'a> {
+    kind: NodeKind<'a>,
     /// Nodes in this subtree (aliases count the nodes they replay).
     size: usize,
+    /// The arena index just past this node's subtree.
+    end: usize,
+}
+
+/// The children of the collection at `idx` (keys and values alternate in a map).
+struct Children<'n, 'a> {
+    nodes: &'n [Node<'a>],
+    next: usize,
+    end: usize,
+}
+
+impl Iterator for Children<'_, '_> {
+    type Item = usize;
+
+    fn next(&mut self) -> Option<usize> {
+        if self.next >= self.end {
+            return None;
+        }
+        let i = self.next;
+        self.next = self.nodes.get(i).map_or(self.end, |n| n.end.max(i + 1));
+        Some(i)
+    }
+}
+
+fn children<'n, 'a>(nodes: &'n [Node<'a>], idx: usize) -> Children<'n, 'a> {
+    Children {
+        nodes,
+        next: idx + 1,
+        end: nodes.get(idx).map_or(0, |n| n.end),
+    }
 }
 
 /// A granit error in go-yaml's words and line numbering (go-yaml prints 0-based marks, plus
@@ -495,9 +536,11 @@ fn scan_error(e: &ScanError, text: &str) -> YamlError {
 struct Reader<'a> {
     text: &'a str,
     parser: Parser<'a, granit_parser::StrInput<'a>>,
-    anchors: HashMap<usize, Rc<Node>>,
+    /// Anchor id -> arena index of the anchored node.
+    anchors: HashMap<usize, usize>,
     aliases: usize,
     replayed: usize,
+    nodes: Vec<Node<'a>>,
 }
 
 impl<'a> Reader<'a> {
@@ -512,6 +555,8 @@ impl<'a> Reader<'a> {
             anchors: HashMap::new(),
             aliases: 0,
             replayed: 0,
+            // About one node per 12 bytes of typical YAML.
+            nodes: Vec::with_capacity((text.len() / 12 + 4).min(4096)),
         }
     }
 
@@ -523,8 +568,9 @@ impl<'a> Reader<'a> {
         }
     }
 
-    /// The next document's root node; `Ok(None)` at the end of the stream.
-    fn document(&mut self) -> Result<Option<Option<Rc<Node>>>, YamlError> {
+    /// Reads the next document into the arena: `Ok(None)` at the end of the stream,
+    /// `Ok(Some(None))` for an empty document, else the root's index.
+    fn document(&mut self) -> Result<Option<Option<usize>>, YamlError> {
         loop {
             let (ev, _) = self.next()?;
             match ev {
@@ -534,6 +580,7 @@ impl<'a> Reader<'a> {
             }
         }
         self.anchors.clear();
+        self.nodes.clear();
         let (ev, line) = self.next()?;
         if matches!(ev, Event::DocumentEnd) {
             return Ok(Some(None));
@@ -550,72 +597,67 @@ impl<'a> Reader<'a> {
         Ok(Some(Some(root)))
     }
 
-    fn node(&mut self, ev: Event<'a>, line: usize, depth: usize) -> Result<Rc<Node>, YamlError> {
+    fn push(&mut self, kind: NodeKind<'a>, size: usize) -> usize {
+        let idx = self.nodes.len();
+        self.nodes.push(Node {
+            kind,
+            size,
+            end: idx + 1,
+        });
+        idx
+    }
+
+    /// Reads a collection's children up to its end event; returns its size.
+    fn children(&mut self, map: bool, depth: usize) -> Result<usize, YamlError> {
+        let mut size = 1usize;
+        loop {
+            let (ev, l) = self.next()?;
+            if (!map && matches!(ev, Event::SequenceEnd))
+                || (map && matches!(ev, Event::MappingEnd))
+            {
+                break;
+            }
+            let k = self.node(ev, l, depth + 1)?;
+            size = size.saturating_add(self.nodes.get(k).map_or(0, |n| n.size));
+            if map {
+                let (ev, l) = self.next()?;
+                let v = self.node(ev, l, depth + 1)?;
+                size = size.saturating_add(self.nodes.get(v).map_or(0, |n| n.size));
+            }
+        }
+        Ok(size)
+    }
+
+    fn node(&mut self, ev: Event<'a>, line: usize, depth: usize) -> Result<usize, YamlError> {
         if depth > MAX_DEPTH {
             return Err(YamlError(format!(
                 "yaml: line {}: exceeded max depth of {MAX_DEPTH}",
                 line + 1
             )));
         }
-        let (node, anchor) = match ev {
+        let (idx, anchor) = match ev {
             Event::Scalar(value, style, anchor, tag) => {
                 let tag = tag.map(|t| match t.suffix_in_namespace("tag:yaml.org,2002:") {
                     Some(name) => name.into_owned(),
                     None => "!".to_string(),
                 });
-                (
-                    Node {
-                        kind: NodeKind::Scalar {
-                            value: value.into_owned(),
-                            plain: style == ScalarStyle::Plain,
-                            tag,
-                        },
-                        size: 1,
-                    },
-                    anchor,
-                )
+                let kind = NodeKind::Scalar {
+                    value,
+                    plain: style == ScalarStyle::Plain,
+                    tag,
+                };
+                (self.push(kind, 1), anchor)
             }
-            Event::SequenceStart(_, anchor, _) => {
-                let mut items = Vec::new();
-                let mut size = 1usize;
-                loop {
-                    let (ev, l) = self.next()?;
-                    if matches!(ev, Event::SequenceEnd) {
-                        break;
-                    }
-                    let n = self.node(ev, l, depth + 1)?;
-                    size = size.saturating_add(n.size);
-                    items.push(n);
+            Event::SequenceStart(_, anchor, _) | Event::MappingStart(_, anchor, _) => {
+                let map = matches!(ev, Event::MappingStart(..));
+                let idx = self.push(if map { NodeKind::Map } else { NodeKind::Seq }, 1);
+                let size = self.children(map, depth)?;
+                let end = self.nodes.len();
+                if let Some(n) = self.nodes.get_mut(idx) {
+                    n.size = size;
+                    n.end = end;
                 }
-                (
-                    Node {
-                        kind: NodeKind::Seq(items),
-                        size,
-                    },
-                    anchor,
-                )
-            }
-            Event::MappingStart(_, anchor, _) => {
-                let mut entries = Vec::new();
-                let mut size = 1usize;
-                loop {
-                    let (ev, l) = self.next()?;
-                    if matches!(ev, Event::MappingEnd) {
-                        break;
-                    }
-                    let k = self.node(ev, l, depth + 1)?;
-                    let (ev, l) = self.next()?;
-                    let v = self.node(ev, l, depth + 1)?;
-                    size = size.saturating_add(k.size).saturating_add(v.size);
-                    entries.push((k, v));
-                }
-                (
-                    Node {
-                        kind: NodeKind::Map(entries),
-                        size,
-                    },
-                    anchor,
-                )
+                (idx, anchor)
             }
             Event::Alias(id) => {
                 self.aliases += 1;
@@ -624,23 +666,17 @@ impl<'a> Reader<'a> {
                         "yaml: document has more than {MAX_ALIASES} aliases"
                     )));
                 }
-                let Some(target) = self.anchors.get(&id).cloned() else {
+                let Some(&target) = self.anchors.get(&id) else {
                     return Err(YamlError("yaml: unknown anchor referenced".into()));
                 };
-                self.replayed = self.replayed.saturating_add(target.size);
+                let size = self.nodes.get(target).map_or(0, |n| n.size);
+                self.replayed = self.replayed.saturating_add(size);
                 if self.replayed > MAX_REPLAYED_EVENTS {
                     return Err(YamlError(
                         "yaml: document contains excessive aliasing".into(),
                     ));
                 }
-                let size = target.size;
-                (
-                    Node {
-                        kind: NodeKind::Alias(target),
-                        size,
-                    },
-                    0,
-                )
+                (self.push(NodeKind::Alias(target), size), 0)
             }
             Event::StreamEnd | Event::DocumentEnd => {
                 return Err(YamlError("yaml: did not find expected node content".into()));
@@ -649,11 +685,10 @@ impl<'a> Reader<'a> {
                 return Err(YamlError("yaml: unexpected event".into()));
             }
         };
-        let node = Rc::new(node);
         if anchor != 0 {
-            self.anchors.insert(anchor, node.clone());
+            self.anchors.insert(anchor, idx);
         }
-        Ok(node)
+        Ok(idx)
     }
 }
 
@@ -757,21 +792,30 @@ pub(crate) fn base64_decode_std(s: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-struct Decoder {
+struct Decoder<'n, 'a> {
+    nodes: &'n [Node<'a>],
     depth_limit: usize,
 }
 
-impl Decoder {
+impl<'n, 'a> Decoder<'n, 'a> {
+    fn node(&self, idx: usize) -> Result<&'n Node<'a>, YamlError> {
+        self.nodes
+            .get(idx)
+            .ok_or_else(|| YamlError("yaml: unexpected event".into()))
+    }
+
+    fn too_deep(&self) -> YamlError {
+        YamlError(format!("yaml: exceeded max depth of {}", self.depth_limit))
+    }
+
     /// A node as `sigs.k8s.io/yaml` turns it into JSON-decoded Go data.
-    fn value(&self, node: &Node, depth: usize) -> Result<Value, YamlError> {
+    fn value(&self, idx: usize, depth: usize) -> Result<Value, YamlError> {
         if depth > self.depth_limit {
-            return Err(YamlError(format!(
-                "yaml: exceeded max depth of {}",
-                self.depth_limit
-            )));
+            return Err(self.too_deep());
         }
+        let node = self.node(idx)?;
         match &node.kind {
-            NodeKind::Alias(target) => self.value(target, depth + 1),
+            NodeKind::Alias(target) => self.value(*target, depth + 1),
             NodeKind::Scalar { value, plain, tag } => {
                 if tag.as_deref() == Some("binary") {
                     return Ok(Value::str(decode_binary(value)?));
@@ -797,39 +841,38 @@ impl Decoder {
                         }
                     }
                     Resolved::Timestamp | Resolved::Merge | Resolved::Str => {
-                        Ok(Value::str(value.as_str()))
+                        Ok(Value::str(value.as_ref()))
                     }
                 }
             }
-            NodeKind::Seq(items) => {
-                let mut out = Vec::with_capacity(items.len());
-                for item in items {
+            NodeKind::Seq => {
+                let mut out = Vec::with_capacity(children(self.nodes, idx).count());
+                for item in children(self.nodes, idx) {
                     out.push(self.value(item, depth + 1)?);
                 }
                 Ok(Value::list(out))
             }
-            NodeKind::Map(_) => {
+            NodeKind::Map => {
                 let mut map = Map::new();
-                self.fill_map(node, &mut map, depth)?;
+                self.fill_map(idx, &mut map, depth)?;
                 Ok(Value::map(map))
             }
         }
     }
 
-    fn fill_map(&self, node: &Node, map: &mut Map, depth: usize) -> Result<(), YamlError> {
+    fn fill_map(&self, idx: usize, map: &mut Map, depth: usize) -> Result<(), YamlError> {
         if depth > self.depth_limit {
-            return Err(YamlError(format!(
-                "yaml: exceeded max depth of {}",
-                self.depth_limit
-            )));
+            return Err(self.too_deep());
         }
-        let entries = match &node.kind {
-            NodeKind::Map(e) => e,
-            NodeKind::Alias(t) => return self.fill_map(t, map, depth + 1),
+        match &self.node(idx)?.kind {
+            NodeKind::Map => {}
+            NodeKind::Alias(t) => return self.fill_map(*t, map, depth + 1),
             _ => return Err(want_map()),
-        };
-        for (k, v) in entries {
-            if is_merge_key(k) {
+        }
+        let mut entries = children(self.nodes, idx);
+        while let Some(k) = entries.next() {
+            let Some(v) = entries.next() else { break };
+            if is_merge_key(self.node(k)?) {
                 self.merge(v, map, depth + 1)?;
                 continue;
             }
@@ -840,20 +883,21 @@ impl Decoder {
         Ok(())
     }
 
-    fn merge(&self, node: &Node, map: &mut Map, depth: usize) -> Result<(), YamlError> {
-        match &node.kind {
-            NodeKind::Map(_) => self.fill_map(node, map, depth),
-            NodeKind::Alias(t) => match &t.kind {
-                NodeKind::Map(_) | NodeKind::Alias(_) => self.fill_map(t, map, depth + 1),
+    fn merge(&self, idx: usize, map: &mut Map, depth: usize) -> Result<(), YamlError> {
+        match &self.node(idx)?.kind {
+            NodeKind::Map => self.fill_map(idx, map, depth),
+            NodeKind::Alias(t) => match &self.node(*t)?.kind {
+                NodeKind::Map | NodeKind::Alias(_) => self.fill_map(*t, map, depth + 1),
                 _ => Err(want_map()),
             },
-            NodeKind::Seq(items) => {
-                for item in items.iter().rev() {
-                    let target = match &item.kind {
-                        NodeKind::Alias(t) => t,
+            NodeKind::Seq => {
+                let items: Vec<usize> = children(self.nodes, idx).collect();
+                for &item in items.iter().rev() {
+                    let target = match &self.node(item)?.kind {
+                        NodeKind::Alias(t) => *t,
                         _ => item,
                     };
-                    if !matches!(target.kind, NodeKind::Map(_)) {
+                    if !matches!(self.node(target)?.kind, NodeKind::Map) {
                         return Err(want_map());
                     }
                     self.fill_map(target, map, depth + 1)?;
@@ -865,18 +909,18 @@ impl Decoder {
     }
 
     /// A map key as `sigs.k8s.io/yaml` turns it into a JSON object key.
-    fn key(&self, k: &Node, v: &Node, depth: usize) -> Result<String, YamlError> {
-        let k = match &k.kind {
-            NodeKind::Alias(t) => t.as_ref(),
+    fn key(&self, k: usize, v: usize, depth: usize) -> Result<String, YamlError> {
+        let k = match &self.node(k)?.kind {
+            NodeKind::Alias(t) => *t,
             _ => k,
         };
-        match &k.kind {
+        match &self.node(k)?.kind {
             NodeKind::Scalar { value, plain, tag } => {
                 if tag.as_deref() == Some("binary") {
                     return decode_binary(value);
                 }
                 Ok(match decode_scalar(value, *plain, tag.as_deref())? {
-                    Resolved::Str | Resolved::Timestamp | Resolved::Merge => value.clone(),
+                    Resolved::Str | Resolved::Timestamp | Resolved::Merge => value.to_string(),
                     Resolved::Int(i) => i.to_string(),
                     Resolved::Bool(b) => b.to_string(),
                     Resolved::Float(f) => float32_key(f),
@@ -894,7 +938,7 @@ impl Decoder {
                     }
                 })
             }
-            NodeKind::Seq(_) | NodeKind::Map(_) | NodeKind::Alias(_) => {
+            NodeKind::Seq | NodeKind::Map | NodeKind::Alias(_) => {
                 let shown = self.value(k, depth).unwrap_or_default();
                 Err(YamlError(format!(
                     "error converting YAML to JSON: yaml: invalid map key: {}",
@@ -992,10 +1036,484 @@ fn check_input(text: &str) -> Result<(), YamlError> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------------
+// A fast reader for the plain shape most YAML has (and all of Helm's rendered manifests):
+// block maps and sequences of one-line plain or quoted scalars, empty `[]`/`{}`, flow lists of
+// plain scalars, `|`/`|-` literal blocks, comments. On anything else or anything doubtful
+// (tabs, non-ASCII, anchors, tags, multi-line scalars, odd indentation, a scalar that would
+// not decode) it gives up, and the full reader reads the text: this one never decides an
+// error, and what it accepts reads as the full reader reads it.
+// ---------------------------------------------------------------------------------------------
+
+/// Deepest nesting the fast reader takes on (well within both depth limits).
+const FAST_MAX_DEPTH: usize = 40;
+
+struct Fast<'a> {
+    lines: Vec<&'a str>,
+    /// The next line to read.
+    pos: usize,
+    /// The rest of a `- ` entry, read as a line of its own at this column.
+    virt: Option<(usize, &'a str)>,
+    /// Whether the text ends in a line break.
+    final_break: bool,
+}
+
+/// A character a plain scalar may not start with (`-`, `?`, `:` are refused too: only `-`
+/// followed by a non-space is taken, by the callers).
+fn is_indicator(b: u8) -> bool {
+    matches!(
+        b,
+        b'-' | b'?'
+            | b':'
+            | b','
+            | b'['
+            | b']'
+            | b'{'
+            | b'}'
+            | b'#'
+            | b'&'
+            | b'*'
+            | b'!'
+            | b'|'
+            | b'>'
+            | b'\''
+            | b'"'
+            | b'%'
+            | b'@'
+            | b'`'
+    )
+}
+
+fn is_seq_entry(text: &str) -> bool {
+    text == "-" || text.starts_with("- ")
+}
+
+/// What follows a scalar on its line: nothing, or blanks then a comment.
+fn only_comment(rest: &str) -> bool {
+    let t = rest.trim_start_matches(' ');
+    t.is_empty() || (t.starts_with('#') && t.len() < rest.len())
+}
+
+/// `key: rest` with a plain key of the simple kind; `None` when the line is not that.
+fn split_key(text: &str) -> Option<(&str, &str)> {
+    let b = text.as_bytes();
+    let first = *b.first()?;
+    if is_indicator(first) {
+        return None;
+    }
+    let mut i = 0;
+    let colon = loop {
+        match b.get(i) {
+            None => return None,
+            Some(b':') if matches!(b.get(i + 1), None | Some(b' ')) => break i,
+            Some(b',' | b'[' | b']' | b'{' | b'}' | b'#') => return None,
+            Some(_) => i += 1,
+        }
+    };
+    let key = text.get(..colon)?;
+    if key.ends_with(' ') || key.len() > 1000 {
+        return None;
+    }
+    Some((key, text.get(colon + 1..)?))
+}
+
+/// A plain scalar's value, as the full reader decodes it; `None` where that would fail.
+fn fast_scalar(text: &str, plain: bool) -> Option<Value> {
+    Some(match decode_scalar(text, plain, None).ok()? {
+        Resolved::Null => Value::Nil,
+        Resolved::Bool(b) => Value::Bool(b),
+        Resolved::Int(i) => Value::Float(i as f64),
+        Resolved::Uint(u) => Value::Float(u as f64),
+        Resolved::Float(f) if f.is_finite() => Value::Float(f),
+        Resolved::Float(_) => return None,
+        Resolved::Timestamp | Resolved::Merge | Resolved::Str => Value::str(text),
+    })
+}
+
+/// A plain key as a JSON object key; `None` for a merge key or a key that fails.
+fn fast_key(text: &str) -> Option<String> {
+    if text == "<<" {
+        return None;
+    }
+    match decode_scalar(text, true, None).ok()? {
+        Resolved::Str | Resolved::Timestamp => Some(text.to_string()),
+        Resolved::Int(i) => Some(i.to_string()),
+        Resolved::Bool(b) => Some(b.to_string()),
+        Resolved::Float(f) => Some(float32_key(f)),
+        Resolved::Null | Resolved::Uint(_) | Resolved::Merge => None,
+    }
+}
+
+impl<'a> Fast<'a> {
+    fn new(text: &'a str) -> Option<Fast<'a>> {
+        if !text
+            .bytes()
+            .all(|b| (0x20..=0x7E).contains(&b) || b == b'\n')
+        {
+            return None;
+        }
+        let lines: Vec<&str> = text.split('\n').collect();
+        if lines
+            .iter()
+            .any(|l| l.starts_with("---") || l.starts_with("...") || l.starts_with('%'))
+        {
+            return None;
+        }
+        Some(Fast {
+            lines,
+            pos: 0,
+            virt: None,
+            final_break: text.ends_with('\n'),
+        })
+    }
+
+    /// The next line with content: its indentation and its text; blank lines and comment
+    /// lines are passed over.
+    fn peek(&mut self) -> Option<(usize, &'a str)> {
+        if let Some(v) = self.virt {
+            return Some(v);
+        }
+        while let Some(&line) = self.lines.get(self.pos) {
+            let text = line.trim_start_matches(' ');
+            if text.is_empty() || text.starts_with('#') {
+                self.pos += 1;
+                continue;
+            }
+            return Some((line.len() - text.len(), text));
+        }
+        None
+    }
+
+    fn consume(&mut self) {
+        if self.virt.take().is_none() {
+            self.pos += 1;
+        }
+    }
+
+    /// The node whose first line is next (a map or a sequence at its indentation).
+    fn node(&mut self, depth: usize) -> Option<Value> {
+        if depth > FAST_MAX_DEPTH {
+            return None;
+        }
+        let (ind, text) = self.peek()?;
+        if is_seq_entry(text) {
+            self.seq(ind, depth)
+        } else if split_key(text).is_some() {
+            self.map(ind, depth)
+        } else {
+            None
+        }
+    }
+
+    /// The value of a key or entry with nothing after it on its line.
+    fn value_below(&mut self, n: usize, depth: usize, in_map: bool) -> Option<Value> {
+        match self.peek() {
+            Some((ind, _)) if ind > n => self.node(depth),
+            Some((ind, text)) if in_map && ind == n && is_seq_entry(text) => self.seq(n, depth),
+            _ => Some(Value::Nil),
+        }
+    }
+
+    fn map(&mut self, n: usize, depth: usize) -> Option<Value> {
+        let mut map = Map::new();
+        while let Some((ind, text)) = self.peek() {
+            if ind < n {
+                break;
+            }
+            if ind > n {
+                return None;
+            }
+            let (key, rest) = split_key(text)?;
+            let key = fast_key(key)?;
+            self.consume();
+            let rest = rest.trim_start_matches(' ');
+            let value = if rest.is_empty() || rest.starts_with('#') {
+                self.value_below(n, depth + 1, true)?
+            } else {
+                self.inline(rest, n)?
+            };
+            map.insert(key, value);
+        }
+        Some(Value::map(map))
+    }
+
+    fn seq(&mut self, n: usize, depth: usize) -> Option<Value> {
+        let mut items = Vec::new();
+        while let Some((ind, text)) = self.peek() {
+            if ind < n {
+                break;
+            }
+            if ind > n {
+                return None;
+            }
+            if !is_seq_entry(text) {
+                break;
+            }
+            self.consume();
+            let after = text.get(1..).unwrap_or("");
+            let rest = after.trim_start_matches(' ');
+            let col = n + 1 + (after.len() - rest.len());
+            let item = if rest.is_empty() || rest.starts_with('#') {
+                self.value_below(n, depth + 1, false)?
+            } else if is_seq_entry(rest)
+                || (!rest.starts_with(['"', '\'']) && split_key(rest).is_some())
+            {
+                if depth + 1 > FAST_MAX_DEPTH {
+                    return None;
+                }
+                self.virt = Some((col, rest));
+                let v = self.node(depth + 1)?;
+                if self.virt.is_some() {
+                    return None;
+                }
+                v
+            } else {
+                self.inline(rest, n)?
+            };
+            items.push(item);
+        }
+        Some(Value::list(items))
+    }
+
+    /// A scalar (or empty or plain flow collection) after `key: ` or `- `, in a collection
+    /// at indentation `n`; the next content line may not be more indented.
+    fn inline(&mut self, rest: &'a str, n: usize) -> Option<Value> {
+        let b = rest.as_bytes();
+        let v = match b.first()? {
+            b'"' | b'\'' => {
+                let mut i = 0;
+                let v = quoted_scalar(rest, &mut i)?;
+                if !only_comment(rest.get(i..)?) {
+                    return None;
+                }
+                v
+            }
+            b'[' | b'{' => self.flow(rest)?,
+            b'|' => self.literal(rest, n)?,
+            b'-' if b.get(1).is_some_and(|&c| c != b' ') => self.plain(rest)?,
+            &c if is_indicator(c) => return None,
+            _ => self.plain(rest)?,
+        };
+        if self.peek().is_some_and(|(ind, _)| ind > n) {
+            return None;
+        }
+        Some(v)
+    }
+
+    fn plain(&mut self, rest: &str) -> Option<Value> {
+        let text = match rest.find(" #") {
+            Some(i) => rest.get(..i)?,
+            None => rest,
+        };
+        let text = text.trim_end_matches(' ');
+        if text.is_empty() || text.contains(": ") || text.ends_with(':') {
+            return None;
+        }
+        fast_scalar(text, true)
+    }
+
+    /// A flow collection of plain scalars (`[]`, `{}`, `[a, b]`, `{drop: [ALL]}`), alone on
+    /// the rest of its line.
+    fn flow(&mut self, rest: &str) -> Option<Value> {
+        let mut i = 0;
+        let v = flow_node(rest, &mut i, 0)?;
+        if !only_comment(rest.get(i..)?) {
+            return None;
+        }
+        Some(v)
+    }
+
+    /// A `|` or `|-` literal block (its indentation found from its first line) below a node
+    /// at indentation `n`.
+    fn literal(&mut self, header: &str, n: usize) -> Option<Value> {
+        let strip = match header.trim_end_matches(' ') {
+            "|" => false,
+            "|-" => true,
+            _ => return None,
+        };
+        let mut lines: Vec<&str> = Vec::new();
+        let mut m = None;
+        let mut last_line = false;
+        while let Some(&raw) = self.lines.get(self.pos) {
+            let text = raw.trim_start_matches(' ');
+            let ind = raw.len() - text.len();
+            if text.is_empty() {
+                match m {
+                    Some(m) if ind <= m => lines.push(""),
+                    _ => return None,
+                }
+                self.pos += 1;
+                continue;
+            }
+            let m = match m {
+                Some(m) => m,
+                None if ind > n => *m.insert(ind),
+                None => return None,
+            };
+            if ind < m {
+                break;
+            }
+            lines.push(raw.get(m..)?);
+            last_line = self.pos + 1 == self.lines.len();
+            self.pos += 1;
+        }
+        if last_line && !self.final_break {
+            return None;
+        }
+        while lines.last() == Some(&"") {
+            lines.pop();
+        }
+        let mut out = lines.join("\n");
+        if !strip && !out.is_empty() {
+            out.push('\n');
+        }
+        Some(Value::str(out))
+    }
+}
+
+fn skip_spaces(b: &[u8], i: &mut usize) {
+    while b.get(*i) == Some(&b' ') {
+        *i += 1;
+    }
+}
+
+/// A one-line flow node from `text[*i..]`: nested `[...]` and `{key: value}` of plain scalars
+/// without `:`, `#` or quotes; `None` for anything else.
+fn flow_node(text: &str, i: &mut usize, depth: usize) -> Option<Value> {
+    if depth > FAST_MAX_DEPTH {
+        return None;
+    }
+    let b = text.as_bytes();
+    skip_spaces(b, i);
+    match b.get(*i) {
+        Some(b'[') => {
+            *i += 1;
+            let mut items = Vec::new();
+            skip_spaces(b, i);
+            if b.get(*i) == Some(&b']') {
+                *i += 1;
+                return Some(Value::list(items));
+            }
+            loop {
+                items.push(flow_node(text, i, depth + 1)?);
+                skip_spaces(b, i);
+                match b.get(*i) {
+                    Some(b',') => *i += 1,
+                    Some(b']') => {
+                        *i += 1;
+                        return Some(Value::list(items));
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        Some(b'{') => {
+            *i += 1;
+            let mut map = Map::new();
+            skip_spaces(b, i);
+            if b.get(*i) == Some(&b'}') {
+                *i += 1;
+                return Some(Value::map(map));
+            }
+            loop {
+                let key = fast_key(flow_plain(text, i)?)?;
+                if b.get(*i) != Some(&b':') || b.get(*i + 1) != Some(&b' ') {
+                    return None;
+                }
+                *i += 2;
+                let value = flow_node(text, i, depth + 1)?;
+                map.insert(key, value);
+                skip_spaces(b, i);
+                match b.get(*i) {
+                    Some(b',') => *i += 1,
+                    Some(b'}') => {
+                        *i += 1;
+                        return Some(Value::map(map));
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        Some(b'"' | b'\'') => quoted_scalar(text, i),
+        _ => fast_scalar(flow_plain(text, i)?, true),
+    }
+}
+
+/// A one-line quoted scalar at `text[*i..]` (double-quoted without escapes, or
+/// single-quoted), `*i` left past its closing quote.
+fn quoted_scalar(text: &str, i: &mut usize) -> Option<Value> {
+    let quote = *text.as_bytes().get(*i)?;
+    let body = text.get(*i + 1..)?;
+    if quote == b'"' {
+        let close = body.find(['"', '\\'])?;
+        if body.as_bytes().get(close) != Some(&b'"') {
+            return None;
+        }
+        *i += close + 2;
+        return Some(Value::str(body.get(..close)?));
+    }
+    let mut out = String::new();
+    let mut at = 0;
+    loop {
+        let q = at + body.get(at..)?.find('\'')?;
+        out.push_str(body.get(at..q)?);
+        if body.as_bytes().get(q + 1) == Some(&b'\'') {
+            out.push('\'');
+            at = q + 2;
+        } else {
+            *i += q + 2;
+            return Some(Value::str(out));
+        }
+    }
+}
+
+/// A plain scalar inside a flow collection, up to the next indicator (trailing blanks off).
+fn flow_plain<'t>(text: &'t str, i: &mut usize) -> Option<&'t str> {
+    let b = text.as_bytes();
+    skip_spaces(b, i);
+    let start = *i;
+    while let Some(c) = b.get(*i) {
+        if matches!(
+            c,
+            b',' | b'[' | b']' | b'{' | b'}' | b'#' | b'"' | b'\'' | b':'
+        ) {
+            break;
+        }
+        *i += 1;
+    }
+    let t = text.get(start..*i)?.trim_end_matches(' ');
+    if is_indicator(*t.as_bytes().first()?) {
+        return None;
+    }
+    Some(t)
+}
+
+/// The fast reading of a whole document, or `None` to read it in full.
+fn fast_document(text: &str) -> Option<Value> {
+    let mut f = Fast::new(text)?;
+    let (ind, _) = f.peek()?;
+    if ind != 0 {
+        return None;
+    }
+    let v = f.node(0)?;
+    if f.peek().is_some() {
+        return None;
+    }
+    Some(v)
+}
+
 /// The first document of `text` as `yaml.Unmarshal` into `interface{}` sees it (`Nil` when
 /// empty). Errors read `error converting YAML to JSON: yaml: line N: ...`.
 pub fn parse_document(text: &str) -> Result<Value, YamlError> {
     check_input(text)?;
+    if let Some(v) = fast_document(text) {
+        return Ok(v);
+    }
+    full_document(text)
+}
+
+/// [`parse_document`] through the event parser, whatever the text's shape.
+fn full_document(text: &str) -> Result<Value, YamlError> {
     let mut reader = Reader::new(text);
     let root = match reader.document() {
         Ok(Some(Some(root))) => root,
@@ -1003,9 +1521,10 @@ pub fn parse_document(text: &str) -> Result<Value, YamlError> {
         Err(e) => return Err(converting(e)),
     };
     let dec = Decoder {
+        nodes: &reader.nodes,
         depth_limit: MAX_VALUE_DEPTH,
     };
-    dec.value(&root, 0).map_err(converting)
+    dec.value(root, 0).map_err(converting)
 }
 
 fn converting(e: YamlError) -> YamlError {
@@ -1046,8 +1565,12 @@ pub fn parse_list(text: &str) -> Result<Value, YamlError> {
 /// line with content (`invalid Yaml document separator: a: 1`).
 pub fn split_documents(text: &str) -> Result<Vec<String>, YamlError> {
     let mut docs = Vec::new();
-    let mut current = String::new();
+    // The current document is the run of lines since the last separator.
+    let mut start = 0;
+    let mut at = 0;
     for line in text.split_inclusive('\n') {
+        let line_start = at;
+        at += line.len();
         if let Some(rest) = line.strip_prefix("---") {
             let trimmed = rest.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
@@ -1055,15 +1578,14 @@ pub fn split_documents(text: &str) -> Result<Vec<String>, YamlError> {
                     "error reading yaml document: invalid Yaml document separator: {trimmed}"
                 )));
             }
-            if !current.is_empty() {
-                docs.push(std::mem::take(&mut current));
+            if let Some(doc) = text.get(start..line_start).filter(|d| !d.is_empty()) {
+                docs.push(doc.to_string());
             }
-            continue;
+            start = at;
         }
-        current.push_str(line);
     }
-    if !current.is_empty() {
-        docs.push(current);
+    if let Some(doc) = text.get(start..).filter(|d| !d.is_empty()) {
+        docs.push(doc.to_string());
     }
     Ok(docs)
 }
@@ -1110,48 +1632,24 @@ fn merge_maps(dst: &mut Map, src: Map) {
 // Writing.
 // ---------------------------------------------------------------------------------------------
 
-/// A node to emit: scalars carry the style the encoder asks for.
-#[derive(Debug, Clone)]
-enum Out {
-    /// A scalar and whether the encoder asked for a quoted (double) style.
-    Scalar {
-        value: String,
-        quoted: bool,
-    },
-    Seq(Vec<Out>),
-    Map(Vec<(Out, Out)>),
-}
-
 fn too_deep() -> YamlError {
     YamlError(format!(
         "json: unsupported value: nesting deeper than {MAX_VALUE_DEPTH}"
     ))
 }
 
-/// A string as the encoder sends it: plain when it would read back as the same string,
-/// double-quoted when it would resolve to something else (literal if multi-line).
-fn string_node(s: &str, v3: bool) -> Out {
-    let can_plain =
-        resolve_plain(s) == Resolved::Str && !is_base60_float(s) && !(v3 && is_old_bool(s));
-    Out::Scalar {
-        value: s.to_string(),
-        quoted: !can_plain,
-    }
-}
-
-fn plain(s: impl Into<String>) -> Out {
-    Out::Scalar {
-        value: s.into(),
-        quoted: false,
-    }
+/// Whether the encoder double-quotes a string: when it would read back as something else
+/// than the same string (plain otherwise; literal if multi-line, decided when written).
+fn needs_quotes(s: &str, v3: bool) -> bool {
+    resolve_plain(s) != Resolved::Str || is_base60_float(s) || (v3 && is_old_bool(s))
 }
 
 /// go-yaml v2 reading a JSON string back: a raw NEL (U+0085), which Go's JSON writer leaves
 /// as is, is a line break inside a double-quoted scalar and folds (one break -> a space, n
 /// breaks -> n-1 newlines, spaces around breaks dropped).
-fn fold_nel(s: &str) -> String {
+fn fold_nel(s: &str) -> Cow<'_, str> {
     if !s.contains('\u{85}') {
-        return s.to_string();
+        return Cow::Borrowed(s);
     }
     let mut out = String::new();
     let chars: Vec<char> = s.chars().collect();
@@ -1187,12 +1685,15 @@ fn fold_nel(s: &str) -> String {
         out.push(c);
         i += 1;
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Characters Go's JSON writer leaves raw but go-yaml's reader refuses, so `toYaml` fails
 /// (Helm then renders "").
 fn check_json_text(s: &str) -> Result<(), YamlError> {
+    if s.bytes().all(|b| b < 0x7F) {
+        return Ok(());
+    }
     if s.chars()
         .any(|c| matches!(c as u32, 0x7F..=0x84 | 0x86..=0x9F | 0xFFFE | 0xFFFF))
     {
@@ -1201,109 +1702,141 @@ fn check_json_text(s: &str) -> Result<(), YamlError> {
     Ok(())
 }
 
-/// Value -> what go-yaml v2 holds after reading Go's JSON of the value.
-fn json_tree(v: &Value, depth: usize) -> Result<Out, YamlError> {
-    if depth > MAX_VALUE_DEPTH {
-        return Err(too_deep());
-    }
-    Ok(match v {
-        Value::Nil => plain("null"),
-        Value::Bool(b) => plain(if *b { "true" } else { "false" }),
-        Value::Int(n) | Value::Int64(n) => plain(n.to_string()),
-        Value::Float(f) => {
-            let text = float_json(*f).map_err(|e| YamlError(e.0))?;
-            match resolve_plain(&text) {
-                Resolved::Int(i) => plain(i.to_string()),
-                Resolved::Uint(u) => plain(u.to_string()),
-                Resolved::Float(x) => plain(format_float_g(x)),
-                _ => plain(text),
-            }
-        }
-        Value::String(s) => {
-            check_json_text(s)?;
-            string_node(&fold_nel(s), false)
-        }
-        Value::Bytes(b) => string_node(&base64_std(b), false),
-        Value::List(items) => Out::Seq(
-            items
-                .iter()
-                .map(|x| json_tree(x, depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Map(m) => {
-            let entries = m.snapshot();
-            let mut keyed: Vec<(String, &Value)> = Vec::with_capacity(entries.len());
-            for (k, x) in &entries {
+/// A map's entries, sorted in go-yaml's key order. The map's lock is held only while its
+/// entries are copied (the values are cheap clones). For `toYaml` (`json`), a key Go's JSON
+/// round trip cannot carry fails first, as it does in Go.
+fn sorted_entries(m: &MapRef, json: bool) -> Result<Vec<(String, Value)>, YamlError> {
+    let mut entries = {
+        let map = m.read();
+        if json {
+            for k in map.keys() {
                 check_json_text(k)?;
                 if k.contains('\u{85}') {
                     // A line break inside a flow-mapping key: go-yaml cannot read the JSON back.
                     return Err(YamlError("yaml: did not find expected ',' or '}'".into()));
                 }
-                keyed.push((k.clone(), x));
             }
-            sort_keys(&mut keyed);
-            let mut out = Vec::with_capacity(keyed.len());
-            for (k, x) in keyed {
-                out.push((string_node(&k, false), json_tree(x, depth + 1)?));
-            }
-            Out::Map(out)
         }
-        Value::Object(o) => json_tree(&o.to_value(), depth + 1)?,
-    })
+        let mut v = Vec::with_capacity(map.len());
+        for (k, x) in map.iter() {
+            v.push((k.clone(), x.clone()));
+        }
+        v
+    };
+    sort_keys(&mut entries);
+    Ok(entries)
 }
 
-/// Value -> what go-yaml v3's encoder sees directly (`toYamlPretty`).
-fn direct_tree(v: &Value, depth: usize) -> Result<Out, YamlError> {
+/// `n` in decimal, written into `buf`.
+fn int_text(n: i64, buf: &mut [u8; 20]) -> &str {
+    let mut u = n.unsigned_abs();
+    let mut i = buf.len();
+    loop {
+        i -= 1;
+        if let Some(b) = buf.get_mut(i) {
+            *b = b'0' + (u % 10) as u8;
+        }
+        u /= 10;
+        if u == 0 || i == 0 {
+            break;
+        }
+    }
+    if n < 0 && i > 0 {
+        i -= 1;
+        if let Some(b) = buf.get_mut(i) {
+            *b = b'-';
+        }
+    }
+    buf.get(i..)
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .unwrap_or("0")
+}
+
+/// Checks, without writing, what [`Emitter::value`] would fail on before the output limit:
+/// Go's JSON step fails before go-yaml writes anything, so those errors come first.
+fn validate(v: &Value, depth: usize, v3: bool) -> Result<(), YamlError> {
     if depth > MAX_VALUE_DEPTH {
         return Err(too_deep());
     }
-    Ok(match v {
-        Value::Nil => plain("null"),
-        Value::Bool(b) => plain(if *b { "true" } else { "false" }),
-        Value::Int(n) | Value::Int64(n) => plain(n.to_string()),
-        Value::Float(f) => plain(if f.is_nan() {
-            ".nan".to_string()
-        } else if f.is_infinite() {
-            if *f > 0.0 { ".inf" } else { "-.inf" }.to_string()
-        } else {
-            format_float_g(*f)
-        }),
-        Value::String(s) => string_node(s, true),
-        Value::Bytes(b) => string_node(&base64_std(b), true),
-        Value::List(items) => Out::Seq(
-            items
-                .iter()
-                .map(|x| direct_tree(x, depth + 1))
-                .collect::<Result<_, _>>()?,
-        ),
-        Value::Map(m) => {
-            let entries = m.snapshot();
-            let mut keyed: Vec<(String, &Value)> =
-                entries.iter().map(|(k, x)| (k.clone(), x)).collect();
-            sort_keys(&mut keyed);
-            let mut out = Vec::with_capacity(keyed.len());
-            for (k, x) in keyed {
-                out.push((string_node(&k, true), direct_tree(x, depth + 1)?));
-            }
-            Out::Map(out)
+    match v {
+        Value::Float(f) if !v3 => {
+            float_json(*f).map_err(|e| YamlError(e.0))?;
         }
-        Value::Object(o) => direct_tree(&o.to_value(), depth + 1)?,
-    })
+        Value::String(s) if !v3 => check_json_text(s)?,
+        Value::List(items) => {
+            for x in items.iter() {
+                validate(x, depth + 1, v3)?;
+            }
+        }
+        Value::Map(m) => {
+            for (_, x) in sorted_entries(m, !v3)? {
+                validate(&x, depth + 1, v3)?;
+            }
+        }
+        Value::Object(o) => validate(&o.to_value(), depth + 1, v3)?,
+        _ => {}
+    }
+    Ok(())
 }
 
 /// go-yaml's `keyList.Less` for two string keys: letters before other runes, runs of digits
 /// compared by value.
 fn key_less(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        return key_less_in(a.as_bytes(), b.as_bytes());
+    }
     let ar: Vec<char> = a.chars().collect();
     let br: Vec<char> = b.chars().collect();
+    key_less_in(&ar, &br)
+}
+
+/// A character as go-yaml's key order sees it (a byte stands for an ASCII character).
+trait KeyChar: Copy + Ord {
+    fn alphabetic(self) -> bool;
+    fn go_digit(self) -> bool;
+    fn is_zero(self) -> bool;
+    fn code(self) -> i64;
+}
+
+impl KeyChar for u8 {
+    fn alphabetic(self) -> bool {
+        self.is_ascii_alphabetic()
+    }
+    fn go_digit(self) -> bool {
+        self.is_ascii_digit()
+    }
+    fn is_zero(self) -> bool {
+        self == b'0'
+    }
+    fn code(self) -> i64 {
+        i64::from(self)
+    }
+}
+
+impl KeyChar for char {
+    fn alphabetic(self) -> bool {
+        self.is_alphabetic()
+    }
+    fn go_digit(self) -> bool {
+        is_go_digit(self)
+    }
+    fn is_zero(self) -> bool {
+        self == '0'
+    }
+    fn code(self) -> i64 {
+        i64::from(self as u32)
+    }
+}
+
+fn key_less_in<C: KeyChar>(ar: &[C], br: &[C]) -> bool {
     let n = ar.len().min(br.len());
     for i in 0..n {
         let (ai_c, bi_c) = (ar[i], br[i]);
         if ai_c == bi_c {
             continue;
         }
-        let al = ai_c.is_alphabetic();
-        let bl = bi_c.is_alphabetic();
+        let al = ai_c.alphabetic();
+        let bl = bi_c.alphabetic();
         if al && bl {
             return ai_c < bi_c;
         }
@@ -1312,15 +1845,15 @@ fn key_less(a: &str, b: &str) -> bool {
         }
         let mut an: i64 = 0;
         let mut bn: i64 = 0;
-        if ai_c == '0' || bi_c == '0' {
+        if ai_c.is_zero() || bi_c.is_zero() {
             let mut j = i;
             while j > 0 {
                 j -= 1;
                 let c = ar[j];
-                if !is_go_digit(c) {
+                if !c.go_digit() {
                     break;
                 }
-                if c != '0' {
+                if !c.is_zero() {
                     an = 1;
                     bn = 1;
                     break;
@@ -1328,17 +1861,17 @@ fn key_less(a: &str, b: &str) -> bool {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && is_go_digit(ar[ai]) {
+        while ai < ar.len() && ar[ai].go_digit() {
             an = an
                 .wrapping_mul(10)
-                .wrapping_add(i64::from(ar[ai] as u32).wrapping_sub(i64::from(b'0')));
+                .wrapping_add(ar[ai].code().wrapping_sub(i64::from(b'0')));
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && is_go_digit(br[bi]) {
+        while bi < br.len() && br[bi].go_digit() {
             bn = bn
                 .wrapping_mul(10)
-                .wrapping_add(i64::from(br[bi] as u32).wrapping_sub(i64::from(b'0')));
+                .wrapping_add(br[bi].code().wrapping_sub(i64::from(b'0')));
             bi += 1;
         }
         if an != bn {
@@ -1389,52 +1922,71 @@ fn sort_keys<T>(items: &mut Vec<(String, T)>) {
     merge_sort_keys(items);
 }
 
-/// A stable merge sort with go-yaml's key order (never panics, whatever the comparator does).
+/// A stable top-down merge sort (left half `n / 2` long; the right element goes first only
+/// when strictly less) with go-yaml's key order, never panicking whatever the comparator does.
 fn merge_sort_keys<T>(items: &mut Vec<(String, T)>) {
     let n = items.len();
     if n < 2 {
         return;
     }
-    let mut v: Vec<(String, T)> = std::mem::take(items);
-    let right = v.split_off(n / 2);
-    let mut left = v;
-    let mut right = right;
-    merge_sort_keys(&mut left);
-    merge_sort_keys(&mut right);
-    let mut out = Vec::with_capacity(n);
-    let mut li = left.into_iter().peekable();
-    let mut ri = right.into_iter().peekable();
-    loop {
-        let take_right = match (li.peek(), ri.peek()) {
-            (Some(l), Some(r)) => key_less(&r.0, &l.0),
-            (Some(_), None) => false,
-            (None, Some(_)) => true,
-            (None, None) => break,
-        };
-        let next = if take_right { ri.next() } else { li.next() };
-        if let Some(x) = next {
-            out.push(x);
+    let mut order: Vec<usize> = (0..n).collect();
+    let mut buf = vec![0usize; n];
+    let keys: Vec<&str> = items.iter().map(|(k, _)| k.as_str()).collect();
+    merge_sort_indices(&mut order, &mut buf, &|a, b| {
+        key_less(
+            keys.get(a).copied().unwrap_or(""),
+            keys.get(b).copied().unwrap_or(""),
+        )
+    });
+    let mut old: Vec<Option<(String, T)>> = std::mem::take(items).into_iter().map(Some).collect();
+    for i in order {
+        if let Some(x) = old.get_mut(i).and_then(Option::take) {
+            items.push(x);
         }
     }
-    *items = out;
+}
+
+fn merge_sort_indices(v: &mut [usize], buf: &mut [usize], less: &dyn Fn(usize, usize) -> bool) {
+    let n = v.len();
+    if n < 2 || buf.len() < n {
+        return;
+    }
+    let mid = n / 2;
+    {
+        let (l, r) = v.split_at_mut(mid);
+        merge_sort_indices(l, buf, less);
+        merge_sort_indices(r, buf, less);
+    }
+    let tmp = &mut buf[..n];
+    tmp.copy_from_slice(v);
+    let (l, r) = tmp.split_at(mid);
+    let (mut i, mut j) = (0, 0);
+    for slot in v.iter_mut() {
+        let take_right = match (l.get(i), r.get(j)) {
+            (Some(&a), Some(&b)) => less(b, a),
+            (Some(_), None) => false,
+            (None, _) => true,
+        };
+        if take_right {
+            *slot = r.get(j).copied().unwrap_or(0);
+            j += 1;
+        } else {
+            *slot = l.get(i).copied().unwrap_or(0);
+            i += 1;
+        }
+    }
 }
 
 /// Go's `yaml.Marshal` of a value through JSON, as `sigs.k8s.io/yaml.Marshal` (Helm's `toYaml`
 /// before it trims the final newline). Fails where Go's JSON step fails (NaN, infinities).
 pub fn to_yaml(v: &Value) -> Result<String, YamlError> {
-    let tree = json_tree(v, 0)?;
-    let mut e = Emitter::new(false);
-    e.document(&tree)?;
-    Ok(e.out)
+    Emitter::new(false).document(v)
 }
 
 /// Helm's `toYamlPretty`: go-yaml v3's encoder with indent 2 (sequences indented under their
 /// key, long lines not folded, floats as Go's `%g` prints them), trailing newline kept.
 pub fn to_yaml_pretty(v: &Value) -> Result<String, YamlError> {
-    let tree = direct_tree(v, 0)?;
-    let mut e = Emitter::new(true);
-    e.document(&tree)?;
-    Ok(e.out)
+    Emitter::new(true).document(v)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -1475,7 +2027,6 @@ fn analyze(value: &str, v3: bool) -> Analysis {
         a.single_quoted_allowed = true;
         return a;
     }
-    let chars: Vec<char> = value.chars().collect();
     let mut block_indicators = false;
     let mut flow_indicators = false;
     let mut line_breaks = false;
@@ -1494,14 +2045,16 @@ fn analyze(value: &str, v3: bool) -> Analysis {
         flow_indicators = true;
     }
     let mut preceded_by_whitespace = true;
-    let n = chars.len();
-    for (i, &c) in chars.iter().enumerate() {
-        let next = chars.get(i + 1).copied();
+    let mut chars = value.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
         let followed_by_whitespace = match next {
             None => true,
             Some(x) => x == ' ' || x == '\t' || is_break_char(x),
         };
-        if i == 0 {
+        if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"'
                 | '%' | '@' | '`' => {
@@ -1542,10 +2095,10 @@ fn analyze(value: &str, v3: bool) -> Analysis {
             special_characters = true;
         }
         if c == ' ' {
-            if i == 0 {
+            if first {
                 leading_space = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_space = true;
             }
             if previous_break {
@@ -1555,10 +2108,10 @@ fn analyze(value: &str, v3: bool) -> Analysis {
             previous_break = false;
         } else if is_break_char(c) {
             line_breaks = true;
-            if i == 0 {
+            if first {
                 leading_break = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_break = true;
             }
             if previous_space {
@@ -1571,6 +2124,7 @@ fn analyze(value: &str, v3: bool) -> Analysis {
             previous_break = false;
         }
         preceded_by_whitespace = c == ' ' || c == '\t' || is_break_char(c);
+        first = false;
     }
     a.multiline = line_breaks;
     a.flow_plain_allowed = true;
@@ -1610,7 +2164,17 @@ fn analyze(value: &str, v3: bool) -> Analysis {
     a
 }
 
-/// go-yaml's emitter, reduced to the block styles `yaml.Marshal` produces.
+/// Characters in `s`, cheaply when it is ASCII.
+fn char_count(s: &str) -> usize {
+    if s.is_ascii() {
+        s.len()
+    } else {
+        s.chars().count()
+    }
+}
+
+/// go-yaml's emitter, reduced to the block styles `yaml.Marshal` produces, walking the value
+/// directly: a string goes plain unless it would read back as something else.
 struct Emitter {
     out: String,
     column: usize,
@@ -1621,7 +2185,8 @@ struct Emitter {
     flow_level: usize,
     best_indent: i64,
     best_width: usize,
-    /// go-yaml v3 (`toYamlPretty`): sequences indented under keys.
+    /// go-yaml v3 (`toYamlPretty`, the value as is) rather than v2 after Go's JSON round trip
+    /// (`toYaml`): sequences indented under keys, no folding, other scalar forms.
     v3: bool,
     // Contexts of the node being emitted.
     root_context: bool,
@@ -1632,12 +2197,12 @@ struct Emitter {
 impl Emitter {
     fn new(v3: bool) -> Emitter {
         Emitter {
-            out: String::new(),
+            out: String::with_capacity(256),
             column: 0,
             whitespace: true,
             indention: true,
             indent: -1,
-            indents: Vec::new(),
+            indents: Vec::with_capacity(16),
             flow_level: 0,
             best_indent: 2,
             best_width: if v3 { usize::MAX } else { 80 },
@@ -1657,16 +2222,168 @@ impl Emitter {
         Ok(())
     }
 
-    fn document(&mut self, root: &Out) -> Result<(), YamlError> {
-        self.node(root, true, false, false, false)?;
+    fn document(mut self, root: &Value) -> Result<String, YamlError> {
+        if let Err(e) = self.value(root, 0, true, false) {
+            // Go's JSON step runs over the whole value before go-yaml writes: its errors win
+            // over the output limit met on the way.
+            if e.0.starts_with("yaml: output over") {
+                validate(root, 0, self.v3)?;
+            }
+            return Err(e);
+        }
         // Document end: write_indent, then the stream ends (the encoder clears open_ended).
         self.write_indent();
+        Ok(self.out)
+    }
+
+    /// Sets the contexts for the next node, as go-yaml's `emit_node` does.
+    fn enter(&mut self, root: bool, mapping: bool, simple_key: bool) -> Result<(), YamlError> {
+        self.root_context = root;
+        self.mapping_context = mapping;
+        self.simple_key_context = simple_key;
+        self.check_size()
+    }
+
+    /// A value, its scalars in the form the encoder hands them to the emitter.
+    fn value(
+        &mut self,
+        v: &Value,
+        depth: usize,
+        root: bool,
+        mapping: bool,
+    ) -> Result<(), YamlError> {
+        if depth > MAX_VALUE_DEPTH {
+            return Err(too_deep());
+        }
+        let v3 = self.v3;
+        let mut buf = [0u8; 20];
+        match v {
+            Value::Object(o) => return self.value(&o.to_value(), depth + 1, root, mapping),
+            Value::List(items) => {
+                self.enter(root, mapping, false)?;
+                return self.sequence(items, depth);
+            }
+            Value::Map(m) => {
+                let entries = sorted_entries(m, !v3)?;
+                self.enter(root, mapping, false)?;
+                return self.mapping(&entries, depth);
+            }
+            _ => {}
+        }
+        // Scalars: the text and whether the encoder asks for double quotes.
+        let owned: String;
+        let (text, quoted): (&str, bool) = match v {
+            Value::Nil => ("null", false),
+            Value::Bool(b) => (if *b { "true" } else { "false" }, false),
+            Value::Int(n) | Value::Int64(n) => (int_text(*n, &mut buf), false),
+            Value::Float(f) if !v3 => {
+                if f.fract() == 0.0 && f.abs() < 1e15 {
+                    // Go's JSON writes the integer's digits, read back as that int.
+                    (int_text(*f as i64, &mut buf), false)
+                } else {
+                    let text = float_json(*f).map_err(|e| YamlError(e.0))?;
+                    owned = match resolve_plain(&text) {
+                        Resolved::Int(i) => i.to_string(),
+                        Resolved::Uint(u) => u.to_string(),
+                        Resolved::Float(x) => format_float_g(x),
+                        _ => text,
+                    };
+                    (owned.as_str(), false)
+                }
+            }
+            Value::Float(f) => {
+                owned = if f.is_nan() {
+                    ".nan".to_string()
+                } else if f.is_infinite() {
+                    if *f > 0.0 { ".inf" } else { "-.inf" }.to_string()
+                } else {
+                    format_float_g(*f)
+                };
+                (owned.as_str(), false)
+            }
+            Value::String(s) => {
+                if v3 {
+                    (s.as_ref(), needs_quotes(s, true))
+                } else {
+                    check_json_text(s)?;
+                    match fold_nel(s) {
+                        Cow::Borrowed(t) => (t, needs_quotes(t, false)),
+                        Cow::Owned(t) => {
+                            owned = t;
+                            (owned.as_str(), needs_quotes(&owned, false))
+                        }
+                    }
+                }
+            }
+            Value::Bytes(b) => {
+                owned = base64_std(b);
+                (owned.as_str(), needs_quotes(&owned, v3))
+            }
+            Value::List(_) | Value::Map(_) | Value::Object(_) => ("", false),
+        };
+        self.enter(root, mapping, false)?;
+        self.scalar(text, quoted);
+        Ok(())
+    }
+
+    fn sequence(&mut self, items: &[Value], depth: usize) -> Result<(), YamlError> {
+        if self.flow_level > 0 || items.is_empty() {
+            self.write_indicator("[", true, true, false);
+            self.increase_indent(true, false);
+            self.pop_indent();
+            self.write_indicator("]", false, false, false);
+            return Ok(());
+        }
+        let indentless = !self.v3 && self.mapping_context && !self.indention;
+        self.increase_indent(false, indentless);
+        for item in items {
+            self.write_indent();
+            self.write_indicator("-", true, false, true);
+            self.value(item, depth + 1, false, false)?;
+        }
+        self.pop_indent();
+        Ok(())
+    }
+
+    fn mapping(&mut self, entries: &[(String, Value)], depth: usize) -> Result<(), YamlError> {
+        if self.flow_level > 0 || entries.is_empty() {
+            self.write_indicator("{", true, true, false);
+            self.increase_indent(true, false);
+            self.pop_indent();
+            self.write_indicator("}", false, false, false);
+            return Ok(());
+        }
+        self.increase_indent(false, false);
+        for (k, x) in entries {
+            self.write_indent();
+            let quoted = needs_quotes(k, self.v3);
+            let simple = k.len() <= 128 && !k.chars().any(is_break_char);
+            if simple {
+                self.enter(false, true, true)?;
+                self.scalar(k, quoted);
+                self.write_indicator(":", false, false, false);
+            } else {
+                self.write_indicator("?", true, false, true);
+                self.enter(false, true, false)?;
+                self.scalar(k, quoted);
+                self.write_indent();
+                self.write_indicator(":", true, false, true);
+            }
+            self.value(x, depth + 1, false, true)?;
+        }
+        self.pop_indent();
         Ok(())
     }
 
     fn put(&mut self, c: char) {
         self.out.push(c);
         self.column += 1;
+    }
+
+    /// A run of characters without line breaks.
+    fn put_str(&mut self, s: &str) {
+        self.out.push_str(s);
+        self.column += char_count(s);
     }
 
     fn put_break(&mut self) {
@@ -1692,8 +2409,10 @@ impl Emitter {
         if !self.indention || self.column > indent || (self.column == indent && !self.whitespace) {
             self.put_break();
         }
-        while self.column < indent {
-            self.put(' ');
+        if self.column < indent {
+            self.out
+                .extend(std::iter::repeat_n(' ', indent - self.column));
+            self.column = indent;
         }
         self.whitespace = true;
         self.indention = true;
@@ -1709,83 +2428,15 @@ impl Emitter {
         if need_whitespace && !self.whitespace {
             self.put(' ');
         }
-        for c in indicator.chars() {
-            self.put(c);
-        }
+        self.put_str(indicator);
         self.whitespace = is_whitespace;
         self.indention = self.indention && is_indention;
     }
 
-    fn node(
-        &mut self,
-        node: &Out,
-        root: bool,
-        sequence: bool,
-        mapping: bool,
-        simple_key: bool,
-    ) -> Result<(), YamlError> {
-        let _ = sequence;
-        self.root_context = root;
-        self.mapping_context = mapping;
-        self.simple_key_context = simple_key;
-        self.check_size()?;
-        match node {
-            Out::Scalar { value, quoted } => {
-                self.scalar(value, *quoted);
-                Ok(())
-            }
-            Out::Seq(items) => {
-                if self.flow_level > 0 || items.is_empty() {
-                    self.write_indicator("[", true, true, false);
-                    self.increase_indent(true, false);
-                    self.pop_indent();
-                    self.write_indicator("]", false, false, false);
-                    return Ok(());
-                }
-                let indentless = !self.v3 && self.mapping_context && !self.indention;
-                self.increase_indent(false, indentless);
-                for item in items {
-                    self.write_indent();
-                    self.write_indicator("-", true, false, true);
-                    self.node(item, false, true, false, false)?;
-                }
-                self.pop_indent();
-                Ok(())
-            }
-            Out::Map(entries) => {
-                if self.flow_level > 0 || entries.is_empty() {
-                    self.write_indicator("{", true, true, false);
-                    self.increase_indent(true, false);
-                    self.pop_indent();
-                    self.write_indicator("}", false, false, false);
-                    return Ok(());
-                }
-                self.increase_indent(false, false);
-                for (k, v) in entries {
-                    self.write_indent();
-                    if Self::simple_key(k) {
-                        self.node(k, false, false, true, true)?;
-                        self.write_indicator(":", false, false, false);
-                    } else {
-                        self.write_indicator("?", true, false, true);
-                        self.node(k, false, false, true, false)?;
-                        self.write_indent();
-                        self.write_indicator(":", true, false, true);
-                    }
-                    self.node(v, false, false, true, false)?;
-                }
-                self.pop_indent();
-                Ok(())
-            }
-        }
-    }
-
-    fn simple_key(k: &Out) -> bool {
-        match k {
-            Out::Scalar { value, .. } => !value.chars().any(is_break_char) && value.len() <= 128,
-            Out::Seq(items) => items.is_empty(),
-            Out::Map(entries) => entries.is_empty(),
-        }
+    /// Whether writing `value` from the current column can never fold it (no space lies
+    /// past the width).
+    fn fits(&self, value: &str) -> bool {
+        self.column.saturating_add(char_count(value)) <= self.best_width
     }
 
     fn scalar(&mut self, value: &str, quoted: bool) {
@@ -1821,7 +2472,7 @@ impl Emitter {
         self.increase_indent(true, false);
         let allow_breaks = !self.simple_key_context;
         match style {
-            Style::Plain => self.write_plain(value, allow_breaks),
+            Style::Plain => self.write_plain(value, allow_breaks, a.multiline),
             Style::Single => self.write_single(value, allow_breaks),
             Style::Double => self.write_double(value, allow_breaks),
             Style::Literal => self.write_literal(value),
@@ -1829,20 +2480,26 @@ impl Emitter {
         self.pop_indent();
     }
 
-    fn write_plain(&mut self, value: &str, allow_breaks: bool) {
+    fn write_plain(&mut self, value: &str, allow_breaks: bool, multiline: bool) {
         if !self.whitespace {
             self.put(' ');
         }
-        let chars: Vec<char> = value.chars().collect();
+        if !multiline && (!allow_breaks || self.fits(value)) {
+            // No break to write and no space to fold at.
+            self.put_str(value);
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
         let mut spaces = false;
         let mut breaks = false;
-        let mut i = 0;
-        while let Some(&c) = chars.get(i) {
+        let mut chars = value.chars().peekable();
+        while let Some(c) = chars.next() {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
                     && self.column > self.best_width
-                    && chars.get(i + 1) != Some(&' ')
+                    && chars.peek() != Some(&' ')
                 {
                     self.write_indent();
                 } else {
@@ -1865,7 +2522,6 @@ impl Emitter {
                 spaces = false;
                 breaks = false;
             }
-            i += 1;
         }
         self.whitespace = false;
         self.indention = false;
@@ -1882,19 +2538,33 @@ impl Emitter {
 
     fn write_single(&mut self, value: &str, allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
+        if !value.contains(['\'', '\r', '\n', '\u{85}', '\u{2028}', '\u{2029}'])
+            && (!allow_breaks || self.fits(value))
+        {
+            // Nothing to double, no break to write and no space to fold at.
+            self.put_str(value);
+        } else {
+            self.write_single_slow(value, allow_breaks);
+        }
+        self.write_indicator("'", false, false, false);
+        self.whitespace = false;
+        self.indention = false;
+    }
+
+    fn write_single_slow(&mut self, value: &str, allow_breaks: bool) {
         let n = value.len();
         let mut spaces = false;
         let mut breaks = false;
         let mut byte_pos = 0;
-        for (i, &c) in chars.iter().enumerate() {
+        let mut chars = value.chars().peekable();
+        while let Some(c) = chars.next() {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
                     && self.column > self.best_width
                     && byte_pos > 0
                     && byte_pos + 1 < n
-                    && chars.get(i + 1) != Some(&' ')
+                    && chars.peek() != Some(&' ')
                 {
                     self.write_indent();
                 } else {
@@ -1922,22 +2592,35 @@ impl Emitter {
             }
             byte_pos += c.len_utf8();
         }
-        self.write_indicator("'", false, false, false);
+    }
+
+    fn write_double(&mut self, value: &str, allow_breaks: bool) {
+        self.write_indicator("\"", true, false, false);
+        if value
+            .bytes()
+            .all(|b| (0x20..=0x7E).contains(&b) && b != b'"' && b != b'\\')
+            && (!allow_breaks || self.fits(value))
+        {
+            // Printable ASCII with nothing to escape and no space to fold at.
+            self.put_str(value);
+        } else {
+            self.write_double_slow(value, allow_breaks);
+        }
+        self.write_indicator("\"", false, false, false);
         self.whitespace = false;
         self.indention = false;
     }
 
-    fn write_double(&mut self, value: &str, allow_breaks: bool) {
+    fn write_double_slow(&mut self, value: &str, allow_breaks: bool) {
         const HEX: &[u8; 16] = b"0123456789ABCDEF";
-        self.write_indicator("\"", true, false, false);
-        let chars: Vec<char> = value.chars().collect();
         let n = value.len();
         let mut spaces = false;
         let mut byte_pos = 0;
         // go-yaml's `is_bom(value, i)` looks at the start of the value whatever `i` is: a
         // value that starts with a BOM has every character escaped.
         let bom = value.starts_with('\u{FEFF}');
-        for (i, &c) in chars.iter().enumerate() {
+        let mut chars = value.chars().peekable();
+        while let Some(c) = chars.next() {
             if bom || !is_printable(c) || is_break_char(c) || c == '"' || c == '\\' {
                 self.put('\\');
                 match c {
@@ -1981,7 +2664,7 @@ impl Emitter {
                     && byte_pos + 1 < n
                 {
                     self.write_indent();
-                    if chars.get(i + 1) == Some(&' ') {
+                    if chars.peek() == Some(&' ') {
                         self.put('\\');
                     }
                 } else {
@@ -1994,9 +2677,6 @@ impl Emitter {
             }
             byte_pos += c.len_utf8();
         }
-        self.write_indicator("\"", false, false, false);
-        self.whitespace = false;
-        self.indention = false;
     }
 
     fn write_literal(&mut self, value: &str) {
@@ -2026,18 +2706,23 @@ impl Emitter {
         self.indention = true;
         self.whitespace = true;
         let mut breaks = true;
-        for c in value.chars() {
+        let mut rest = value;
+        while let Some(c) = rest.chars().next() {
             if is_break_char(c) {
                 self.write_break(c);
                 self.indention = true;
                 breaks = true;
+                rest = rest.get(c.len_utf8()..).unwrap_or("");
             } else {
+                // A run of characters up to the next break.
+                let end = rest.find(is_break_char).unwrap_or(rest.len());
                 if breaks {
                     self.write_indent();
                 }
-                self.put(c);
+                self.put_str(rest.get(..end).unwrap_or(""));
                 self.indention = false;
                 breaks = false;
+                rest = rest.get(end..).unwrap_or("");
             }
         }
     }
@@ -3153,5 +3838,101 @@ mod tests {
             resolve_plain("12345678901234567890"),
             Resolved::Uint(12345678901234567890)
         );
+    }
+
+    /// The fast reader takes the simple shapes and, whatever it takes, reads exactly as the
+    /// event parser does: checked over Helm's rendered manifests cut and spliced with
+    /// everything that could trip it.
+    #[test]
+    fn fast_reader_agrees_with_the_full_reader() {
+        let rendered = include_str!("../benches/data/big-rendered.yaml");
+        let values = include_str!("../benches/data/big-values.yaml");
+        let docs = split_documents(rendered).unwrap_or_default();
+        let fast_docs = docs.iter().filter(|d| fast_document(d).is_some()).count();
+        assert!(
+            fast_docs * 10 >= docs.len() * 9,
+            "{fast_docs} of {}",
+            docs.len()
+        );
+        assert!(fast_document(values).is_some());
+        let extra = [
+            "a: |\n  x\n\n  y\n\nb: |-\n    z\n    \n",
+            "- - a\n  - b\n- c: d\n  e: [f, 'g''h', \"i\"]\n- {j: {k: [l]}}\n",
+            "k:\n- a\n- b\nm: n # c\n# d\no: 'p' # q\n",
+            "a: 1\nb: 0x1F\nc: 1e3\nd: yes\ne: ~\nf: 2001-12-14\n1.5: x\ntrue: y\n07: z\n",
+        ];
+        let splices = [
+            "\t",
+            ": x",
+            "- ",
+            "\"",
+            "'",
+            "&a ",
+            "*a ",
+            "[",
+            "{",
+            "}",
+            "]",
+            ",",
+            "<<: ",
+            "!!int ",
+            "\n  bad",
+            " ",
+            "  ",
+            "\n",
+            "#",
+            " #",
+            ":",
+            "|",
+            "|-\n",
+            "\n- ",
+            "x: |\n  y\n",
+            "-",
+            "?",
+            "\r",
+            "é",
+            "...",
+            "\n---\n",
+            "''",
+            "\\",
+            "~",
+            "null: ",
+            "1: ",
+            "1.5: ",
+            "\"a\": ",
+            "[a, b]",
+            "{a: b}",
+            " - x",
+            ": |",
+            ": |+\n",
+            ": >\n",
+            ".nan",
+            "<<",
+        ];
+        let mut checked = 0;
+        for d in docs.iter().map(String::as_str).chain([values]).chain(extra) {
+            let mut cands = vec![d.to_string()];
+            let step = (d.len() / 8).max(1);
+            for cut in (0..=d.len()).step_by(step) {
+                if !d.is_char_boundary(cut) {
+                    continue;
+                }
+                cands.push(d[..cut].to_string());
+                for x in splices {
+                    cands.push(format!("{}{x}{}", &d[..cut], &d[cut..]));
+                }
+            }
+            for c in cands {
+                if let Some(v) = fast_document(&c) {
+                    checked += 1;
+                    assert_eq!(
+                        Ok(format!("{v:?}")),
+                        full_document(&c).map(|f| format!("{f:?}")),
+                        "{c}"
+                    );
+                }
+            }
+        }
+        assert!(checked > 1000, "{checked}");
     }
 }
