@@ -16,7 +16,9 @@
 //! `template`/`include`/`tpl` (and a global nesting budget so deep recursion cannot overflow
 //! the stack), Helm's 1000 nested `include`s of one name, and an output cap.
 
-use std::collections::HashMap;
+/// Hash maps keyed by template and function names: foldhash, a well-kept fast hasher seeded
+/// per process (lookups happen on every call and `include`).
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 use std::fmt;
 use std::sync::Arc;
 
@@ -175,11 +177,15 @@ pub struct Templates {
     trees: HashMap<String, Arc<Tree>>,
 }
 
+/// A template and its `define`s, parsed but not yet added to a set.
+#[derive(Debug)]
+pub struct Parsed(Vec<Tree>);
+
 impl Templates {
     pub fn new(funcs: Arc<FuncMap>) -> Templates {
         Templates {
             funcs,
-            trees: HashMap::new(),
+            trees: HashMap::default(),
         }
     }
 
@@ -192,13 +198,23 @@ impl Templates {
     /// later definition of a name replaces an earlier one (Go's `AddParseTree`), except that
     /// an empty definition does not replace a non-empty one. On error nothing is added.
     pub fn parse(&mut self, name: &str, text: &str) -> Result<(), Error> {
-        let funcs = self.funcs.clone();
-        let has = |n: &str| funcs.contains(n);
-        let trees = parse::parse(name, text, &has)?;
-        for t in trees {
+        let parsed = self.parse_alone(name, text)?;
+        self.add(parsed);
+        Ok(())
+    }
+
+    /// Parses `text` as template `name` without adding it (so that several templates can be
+    /// parsed at the same time); [`Templates::add`] them in order afterwards.
+    pub fn parse_alone(&self, name: &str, text: &str) -> Result<Parsed, Error> {
+        let has = |n: &str| self.funcs.contains(n);
+        Ok(Parsed(parse::parse(name, text, &has)?))
+    }
+
+    /// Adds what [`Templates::parse_alone`] parsed, as [`Templates::parse`] would.
+    pub fn add(&mut self, parsed: Parsed) {
+        for t in parsed.0 {
             add_tree(&mut self.trees, None, t);
         }
-        Ok(())
     }
 
     /// Whether a template of that name exists.
@@ -231,7 +247,7 @@ impl Templates {
             steps: 0,
             depth: 0,
             nest: 0,
-            included: HashMap::new(),
+            included: HashMap::default(),
         };
         ex.execute_named(name, data.clone()).map_err(Error::Exec)
     }
@@ -1343,7 +1359,7 @@ impl Exec<'_> {
                 ))));
             }
         };
-        let mut overlay = HashMap::new();
+        let mut overlay = HashMap::default();
         for t in trees {
             let lookup = |n: &str| self.lookup(n);
             add_tree(&mut overlay, Some(&lookup), t);

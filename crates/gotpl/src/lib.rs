@@ -26,7 +26,7 @@ pub mod toml;
 pub mod value;
 pub mod yaml;
 
-pub use value::{Map, MapRef, Object, Value};
+pub use value::{Map, MapRef, Object, Value, speculate};
 
-pub use exec::{Error, ExecError, ExecOptions, Location, MissingKey, Templates};
+pub use exec::{Error, ExecError, ExecOptions, Location, MissingKey, Parsed, Templates};
 pub use parse::ParseError;

@@ -57,11 +57,70 @@ pub enum Value {
 
 /// A shared, mutable Go map: clones are the same map, as in Go.
 #[derive(Clone, Default)]
-pub struct MapRef(Arc<RwLock<Map>>);
+pub struct MapRef(Arc<Shared>);
+
+/// A map and the speculative execution that made it (0: made outside any, see [`speculate`]).
+#[derive(Default)]
+struct Shared {
+    owner: u64,
+    map: RwLock<Map>,
+}
+
+thread_local! {
+    /// The speculative execution running on this thread (0: none).
+    static SPECULATION: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    /// Whether it wrote to a map it does not own.
+    static DIVERTED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Runs `f` as speculative execution `id` (≥ 1) on this thread, for running independent
+/// templates at the same time while keeping Helm's sequential semantics.
+///
+/// Helm executes a chart's templates one after the other over shared maps, so a template that
+/// writes into `.Values` (`set`, `unset`, `merge`) changes what later templates see. During a
+/// speculation every map remembers the execution that made it, and a write to a map made
+/// before (shared with other templates) is *diverted*: it goes to a private copy that is
+/// dropped, so the shared maps stay exactly as they were and no concurrent execution sees the
+/// write. The returned flag says whether that happened: the result is then not what Helm
+/// would render, and the caller must run the templates again one after the other.
+pub fn speculate<R>(id: u64, f: impl FnOnce() -> R) -> (R, bool) {
+    let before = SPECULATION.with(|s| s.replace(id.max(1)));
+    let diverted_before = DIVERTED.with(|d| d.replace(false));
+    let out = f();
+    let diverted = DIVERTED.with(|d| d.replace(diverted_before));
+    SPECULATION.with(|s| s.set(before));
+    (out, diverted)
+}
+
+/// A write lock on a map, or (in a speculation, on a map the execution does not own) a private
+/// copy that is dropped with the guard.
+pub enum MapWrite<'a> {
+    Locked(RwLockWriteGuard<'a, Map>),
+    Diverted(Box<Map>),
+}
+
+impl std::ops::Deref for MapWrite<'_> {
+    type Target = Map;
+    fn deref(&self) -> &Map {
+        match self {
+            MapWrite::Locked(g) => g,
+            MapWrite::Diverted(m) => m,
+        }
+    }
+}
+
+impl std::ops::DerefMut for MapWrite<'_> {
+    fn deref_mut(&mut self) -> &mut Map {
+        match self {
+            MapWrite::Locked(g) => g,
+            MapWrite::Diverted(m) => m,
+        }
+    }
+}
 
 impl fmt::Debug for MapRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0.try_read() {
+        match self.0.map.try_read() {
             Ok(m) => f.debug_map().entries(m.iter()).finish(),
             Err(_) => f.write_str("map[<locked>]"),
         }
@@ -70,17 +129,26 @@ impl fmt::Debug for MapRef {
 
 impl MapRef {
     pub fn new(map: Map) -> MapRef {
-        MapRef(Arc::new(RwLock::new(map)))
+        MapRef(Arc::new(Shared {
+            owner: SPECULATION.with(std::cell::Cell::get),
+            map: RwLock::new(map),
+        }))
     }
 
     /// Reads the map. Hold the guard briefly: evaluate nothing and lock no other map meanwhile.
     pub fn read(&self) -> RwLockReadGuard<'_, Map> {
-        self.0.read().unwrap_or_else(|e| e.into_inner())
+        self.0.map.read().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Changes the map in place (visible through every clone of this `MapRef`).
-    pub fn write(&self) -> RwLockWriteGuard<'_, Map> {
-        self.0.write().unwrap_or_else(|e| e.into_inner())
+    /// Changes the map in place (visible through every clone of this `MapRef`); inside a
+    /// [`speculate`] on a map made before it, changes a private copy instead.
+    pub fn write(&self) -> MapWrite<'_> {
+        let running = SPECULATION.with(std::cell::Cell::get);
+        if running != 0 && running != self.0.owner {
+            DIVERTED.with(|d| d.set(true));
+            return MapWrite::Diverted(Box::new(self.snapshot()));
+        }
+        MapWrite::Locked(self.0.map.write().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// The value under `key` (a cheap clone).
@@ -374,6 +442,31 @@ pub(crate) fn base64_std(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_speculation_writes_only_to_its_own_maps() {
+        let shared = MapRef::new(Map::new());
+        shared.insert("a", Value::Int(1));
+        let ((), diverted) = speculate(1, || {
+            let own = MapRef::new(Map::new());
+            own.insert("b", Value::Int(2));
+            assert_eq!(own.len(), 1);
+        });
+        assert!(!diverted, "writing to a map made inside is not diverted");
+        let ((), diverted) = speculate(2, || {
+            shared.insert("x", Value::Int(9));
+            shared.remove("a");
+        });
+        assert!(diverted);
+        assert_eq!(
+            shared.keys(),
+            vec!["a".to_string()],
+            "the shared map is untouched"
+        );
+        // Outside a speculation writes go through again.
+        shared.insert("x", Value::Int(9));
+        assert_eq!(shared.len(), 2);
+    }
 
     #[test]
     fn go_truthiness() {
