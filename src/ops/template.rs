@@ -46,10 +46,9 @@ pub struct TemplateOutcome {
 /// API versions (plus `--api-versions`).
 fn template_chart(
     opts: &TemplateOptions,
-    package: Package,
     chart: &Chart,
-    values: Value,
-) -> Result<TemplateOutcome, OpError> {
+    values: &Value,
+) -> Result<ChartOutput, OpError> {
     let release_name = match &opts.release_name {
         Some(n) => n.clone(),
         None => ReleaseName::new("release-name").map_err(|e| OpError::Invalid(e.to_string()))?,
@@ -72,18 +71,7 @@ fn template_chart(
         },
         entropy: super::entropy()?,
     };
-    let mut out = render::chart::render_chart(chart, &values, &ctx)?;
-    // The objects move to `rendered` (the chart output keeps the documents as printed).
-    Ok(TemplateOutcome {
-        rendered: Rendered {
-            objects: std::mem::take(&mut out.objects),
-            notes: out.notes.clone(),
-        },
-        package,
-        values,
-        generated: Vec::new(),
-        chart: Some(out),
-    })
+    Ok(render::chart::render_chart(chart, values, &ctx)?)
 }
 
 pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
@@ -103,9 +91,19 @@ pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
                 ),
             });
         }
-        let chart = chart.clone();
         let resolved = resolve_values(&package, &input, opts.generation)?;
-        return template_chart(opts, package, &chart, resolved.values);
+        let mut out = template_chart(opts, chart, &resolved.values)?;
+        // The objects move to `rendered` (the chart output keeps the documents as printed).
+        return Ok(TemplateOutcome {
+            rendered: Rendered {
+                objects: std::mem::take(&mut out.objects),
+                notes: out.notes.clone(),
+            },
+            package,
+            values: resolved.values,
+            generated: Vec::new(),
+            chart: Some(out),
+        });
     }
     let release_name = match &opts.release_name {
         Some(n) => n.clone(),

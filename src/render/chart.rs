@@ -766,7 +766,9 @@ pub fn render_chart_with(
         std::thread::Builder::new()
             .name("render".into())
             .stack_size(super::RENDER_STACK_BYTES)
-            .spawn_scoped(s, || render_chart_here(chart, values, ctx, false, host))
+            .spawn_scoped(s, || {
+                render_chart_here(chart, values, ctx, false, Some(host))
+            })
             .map_err(|e| RenderError::Thread(e.to_string()))?
             .join()
             .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
@@ -783,9 +785,7 @@ fn render_chart_in(
         std::thread::Builder::new()
             .name("render".into())
             .stack_size(super::RENDER_STACK_BYTES)
-            .spawn_scoped(s, || {
-                render_chart_here(chart, values, ctx, lint_mode, &mut Offline)
-            })
+            .spawn_scoped(s, || render_chart_here(chart, values, ctx, lint_mode, None))
             .map_err(|e| RenderError::Thread(e.to_string()))?
             .join()
             .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
@@ -797,11 +797,8 @@ fn render_chart_here(
     values: &Value,
     ctx: &RenderContext,
     lint_mode: bool,
-    host: &mut dyn gotpl::funcs::Host,
+    host: Option<&mut dyn gotpl::funcs::Host>,
 ) -> Result<ChartOutput, RenderError> {
-    let e = ctx.entropy;
-    let env = &mut Env::seeded(e.now_unix, e.now_nanos, e.seed);
-    env.lint_mode = lint_mode;
     let name = chart.name().to_string();
     let processed = chart_values::process_dependencies(chart, values)
         .map_err(|e| chart_error(&name, TemplateFailure::Other, e.to_string()))?;
@@ -845,66 +842,65 @@ fn render_chart_here(
     collect(&processed, None, None, &shared, &root_values, &mut list);
     sort_templates(&mut list);
 
-    let mut set = gotpl::Templates::new(Arc::new(FuncMap::helm()));
-    for r in &list {
-        set.parse(&r.name, &r.text)
-            .map_err(|e| template_error(&name, &r.name, &e))?;
-    }
+    let funcs = Arc::new(FuncMap::helm());
     let opts = ExecOptions::default();
-    let mut rendered: BTreeMap<String, String> = BTreeMap::new();
-    for r in &list {
-        let file = r.name.rsplit('/').next().unwrap_or(&r.name);
-        if file.starts_with('_') {
-            continue;
+    let jobs: Vec<&Renderable> = list
+        .iter()
+        .filter(|r| {
+            let file = r.name.rsplit('/').next().unwrap_or(&r.name);
+            !file.starts_with('_')
+        })
+        .collect();
+    let size: usize = list.iter().map(|r| r.text.len()).sum();
+    let render = Render {
+        chart: &name,
+        funcs: &funcs,
+        list: &list,
+        jobs: &jobs,
+        opts: &opts,
+        entropy: &ctx.entropy,
+        lint_mode,
+    };
+    let done = match host {
+        Some(host) => render.sequential(&render.parse_all()?, host),
+        None if size >= PARALLEL_MIN_TEMPLATE_BYTES && render_threads() >= 2 => {
+            render.concurrent()?
         }
-        let mut t = GMap::new();
-        t.insert("Name".into(), GValue::str(r.name.as_str()));
-        t.insert("BasePath".into(), GValue::str(r.base_path.as_str()));
-        r.data.insert("Template", GValue::map(t));
-        let out = set
-            .execute(&r.name, &GValue::Map(r.data.clone()), &opts, env, host)
-            .map_err(|e| template_error(&name, &r.name, &e))?;
-        rendered.insert(r.name.clone(), out.replace("<no value>", ""));
+        None => render.sequential(&render.parse_all()?, &mut Offline),
+    };
+    // Helm's order: every template renders first (the first failure in template order is the
+    // error), then the documents are read, in path order.
+    let mut rendered: BTreeMap<&str, Done> = BTreeMap::new();
+    for (r, d) in jobs.iter().zip(done) {
+        if let Err(e) = &d.text {
+            return Err(template_error(&name, &r.name, e));
+        }
+        rendered.insert(r.name.as_str(), d);
     }
     let notes_name = format!("{name}/templates/NOTES.txt");
-    let notes = rendered.get(&notes_name).cloned();
-    rendered.retain(|k, _| !k.ends_with("NOTES.txt"));
-
+    let notes = rendered
+        .get(notes_name.as_str())
+        .and_then(|d| d.text.as_ref().ok().cloned());
     let mut manifests = Vec::new();
     let mut hooks = Vec::new();
-    for (path, content) in &rendered {
-        if content.trim().is_empty() {
-            continue;
-        }
-        for doc in split_manifests(content) {
-            let head = gotpl::yaml::parse_document(&doc).map_err(|e| {
+    for (path, d) in rendered {
+        for (doc, head) in d.docs {
+            let head = head.map_err(|e| {
                 chart_error(
                     &name,
                     TemplateFailure::Other,
                     format!("YAML parse error on {path}: {}", e.0),
                 )
             })?;
-            let head_map = head.as_map().map(|m| m.snapshot());
-            let get = |m: &GMap, k: &str| m.get(k).cloned();
-            let kind = head_map
-                .as_ref()
-                .and_then(|m| get(m, "kind"))
-                .and_then(|k| k.as_str().map(str::to_string))
-                .unwrap_or_default();
-            let hook = head_map
-                .as_ref()
-                .and_then(|m| get(m, "metadata"))
-                .and_then(|md| md.as_map().and_then(|md| md.get("annotations")))
-                .and_then(|a| a.as_map().and_then(|a| a.get("helm.sh/hook")))
-                .and_then(|h| h.as_str().map(str::to_string));
+            let Head { kind, hook, object } = head;
             let document = Document {
-                source: path.clone(),
-                content: doc.clone(),
+                source: path.to_string(),
+                content: doc,
                 kind,
                 hook: hook.clone(),
             };
             match hook {
-                None => manifests.push((document, head)),
+                None => manifests.push((document, object)),
                 Some(events) => {
                     let known = events
                         .split(',')
@@ -919,10 +915,10 @@ fn render_chart_here(
     manifests.sort_by(|a, b| by_kind(&a.0.kind, &b.0.kind));
     hooks.sort_by(|a, b| by_kind(&a.kind, &b.kind));
     let mut objects = Vec::new();
-    for (doc, head) in &manifests {
-        // The document's YAML read the way the API server reads it (sigs.k8s.io/yaml): a whole
-        // number is an integer (`replicas: 2`), not Helm's float64 of values.
-        let object = chart_values::integral_floats_as_integers(head.to_json());
+    let mut documents = Vec::with_capacity(manifests.len());
+    for (doc, object) in manifests {
+        let source = doc.source.clone();
+        documents.push(doc);
         if object.is_null() {
             continue;
         }
@@ -932,7 +928,7 @@ fn render_chart_here(
             continue;
         };
         objects.push(RenderedObject {
-            template: doc.source.clone(),
+            template: source,
             id,
             object,
         });
@@ -947,10 +943,276 @@ fn render_chart_here(
         .collect();
     Ok(ChartOutput {
         crds,
-        manifests: manifests.into_iter().map(|(d, _)| d).collect(),
+        manifests: documents,
         hooks,
         notes,
         objects,
+    })
+}
+
+/// Parses and executes a chart's templates (Helm's render loop) with one clock and a random
+/// stream per template derived from the render's seed, so the output does not depend on
+/// scheduling.
+struct Render<'a> {
+    chart: &'a str,
+    funcs: &'a Arc<FuncMap>,
+    /// Every template, partials included, in Helm's order.
+    list: &'a [Renderable],
+    /// Those that render (not `_*`), in the same order.
+    jobs: &'a [&'a Renderable],
+    opts: &'a ExecOptions,
+    entropy: &'a super::Entropy,
+    lint_mode: bool,
+}
+
+/// One template rendered: its text, and each of its documents with the YAML read from it
+/// (none for `NOTES.txt`).
+struct Done {
+    text: Result<String, gotpl::Error>,
+    docs: Vec<(String, Result<Head, gotpl::yaml::YamlError>)>,
+}
+
+/// What a rendered document's YAML says: its kind, its `helm.sh/hook` annotation, and the
+/// object.
+struct Head {
+    kind: String,
+    hook: Option<String>,
+    object: Value,
+}
+
+impl Head {
+    fn read(doc: &GValue) -> Head {
+        let map = doc.as_map();
+        let kind = map
+            .and_then(|m| m.get("kind"))
+            .and_then(|k| k.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let hook = map
+            .and_then(|m| m.get("metadata"))
+            .and_then(|md| md.as_map().and_then(|md| md.get("annotations")))
+            .and_then(|a| a.as_map().and_then(|a| a.get("helm.sh/hook")))
+            .and_then(|h| h.as_str().map(str::to_string));
+        // The object is the document read the way the API server reads it (sigs.k8s.io/yaml):
+        // a whole number is an integer (`replicas: 2`), not Helm's float64 of values.
+        let object = chart_values::integral_floats_as_integers(doc.to_json());
+        Head { kind, hook, object }
+    }
+}
+
+/// What the second thread of a concurrent render is asked to help with.
+enum Phase {
+    Parse,
+    Render,
+}
+
+impl Render<'_> {
+    fn env(&self, index: usize) -> Env {
+        use sha2::Digest as _;
+        let e = self.entropy;
+        let mut h = sha2::Sha256::new();
+        h.update(e.seed);
+        h.update((index as u64).to_le_bytes());
+        let mut env = Env::seeded(e.now_unix, e.now_nanos, h.finalize().into());
+        env.lint_mode = self.lint_mode;
+        env
+    }
+
+    /// Every template in one set, in Helm's order; the first that fails to parse is the error.
+    fn parse_all(&self) -> Result<gotpl::Templates, RenderError> {
+        let mut set = gotpl::Templates::new(self.funcs.clone());
+        for r in self.list {
+            set.parse(&r.name, &r.text)
+                .map_err(|e| template_error(self.chart, &r.name, &e))?;
+        }
+        Ok(set)
+    }
+
+    /// Renders `r` with `data` as `.` (its `Template` already set, see [`template_value`]) and
+    /// reads its documents.
+    fn render(
+        &self,
+        set: &gotpl::Templates,
+        index: usize,
+        r: &Renderable,
+        data: &MapRef,
+        host: &mut dyn gotpl::funcs::Host,
+    ) -> Done {
+        let text = set
+            .execute(
+                &r.name,
+                &GValue::Map(data.clone()),
+                self.opts,
+                &mut self.env(index),
+                host,
+            )
+            .map(|out| out.replace("<no value>", ""));
+        let docs = match &text {
+            Ok(t) if !r.name.ends_with("NOTES.txt") && !t.trim().is_empty() => split_manifests(t)
+                .into_iter()
+                .map(|doc| {
+                    let head = gotpl::yaml::parse_document(&doc).map(|v| Head::read(&v));
+                    (doc, head)
+                })
+                .collect(),
+            _ => Vec::new(),
+        };
+        Done { text, docs }
+    }
+
+    /// Helm's way: one template after the other over the shared maps (a template's `set` on
+    /// `.Values` is seen by the next one), and `lookup` asks `host`.
+    fn sequential(&self, set: &gotpl::Templates, host: &mut dyn gotpl::funcs::Host) -> Vec<Done> {
+        self.jobs
+            .iter()
+            .enumerate()
+            .map(|(i, r)| {
+                r.data.insert("Template", template_value(r));
+                self.render(set, i, r, &r.data, host)
+            })
+            .collect()
+    }
+
+    /// Offline on two threads (this one and one more): both parse templates, then both render
+    /// them, each template as a [`gotpl::speculate`] on its own copy of its top-level data.
+    /// When any template wrote to a map it shares with others (`set .Values ...`, `merge
+    /// .Values ...`), where Helm's order would show in the output, the write was diverted and
+    /// everything renders again [`Render::sequential`]ly.
+    fn concurrent(&self) -> Result<Vec<Done>, RenderError> {
+        use std::sync::Mutex;
+        use std::sync::atomic::{AtomicUsize, Ordering};
+        let checker = gotpl::Templates::new(self.funcs.clone());
+        let parsed: Vec<Mutex<Option<Result<gotpl::Parsed, gotpl::Error>>>> =
+            self.list.iter().map(|_| Mutex::new(None)).collect();
+        let copies: Vec<MapRef> = self
+            .jobs
+            .iter()
+            .map(|r| {
+                let mut data = r.data.snapshot();
+                data.insert("Template".into(), template_value(r));
+                MapRef::new(data)
+            })
+            .collect();
+        let done: Vec<Mutex<Option<(Done, bool)>>> =
+            self.jobs.iter().map(|_| Mutex::new(None)).collect();
+        let set_slot: std::sync::OnceLock<gotpl::Templates> = std::sync::OnceLock::new();
+        let (next_parse, next_render) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        // Longest first, so that the two threads finish together: parsing by length, rendering
+        // by length times the `range`s a template has (loops render their body again).
+        let mut parse_order: Vec<usize> = (0..self.list.len()).collect();
+        parse_order.sort_by_key(|&i| std::cmp::Reverse(self.list[i].text.len()));
+        let mut render_order: Vec<usize> = (0..self.jobs.len()).collect();
+        render_order.sort_by_key(|&i| {
+            let t = &self.jobs[i].text;
+            std::cmp::Reverse(t.len() * (1 + t.matches("range").count()))
+        });
+        fn put<T>(slot: &Mutex<Option<T>>, v: T) {
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(v);
+        }
+        let parse_some = || loop {
+            let Some(&i) = parse_order.get(next_parse.fetch_add(1, Ordering::Relaxed)) else {
+                return;
+            };
+            let r = &self.list[i];
+            put(&parsed[i], checker.parse_alone(&r.name, &r.text));
+        };
+        let render_some = || {
+            let Some(set) = set_slot.get() else {
+                return;
+            };
+            loop {
+                let Some(&i) = render_order.get(next_render.fetch_add(1, Ordering::Relaxed)) else {
+                    return;
+                };
+                let r = self.jobs[i];
+                let out = gotpl::speculate(i as u64 + 1, || {
+                    self.render(set, i, r, &copies[i], &mut Offline)
+                });
+                put(&done[i], out);
+            }
+        };
+        let failed = std::thread::scope(|s| {
+            let (go, orders) = std::sync::mpsc::channel::<Phase>();
+            let (finished, reports) = std::sync::mpsc::channel::<()>();
+            let helper = std::thread::Builder::new()
+                .name("render".into())
+                .stack_size(super::RENDER_STACK_BYTES)
+                .spawn_scoped(s, move || {
+                    for phase in orders {
+                        match phase {
+                            Phase::Parse => parse_some(),
+                            Phase::Render => render_some(),
+                        }
+                        if finished.send(()).is_err() {
+                            return;
+                        }
+                    }
+                })
+                .is_ok();
+            // Runs a phase here and on the helper; returns when both are through (a helper that
+            // died leaves slots empty: they are done again below).
+            let both = |phase: Phase, here: &dyn Fn()| {
+                let sent = helper && go.send(phase).is_ok();
+                here();
+                if sent {
+                    let _ = reports.recv();
+                }
+            };
+            both(Phase::Parse, &parse_some);
+            let mut set = gotpl::Templates::new(self.funcs.clone());
+            for (r, slot) in self.list.iter().zip(&parsed) {
+                let p = slot
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .take()
+                    .unwrap_or_else(|| checker.parse_alone(&r.name, &r.text));
+                match p {
+                    Ok(p) => set.add(p),
+                    Err(e) => return Some(template_error(self.chart, &r.name, &e)),
+                }
+            }
+            let _ = set_slot.set(set);
+            both(Phase::Render, &render_some);
+            None
+        });
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let Some(set) = set_slot.get() else {
+            return Ok(Vec::new());
+        };
+        let outcomes: Vec<Option<(Done, bool)>> = done
+            .into_iter()
+            .map(|slot| slot.into_inner().unwrap_or_else(|e| e.into_inner()))
+            .collect();
+        if outcomes
+            .iter()
+            .any(|o| o.as_ref().is_none_or(|(_, diverted)| *diverted))
+        {
+            return Ok(self.sequential(set, &mut Offline));
+        }
+        Ok(outcomes.into_iter().flatten().map(|(d, _)| d).collect())
+    }
+}
+
+/// `.Template` of a template: its name and base path.
+fn template_value(r: &Renderable) -> GValue {
+    let mut t = GMap::new();
+    t.insert("Name".into(), GValue::str(r.name.as_str()));
+    t.insert("BasePath".into(), GValue::str(r.base_path.as_str()));
+    GValue::map(t)
+}
+
+/// Below this much template text a chart renders on one thread: starting another costs more
+/// than it saves (docs/benchmarks.md).
+const PARALLEL_MIN_TEMPLATE_BYTES: usize = 16 * 1024;
+
+/// Threads a render uses: the machine's cores, at most 4 (read once: it reads cgroup files).
+fn render_threads() -> usize {
+    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *THREADS.get_or_init(|| {
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .min(4)
     })
 }
 
@@ -989,7 +1251,7 @@ pub(super) fn render(
     values: &Value,
     ctx: &RenderContext,
 ) -> Result<Rendered, RenderError> {
-    let out = render_chart_here(chart, values, ctx, false, &mut Offline)?;
+    let out = render_chart_here(chart, values, ctx, false, None)?;
     Ok(Rendered {
         objects: out.objects,
         notes: out.notes,

@@ -612,3 +612,66 @@ fn alias_bombs_in_values_are_refused() {
     ]);
     assert!(err.contains("excessive aliasing"), "{err}");
 }
+
+/// A chart big enough to render on several threads: templates that write into `.Values` still
+/// see each other's writes in Helm's order (the concurrent render notices the shared write and
+/// renders again one template after the other), and the output does not depend on the threads.
+#[test]
+fn templates_that_write_shared_values_render_in_helms_order_on_many_threads() {
+    // Every template reads and writes `.Values.seen`; sorted as Helm executes them (reverse
+    // name order), each must see the names of all that ran before it.
+    let mut chart = ChartBuilder::new()
+        .file(
+            "Chart.yaml",
+            "apiVersion: v2\nname: order\nversion: 1.0.0\n",
+        )
+        .file("values.yaml", "seen: []\n");
+    let padding = format!("{{{{- /* {} */ -}}}}\n", "x".repeat(2048));
+    for name in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"] {
+        chart = chart.file(
+            &format!("templates/{name}.yaml"),
+            &format!(
+                "{padding}{{{{- $_ := set .Values \"seen\" (append .Values.seen \"{name}\") -}}}}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  seen: {{{{ .Values.seen | join \",\" | quote }}}}\n"
+            ),
+        );
+    }
+    let (_tmp, dir) = chart.write("order");
+    let out = stdout(&["template", dir.to_str().unwrap(), "--release-name", "r"]);
+    for (i, name) in ["j", "i", "h", "g", "f", "e", "d", "c", "b", "a"]
+        .iter()
+        .enumerate()
+    {
+        let before: Vec<&str> = ["j", "i", "h", "g", "f", "e", "d", "c", "b", "a"][..=i].to_vec();
+        let want = format!("  name: {name}\ndata:\n  seen: \"{}\"\n", before.join(","));
+        assert!(out.contains(&want), "{name}: want {want:?} in\n{out}");
+    }
+    if let Some(helm) = std::env::var_os("HELM") {
+        let helm = std::process::Command::new(helm)
+            .args(["template", "r", dir.to_str().unwrap()])
+            .output()
+            .unwrap();
+        assert!(helm.status.success());
+        assert_eq!(out, String::from_utf8(helm.stdout).unwrap());
+    }
+    // The same chart without the writes renders concurrently, like helm.
+    let mut chart =
+        ChartBuilder::new().file("Chart.yaml", "apiVersion: v2\nname: calm\nversion: 1.0.0\n");
+    for name in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"] {
+        chart = chart.file(
+            &format!("templates/{name}.yaml"),
+            &format!(
+                "{padding}apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  template: {{{{ .Template.Name | quote }}}}\n"
+            ),
+        );
+    }
+    let (_tmp, dir) = chart.write("calm");
+    let out = stdout(&["template", dir.to_str().unwrap(), "--release-name", "r"]);
+    for name in ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"] {
+        assert!(
+            out.contains(&format!(
+                "  name: {name}\ndata:\n  template: \"calm/templates/{name}.yaml\"\n"
+            )),
+            "{name} in\n{out}"
+        );
+    }
+}

@@ -145,6 +145,8 @@ pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
             .lock()
             .write_all(text.as_bytes())
             .context("failed to write to stdout")?;
+        // The process ends here: freeing every rendered value one by one would only delay it.
+        std::mem::forget(outcome);
         return Ok(crate::cli::exit::OK);
     }
     let text = match args.output {
