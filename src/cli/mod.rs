@@ -40,6 +40,15 @@ pub mod exit {
                   Start with `cocktail-pkg template catalog/nginx` to see what a package renders."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
     /// When to colour messages on stderr.
     #[arg(
         long,
@@ -53,8 +62,6 @@ pub struct Cli {
     /// Print only data and errors (no warnings or status lines).
     #[arg(short, long, global = true)]
     pub quiet: bool,
-    #[command(subcommand)]
-    pub command: Command,
 }
 
 #[derive(Debug, Subcommand)]
@@ -353,7 +360,12 @@ pub fn print_structured<T: serde::Serialize>(
 
 /// Runs the binary: parse, dispatch, report. Returns the process exit code.
 pub fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let args: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let parsed = match parse_quick(&args) {
+        Some(cli) => Ok(cli),
+        None => Cli::try_parse_from(&args),
+    };
+    let cli = match parsed {
         Ok(cli) => cli,
         Err(e) => {
             let code = match e.kind() {
@@ -366,7 +378,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    let printer = Printer::new(cli.color, cli.quiet);
+    let printer = Printer::new(cli.global.color, cli.global.quiet);
     // Network warnings (a repository with TLS verification off) reach the user on every use.
     crate::repo::http::set_warner(Box::new(move |m| printer.warning(m)));
     // Commands that hold a release's lease stop cleanly on Ctrl-C/SIGTERM: the revision ends
@@ -399,6 +411,27 @@ pub fn main() -> ExitCode {
             ExitCode::from(interrupted.map_or(exit::FAILURE, |s| s.exit_code()))
         }
     }
+}
+
+/// Parses `args` with a parser built for the named command alone, for the commands whose
+/// whole run takes a few milliseconds (`template`, `lint`, `show`): building every command's
+/// parser is a good part of that. `None` (parse the usual way) for other commands and whenever
+/// the quick parse does not succeed (help, version, errors), so what is accepted and every
+/// message stay those of the full parser.
+pub fn parse_quick(args: &[std::ffi::OsString]) -> Option<Cli> {
+    use clap::FromArgMatches as _;
+    let name = args.get(1)?.to_str()?;
+    let sub = match name {
+        "template" => {
+            commands::template::TemplateArgs::augment_args(clap::Command::new("template"))
+        }
+        "lint" => commands::lint::LintArgs::augment_args(clap::Command::new("lint")),
+        "show" => commands::show::ShowArgs::augment_args(clap::Command::new("show")),
+        _ => return None,
+    };
+    let cmd = GlobalArgs::augment_args(clap::Command::new("cocktail-pkg")).subcommand(sub);
+    let matches = cmd.try_get_matches_from(args).ok()?;
+    Cli::from_arg_matches(&matches).ok()
 }
 
 /// Whether a command takes release leases (and so handles Ctrl-C itself).
@@ -506,4 +539,48 @@ pub fn reference_markdown() -> String {
     );
     visit(&mut cmd, "", &mut out);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn argv(line: &str) -> Vec<std::ffi::OsString> {
+        line.split_whitespace().map(Into::into).collect()
+    }
+
+    #[test]
+    fn the_quick_parse_reads_what_the_full_parser_reads() {
+        for line in [
+            "cocktail-pkg template catalog/nginx",
+            "cocktail-pkg template catalog/nginx --release-name web -n shop --set a=1 -f x.yaml -o json",
+            "cocktail-pkg template ./chart -s templates/a.yaml --include-crds --api-versions a/v1,b/v1 --kube-version 1.30.0",
+            "cocktail-pkg template ./chart --quiet --color never --is-upgrade --no-hooks --skip-tests",
+            "cocktail-pkg lint catalog/nginx --strict --set a=1",
+            "cocktail-pkg show values ./chart",
+            "cocktail-pkg show all ./chart -q",
+        ] {
+            let args = argv(line);
+            let quick = parse_quick(&args).unwrap_or_else(|| panic!("no quick parse: {line}"));
+            let full = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{line}: {e}"));
+            assert_eq!(format!("{quick:?}"), format!("{full:?}"), "{line}");
+        }
+    }
+
+    #[test]
+    fn help_version_errors_and_other_commands_use_the_full_parser() {
+        for line in [
+            "cocktail-pkg template",
+            "cocktail-pkg template --help",
+            "cocktail-pkg template x -h",
+            "cocktail-pkg template x --no-such-flag",
+            "cocktail-pkg template x --kube-version banana",
+            "cocktail-pkg show",
+            "cocktail-pkg --version",
+            "cocktail-pkg list -n shop",
+            "cocktail-pkg",
+        ] {
+            assert!(parse_quick(&argv(line)).is_none(), "{line}");
+        }
+    }
 }
