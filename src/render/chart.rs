@@ -762,17 +762,7 @@ pub fn render_chart_with(
     ctx: &RenderContext,
     host: &mut (dyn gotpl::funcs::Host + Send),
 ) -> Result<ChartOutput, RenderError> {
-    std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("render".into())
-            .stack_size(super::RENDER_STACK_BYTES)
-            .spawn_scoped(s, || {
-                render_chart_here(chart, values, ctx, false, Some(host))
-            })
-            .map_err(|e| RenderError::Thread(e.to_string()))?
-            .join()
-            .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
-    })
+    super::on_render_stack(|| render_chart_here(chart, values, ctx, false, Some(host)))
 }
 
 fn render_chart_in(
@@ -781,15 +771,7 @@ fn render_chart_in(
     ctx: &RenderContext,
     lint_mode: bool,
 ) -> Result<ChartOutput, RenderError> {
-    std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("render".into())
-            .stack_size(super::RENDER_STACK_BYTES)
-            .spawn_scoped(s, || render_chart_here(chart, values, ctx, lint_mode, None))
-            .map_err(|e| RenderError::Thread(e.to_string()))?
-            .join()
-            .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
-    })
+    super::on_render_stack(|| render_chart_here(chart, values, ctx, lint_mode, None))
 }
 
 fn render_chart_here(
@@ -863,9 +845,7 @@ fn render_chart_here(
     };
     let done = match host {
         Some(host) => render.sequential(&render.parse_all()?, host),
-        None if size >= PARALLEL_MIN_TEMPLATE_BYTES && render_threads() >= 2 => {
-            render.concurrent()?
-        }
+        None if size >= PARALLEL_MIN_TEMPLATE_BYTES && two_cores() => render.concurrent()?,
         None => render.sequential(&render.parse_all()?, &mut Offline),
     };
     // Helm's order: every template renders first (the first failure in template order is the
@@ -1133,9 +1113,7 @@ impl Render<'_> {
         let failed = std::thread::scope(|s| {
             let (go, orders) = std::sync::mpsc::channel::<Phase>();
             let (finished, reports) = std::sync::mpsc::channel::<()>();
-            let helper = std::thread::Builder::new()
-                .name("render".into())
-                .stack_size(super::RENDER_STACK_BYTES)
+            let helper = super::render_thread()
                 .spawn_scoped(s, move || {
                     for phase in orders {
                         match phase {
@@ -1206,14 +1184,11 @@ fn template_value(r: &Renderable) -> GValue {
 /// than it saves (docs/benchmarks.md).
 const PARALLEL_MIN_TEMPLATE_BYTES: usize = 16 * 1024;
 
-/// Threads a render uses: the machine's cores, at most 4 (read once: it reads cgroup files).
-fn render_threads() -> usize {
-    static THREADS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
-    *THREADS.get_or_init(|| {
-        std::thread::available_parallelism()
-            .map_or(1, |n| n.get())
-            .min(4)
-    })
+/// Whether the machine has a second core for [`Render::concurrent`] (read once: it reads
+/// cgroup files).
+fn two_cores() -> bool {
+    static TWO: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *TWO.get_or_init(|| std::thread::available_parallelism().is_ok_and(|n| n.get() >= 2))
 }
 
 fn object_id(object: &Value) -> Result<ObjectId, String> {

@@ -297,19 +297,31 @@ pub fn render(pkg: &Package, values: &Value, ctx: &RenderContext) -> Result<Rend
     if let Format::Cocktail(_) = &pkg.format {
         check_kube_version(pkg, &ctx.capabilities.kube_version)?;
     }
-    // Deep recursion in hostile templates needs more stack than a test or worker thread has.
+    on_render_stack(|| match &pkg.format {
+        Format::Cocktail(templates) => cocktail::render(pkg, templates, values, ctx),
+        Format::Chart(c) => chart::render(c, values, ctx),
+    })
+}
+
+/// Runs `render` on a thread of its own with [`RENDER_STACK_BYTES`] of stack: deep recursion in
+/// hostile templates meets the engines' limits, not the end of a test's or worker's stack.
+pub(crate) fn on_render_stack<T: Send>(
+    render: impl FnOnce() -> Result<T, RenderError> + Send,
+) -> Result<T, RenderError> {
     std::thread::scope(|s| {
-        std::thread::Builder::new()
-            .name("render".into())
-            .stack_size(RENDER_STACK_BYTES)
-            .spawn_scoped(s, || match &pkg.format {
-                Format::Cocktail(templates) => cocktail::render(pkg, templates, values, ctx),
-                Format::Chart(c) => chart::render(c, values, ctx),
-            })
+        render_thread()
+            .spawn_scoped(s, render)
             .map_err(|e| RenderError::Thread(e.to_string()))?
             .join()
             .map_err(|_| RenderError::Thread("the render thread panicked".into()))?
     })
+}
+
+/// A thread named `render` with the render stack.
+pub(crate) fn render_thread() -> std::thread::Builder {
+    std::thread::Builder::new()
+        .name("render".into())
+        .stack_size(RENDER_STACK_BYTES)
 }
 
 fn check_kube_version(pkg: &Package, kube: &Version) -> Result<(), RenderError> {

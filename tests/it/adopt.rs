@@ -5,48 +5,35 @@
 //! or Helm 3 (`Update`) leaves them; and, with `HELM` set, by the real helm itself.
 
 use std::io::{Read, Write};
-use std::path::PathBuf;
 
 use cocktail_pkg::helm_release::{
     self, Chart, ChartFile, Driver, HelmRelease, Hook, HookExecution, Info, Metadata,
 };
-use fake_kube::FakeKube;
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
-use crate::support::{cmd, root};
+use crate::support::{FakeCluster, cmd, root};
 
-struct Cluster {
-    fake: FakeKube,
-    _tmp: tempfile::TempDir,
-    kubeconfig: PathBuf,
+/// The fake cluster ([`FakeCluster`]) with this file's helpers.
+struct Cluster(FakeCluster);
+
+impl std::ops::Deref for Cluster {
+    type Target = FakeCluster;
+    fn deref(&self) -> &FakeCluster {
+        &self.0
+    }
 }
 
 impl Cluster {
-    /// A fake cluster with the namespace `shop`, the kube context's namespace.
+    /// A fake cluster with the namespace `shop` (created by kubectl), the kube context's
+    /// namespace.
     fn new() -> Self {
-        let fake = FakeKube::start();
-        let tmp = tempfile::tempdir().unwrap();
-        let kubeconfig = tmp.path().join("kubeconfig");
-        fake.write_kubeconfig(&kubeconfig, Some("shop")).unwrap();
-        fake.apply_as(
+        let c = FakeCluster::bare();
+        c.fake.apply_as(
             "kubectl",
             json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
         );
-        Self {
-            fake,
-            _tmp: tmp,
-            kubeconfig,
-        }
-    }
-
-    fn cmd(&self) -> assert_cmd::Command {
-        let mut c = cmd();
-        c.env("KUBECONFIG", &self.kubeconfig)
-            .env_remove("COCKTAIL_PKG_TARGET")
-            .env_remove("COCKTAIL_PKG_KUBE_CONTEXT")
-            .env("COCKTAIL_PKG_POLL_INTERVAL_MS", "50");
-        c
+        Self(c)
     }
 
     /// Stores a Helm record as Helm's driver creates it.
@@ -59,31 +46,6 @@ impl Cluster {
         self.fake
             .object(api_version, kind, Some("shop"), name)
             .unwrap_or_else(|| panic!("no {kind} {name}"))
-    }
-
-    fn history(&self, release: &str) -> Vec<(u64, String, String)> {
-        let out = self
-            .cmd()
-            .args(["history", release, "-o", "json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["revision"].as_u64().unwrap(),
-                    r["status"].as_str().unwrap().to_string(),
-                    r["description"].as_str().unwrap().to_string(),
-                )
-            })
-            .collect()
     }
 
     fn cocktail_records(&self) -> Vec<Value> {

@@ -4,55 +4,25 @@
 //! shown by `status` and `diff`, restored by `upgrade --correct-drift`).
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
 
-use fake_kube::FakeKube;
 use serde_json::{Value, json};
 
-use crate::support::{cmd, write_files};
+use crate::support::{FakeCluster, write_files};
 
-struct Cluster {
-    fake: FakeKube,
-    tmp: tempfile::TempDir,
-    kubeconfig: PathBuf,
+/// The fake cluster ([`FakeCluster`]) with this file's helpers.
+struct Cluster(FakeCluster);
+
+impl std::ops::Deref for Cluster {
+    type Target = FakeCluster;
+    fn deref(&self) -> &FakeCluster {
+        &self.0
+    }
 }
 
 impl Cluster {
     fn new() -> Self {
-        let fake = FakeKube::start();
-        let tmp = tempfile::tempdir().unwrap();
-        let kubeconfig = tmp.path().join("kubeconfig");
-        fake.write_kubeconfig(&kubeconfig, Some("shop")).unwrap();
-        fake.insert(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}));
-        Self {
-            fake,
-            tmp,
-            kubeconfig,
-        }
+        Self(FakeCluster::new())
     }
-
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
-        let out = cmd()
-            .env("KUBECONFIG", &self.kubeconfig)
-            .env_remove("COCKTAIL_PKG_TARGET")
-            .env_remove("COCKTAIL_PKG_KUBE_CONTEXT")
-            .env("COCKTAIL_PKG_POLL_INTERVAL_MS", "50")
-            .args(args)
-            .output()
-            .unwrap();
-        (
-            out.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&out.stdout).into_owned(),
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    }
-
-    fn ok(&self, args: &[&str]) -> String {
-        let (code, out, err) = self.run(args);
-        assert_eq!(code, 0, "{args:?} failed:\n{err}\n{out}");
-        out
-    }
-
     fn replicas(&self, kind: &str, name: &str) -> Value {
         let api = if kind == "HorizontalPodAutoscaler" {
             "autoscaling/v2"

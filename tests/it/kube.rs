@@ -7,40 +7,26 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use fake_kube::{FakeKube, Fault, Readiness, RecordedRequest};
+use fake_kube::{Fault, Readiness, RecordedRequest};
 use predicates::prelude::*;
 use serde_json::{Value, json};
 
-use crate::support::cmd;
+use crate::support::FakeCluster;
 
-struct Cluster {
-    fake: FakeKube,
-    _tmp: tempfile::TempDir,
-    kubeconfig: PathBuf,
+/// The fake cluster ([`FakeCluster`]) with this file's helpers.
+struct Cluster(FakeCluster);
+
+impl std::ops::Deref for Cluster {
+    type Target = FakeCluster;
+    fn deref(&self) -> &FakeCluster {
+        &self.0
+    }
 }
 
 impl Cluster {
     /// A fake cluster whose kube context's namespace is `shop` (not created).
     fn new() -> Self {
-        let fake = FakeKube::start();
-        let tmp = tempfile::tempdir().unwrap();
-        let kubeconfig = tmp.path().join("kubeconfig");
-        fake.write_kubeconfig(&kubeconfig, Some("shop")).unwrap();
-        Self {
-            fake,
-            _tmp: tmp,
-            kubeconfig,
-        }
-    }
-
-    /// The CLI with KUBECONFIG set and no --target: the kube target is chosen by itself.
-    fn cmd(&self) -> assert_cmd::Command {
-        let mut c = cmd();
-        c.env("KUBECONFIG", &self.kubeconfig)
-            .env_remove("COCKTAIL_PKG_TARGET")
-            .env_remove("COCKTAIL_PKG_KUBE_CONTEXT")
-            .env("COCKTAIL_PKG_POLL_INTERVAL_MS", "50");
-        c
+        Self(FakeCluster::bare())
     }
 
     fn requests(&self, method: &str, path_contains: &str) -> Vec<RecordedRequest> {
@@ -61,31 +47,6 @@ impl Cluster {
             .objects()
             .into_iter()
             .filter(|o| o["kind"] == "Secret" && o["type"] == "cocktail.io/release.v1")
-            .collect()
-    }
-
-    fn history(&self, release: &str) -> Vec<(u64, String, String)> {
-        let out = self
-            .cmd()
-            .args(["history", release, "-o", "json"])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap();
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| {
-                (
-                    r["revision"].as_u64().unwrap(),
-                    r["status"].as_str().unwrap().to_string(),
-                    r["description"].as_str().unwrap().to_string(),
-                )
-            })
             .collect()
     }
 }

@@ -151,3 +151,79 @@ pub fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// The fake API server and a kubeconfig whose context's namespace is `shop`; the CLI run
+/// against it chooses the kube target by itself (no `--target`), and polls every 50 ms.
+/// Test files add their own helpers in `impl FakeCluster` blocks.
+pub struct FakeCluster {
+    pub fake: fake_kube::FakeKube,
+    pub tmp: tempfile::TempDir,
+    pub kubeconfig: PathBuf,
+}
+
+impl FakeCluster {
+    /// With the Namespace `shop` created.
+    pub fn new() -> Self {
+        let c = Self::bare();
+        c.fake.insert(
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}}),
+        );
+        c
+    }
+
+    /// Without any object.
+    pub fn bare() -> Self {
+        let fake = fake_kube::FakeKube::start();
+        let tmp = tempfile::tempdir().unwrap();
+        let kubeconfig = tmp.path().join("kubeconfig");
+        fake.write_kubeconfig(&kubeconfig, Some("shop")).unwrap();
+        Self {
+            fake,
+            tmp,
+            kubeconfig,
+        }
+    }
+
+    pub fn cmd(&self) -> Command {
+        let mut c = cmd();
+        c.env("KUBECONFIG", &self.kubeconfig)
+            .env_remove("COCKTAIL_PKG_TARGET")
+            .env_remove("COCKTAIL_PKG_KUBE_CONTEXT")
+            .env("COCKTAIL_PKG_POLL_INTERVAL_MS", "50");
+        c
+    }
+
+    /// Runs the CLI; returns (exit code, stdout, stderr).
+    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+        let out = self.cmd().args(args).output().unwrap();
+        (
+            out.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    }
+
+    /// Runs the CLI, which must succeed; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let (code, out, err) = self.run(args);
+        assert_eq!(code, 0, "{args:?} failed:\n{err}\n{out}");
+        out
+    }
+
+    /// A release's revisions from `history -o json`: (revision, status, description).
+    pub fn history(&self, release: &str) -> Vec<(u64, String, String)> {
+        let v: serde_json::Value =
+            serde_json::from_str(&self.ok(&["history", release, "-o", "json"])).unwrap();
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                (
+                    r["revision"].as_u64().unwrap(),
+                    r["status"].as_str().unwrap().to_string(),
+                    r["description"].as_str().unwrap_or("").to_string(),
+                )
+            })
+            .collect()
+    }
+}

@@ -16,9 +16,7 @@
 //! `template`/`include`/`tpl` (and a global nesting budget so deep recursion cannot overflow
 //! the stack), Helm's 1000 nested `include`s of one name, and an output cap.
 
-/// Hash maps keyed by template and function names: foldhash, a well-kept fast hasher seeded
-/// per process (lookups happen on every call and `include`).
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use crate::NameMap as HashMap;
 use std::fmt;
 use std::sync::Arc;
 

@@ -30,3 +30,7 @@ pub use value::{Map, MapRef, Object, Value, speculate};
 
 pub use exec::{Error, ExecError, ExecOptions, Location, MissingKey, Parsed, Templates};
 pub use parse::ParseError;
+
+/// Hash maps keyed by template and function names: foldhash, a well-kept fast hasher seeded
+/// per process (lookups happen on every call and `include`).
+pub(crate) type NameMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;

@@ -15,9 +15,7 @@
 //! `encoding`, `crypto`, `versions` (semver), `dates`, `paths`, `urls`, `helm` (Helm's additions).
 //! `include`, `tpl`, `template` and `block` need the template set and live in the executor.
 
-/// Hash maps keyed by template and function names: foldhash, a well-kept fast hasher seeded
-/// per process (lookups happen on every call and `include`).
-type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+use crate::NameMap as HashMap;
 
 use crate::value::Value;
 
