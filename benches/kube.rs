@@ -120,6 +120,7 @@ impl HelmInstalled {
             api_versions: Vec::new(),
             generation: Generation::Placeholder,
             is_upgrade: false,
+            objects: true,
         })
         .unwrap();
         let manifest = out.rendered.to_yaml_stream_as_named().unwrap();

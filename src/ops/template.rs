@@ -29,6 +29,9 @@ pub struct TemplateOptions {
     pub generation: Generation,
     /// Render as an upgrade (`.Release.IsUpgrade`; charts only).
     pub is_upgrade: bool,
+    /// Charts: build `rendered.objects` (`-o json`, `--output-dir`). Off, a chart's outcome has
+    /// the documents `helm template` prints and no objects.
+    pub objects: bool,
 }
 
 #[derive(Debug)]
@@ -71,7 +74,11 @@ fn template_chart(
         },
         entropy: super::entropy()?,
     };
-    Ok(render::chart::render_chart(chart, values, &ctx)?)
+    if opts.objects {
+        Ok(render::chart::render_chart(chart, values, &ctx)?)
+    } else {
+        Ok(render::chart::render_chart_text(chart, values, &ctx)?)
+    }
 }
 
 pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {

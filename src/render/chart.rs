@@ -741,7 +741,22 @@ pub fn render_chart(
     values: &Value,
     ctx: &RenderContext,
 ) -> Result<ChartOutput, RenderError> {
-    render_chart_in(chart, values, ctx, false)
+    render_chart_in(chart, values, ctx, How::default())
+}
+
+/// [`render_chart`] for `helm template`'s text alone: each document is still read as YAML
+/// (a document that is not YAML is Helm's error) for its kind and hook, but no objects are
+/// built (`objects` is empty).
+pub fn render_chart_text(
+    chart: &Chart,
+    values: &Value,
+    ctx: &RenderContext,
+) -> Result<ChartOutput, RenderError> {
+    let how = How {
+        objects: false,
+        ..How::default()
+    };
+    render_chart_in(chart, values, ctx, how)
 }
 
 /// [`render_chart`] in Helm's lint mode (`helm lint`): `required` with a missing value and
@@ -751,7 +766,11 @@ pub fn render_chart_lint(
     values: &Value,
     ctx: &RenderContext,
 ) -> Result<ChartOutput, RenderError> {
-    render_chart_in(chart, values, ctx, true)
+    let how = How {
+        lint: true,
+        ..How::default()
+    };
+    render_chart_in(chart, values, ctx, how)
 }
 
 /// [`render_chart`] for a release: `lookup` asks `host` (the target) instead of answering an
@@ -762,23 +781,41 @@ pub fn render_chart_with(
     ctx: &RenderContext,
     host: &mut (dyn gotpl::funcs::Host + Send),
 ) -> Result<ChartOutput, RenderError> {
-    super::on_render_stack(|| render_chart_here(chart, values, ctx, false, Some(host)))
+    super::on_render_stack(|| render_chart_here(chart, values, ctx, How::default(), Some(host)))
+}
+
+/// How a chart renders: in Helm's lint mode or not, with objects or documents alone.
+#[derive(Debug, Clone, Copy)]
+struct How {
+    /// Helm's lint mode (`required` and `fail` render `""`).
+    lint: bool,
+    /// Build [`ChartOutput::objects`] (off for `helm template`'s text, which needs none).
+    objects: bool,
+}
+
+impl Default for How {
+    fn default() -> How {
+        How {
+            lint: false,
+            objects: true,
+        }
+    }
 }
 
 fn render_chart_in(
     chart: &Chart,
     values: &Value,
     ctx: &RenderContext,
-    lint_mode: bool,
+    how: How,
 ) -> Result<ChartOutput, RenderError> {
-    super::on_render_stack(|| render_chart_here(chart, values, ctx, lint_mode, None))
+    super::on_render_stack(|| render_chart_here(chart, values, ctx, how, None))
 }
 
 fn render_chart_here(
     chart: &Chart,
     values: &Value,
     ctx: &RenderContext,
-    lint_mode: bool,
+    how: How,
     host: Option<&mut dyn gotpl::funcs::Host>,
 ) -> Result<ChartOutput, RenderError> {
     let name = chart.name().to_string();
@@ -841,7 +878,7 @@ fn render_chart_here(
         jobs: &jobs,
         opts: &opts,
         entropy: &ctx.entropy,
-        lint_mode,
+        how,
     };
     let done = match host {
         Some(host) => render.sequential(&render.parse_all()?, host),
@@ -942,7 +979,7 @@ struct Render<'a> {
     jobs: &'a [&'a Renderable],
     opts: &'a ExecOptions,
     entropy: &'a super::Entropy,
-    lint_mode: bool,
+    how: How,
 }
 
 /// One template rendered: its text, and each of its documents with the YAML read from it
@@ -953,7 +990,7 @@ struct Done {
 }
 
 /// What a rendered document's YAML says: its kind, its `helm.sh/hook` annotation, and the
-/// object.
+/// object (null when the render builds no objects).
 struct Head {
     kind: String,
     hook: Option<String>,
@@ -961,7 +998,7 @@ struct Head {
 }
 
 impl Head {
-    fn read(doc: &GValue) -> Head {
+    fn read(doc: &GValue, object: bool) -> Head {
         let map = doc.as_map();
         let kind = map
             .and_then(|m| m.get("kind"))
@@ -974,7 +1011,11 @@ impl Head {
             .and_then(|h| h.as_str().map(str::to_string));
         // The object is the document read the way the API server reads it (sigs.k8s.io/yaml):
         // a whole number is an integer (`replicas: 2`), not Helm's float64 of values.
-        let object = chart_values::integral_floats_as_integers(doc.to_json());
+        let object = if object {
+            chart_values::integral_floats_as_integers(doc.to_json())
+        } else {
+            Value::Null
+        };
         Head { kind, hook, object }
     }
 }
@@ -993,7 +1034,7 @@ impl Render<'_> {
         h.update(e.seed);
         h.update((index as u64).to_le_bytes());
         let mut env = Env::seeded(e.now_unix, e.now_nanos, h.finalize().into());
-        env.lint_mode = self.lint_mode;
+        env.lint_mode = self.how.lint;
         env
     }
 
@@ -1030,7 +1071,8 @@ impl Render<'_> {
             Ok(t) if !r.name.ends_with("NOTES.txt") && !t.trim().is_empty() => split_manifests(t)
                 .into_iter()
                 .map(|doc| {
-                    let head = gotpl::yaml::parse_document(&doc).map(|v| Head::read(&v));
+                    let head =
+                        gotpl::yaml::parse_document(&doc).map(|v| Head::read(&v, self.how.objects));
                     (doc, head)
                 })
                 .collect(),
@@ -1226,7 +1268,7 @@ pub(super) fn render(
     values: &Value,
     ctx: &RenderContext,
 ) -> Result<Rendered, RenderError> {
-    let out = render_chart_here(chart, values, ctx, false, None)?;
+    let out = render_chart_here(chart, values, ctx, How::default(), None)?;
     Ok(Rendered {
         objects: out.objects,
         notes: out.notes,

@@ -95,6 +95,8 @@ pub fn run(args: TemplateArgs, printer: &Printer) -> anyhow::Result<u8> {
         api_versions: args.api_versions.clone(),
         generation: Generation::Random,
         is_upgrade: args.is_upgrade,
+        // A chart printed as `helm template` prints it needs its documents, not objects.
+        objects: args.output != ManifestFormat::Yaml || args.output_dir.is_some(),
     };
     let outcome = template::template(&opts)?;
     for w in &outcome.package.warnings {
