@@ -241,11 +241,12 @@ impl Templates {
             overlays: Vec::new(),
             opts,
             env,
-            host,
+            host: Counted { host, calls: 0 },
             steps: 0,
             depth: 0,
             nest: 0,
             included: HashMap::default(),
+            memo: HashMap::default(),
         };
         ex.execute_named(name, data.clone()).map_err(Error::Exec)
     }
@@ -378,11 +379,138 @@ struct Exec<'a> {
     overlays: Vec<HashMap<String, Arc<Tree>>>,
     opts: &'a ExecOptions,
     env: &'a mut Env,
-    host: &'a mut dyn Host,
+    host: Counted<'a>,
     steps: u64,
     depth: usize,
     nest: usize,
     included: HashMap<String, usize>,
+    /// `include` results by template and argument (see [`Exec::include`]), under
+    /// [`memo_hash`].
+    memo: HashMap<u64, Vec<Memo>>,
+}
+
+/// What `include` of a template rendered from one argument, and when.
+struct Memo {
+    /// The template (its tree's address: the tree lives as long as the set).
+    tree: usize,
+    /// The argument: a map's entries (another map with the same entries renders the same), or
+    /// the value itself.
+    arg: MemoArg,
+    /// [`crate::value::mark`] before it rendered.
+    mark: (u64, u64),
+    out: Value,
+}
+
+enum MemoArg {
+    Entries(Vec<(String, Value)>),
+    Value(Value),
+}
+
+/// Largest map argument `include` remembers renders of (entries compared on every call).
+const MEMO_MAX_ENTRIES: usize = 32;
+
+/// Whether `a` and `b` read the same to a template: equal scalars and strings, the same map,
+/// list, bytes or object (their insides are compared by [`crate::value::still_reads_as`]).
+fn same_atom(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Nil, Value::Nil) => true,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) | (Value::Int64(x), Value::Int64(y)) => x == y,
+        (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+        (Value::String(x), Value::String(y)) => x == y,
+        (Value::Bytes(x), Value::Bytes(y)) => Arc::ptr_eq(x, y),
+        (Value::List(x), Value::List(y)) => Arc::ptr_eq(x, y),
+        (Value::Map(x), Value::Map(y)) => x.same(y),
+        (Value::Object(x), Value::Object(y)) => std::ptr::addr_eq(Arc::as_ptr(x), Arc::as_ptr(y)),
+        _ => false,
+    }
+}
+
+fn hash_atom(h: &mut impl std::hash::Hasher, v: &Value) {
+    use std::hash::Hash as _;
+    std::mem::discriminant(v).hash(h);
+    match v {
+        Value::Nil => {}
+        Value::Bool(b) => b.hash(h),
+        Value::Int(i) | Value::Int64(i) => i.hash(h),
+        Value::Float(f) => f.to_bits().hash(h),
+        Value::String(s) => s.hash(h),
+        Value::Bytes(b) => (Arc::as_ptr(b) as *const u8 as usize).hash(h),
+        Value::List(l) => (Arc::as_ptr(l) as usize).hash(h),
+        Value::Map(m) => m.addr().hash(h),
+        Value::Object(o) => (Arc::as_ptr(o) as *const u8 as usize).hash(h),
+    }
+}
+
+/// The memo key of template `tree` with argument `data` (`None`: not remembered).
+fn memo_hash(tree: usize, data: &Value) -> Option<u64> {
+    use std::hash::{BuildHasher as _, Hash as _, Hasher as _};
+    let mut h = foldhash::fast::FixedState::default().build_hasher();
+    tree.hash(&mut h);
+    match data {
+        Value::Map(m) => {
+            let m = m.read();
+            if m.len() > MEMO_MAX_ENTRIES {
+                return None;
+            }
+            for (k, v) in m.iter() {
+                k.hash(&mut h);
+                hash_atom(&mut h, v);
+            }
+        }
+        v => hash_atom(&mut h, v),
+    }
+    Some(h.finish())
+}
+
+impl Memo {
+    fn matches(&self, tree: usize, data: &Value) -> bool {
+        if self.tree != tree {
+            return false;
+        }
+        match (&self.arg, data) {
+            (MemoArg::Entries(e), Value::Map(m)) => {
+                let m = m.read();
+                m.len() == e.len()
+                    && m.iter()
+                        .zip(e)
+                        .all(|((k, v), (k2, v2))| k == k2 && same_atom(v, v2))
+            }
+            (MemoArg::Value(v), d) if !matches!(d, Value::Map(_)) => same_atom(v, d),
+            _ => false,
+        }
+    }
+
+    fn arg_of(data: &Value) -> MemoArg {
+        match data {
+            Value::Map(m) => MemoArg::Entries(
+                m.read()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            ),
+            v => MemoArg::Value(v.clone()),
+        }
+    }
+}
+
+/// The host, counting the questions asked of it (an answer may change between two).
+struct Counted<'a> {
+    host: &'a mut dyn Host,
+    calls: u64,
+}
+
+impl Host for Counted<'_> {
+    fn lookup(
+        &mut self,
+        api_version: &str,
+        kind: &str,
+        namespace: &str,
+        name: &str,
+    ) -> Result<Value, FuncError> {
+        self.calls += 1;
+        self.host.lookup(api_version, kind, namespace, name)
+    }
 }
 
 const DOLLAR: &str = "$";
@@ -1190,7 +1318,7 @@ impl Exec<'_> {
                 let mut ctx = FuncCtx {
                     env: &mut *self.env,
                     limits: &self.opts.limits,
-                    host: &mut *self.host,
+                    host: &mut self.host,
                 };
                 (def.f)(&mut ctx, &argv).map_err(CallError::Func)
             }
@@ -1323,13 +1451,53 @@ impl Exec<'_> {
                 "rendering template has a nested reference name: {name}: unable to execute template"
             ))));
         }
+        // Charts include the same helper with the same arguments many times (`include
+        // "app.labels" .` in every object, Bitnami's `(dict "context" $ ...)`). Output depends
+        // only on the template and its argument (Go's named templates see no caller
+        // variables), so a template that is not inside itself nor inside `tpl` (whose
+        // definitions may shadow) renders what it rendered before from an argument that reads
+        // the same: the same map or a map of the same entries, while no map that existed then
+        // has been written since; unless that render drew random bytes or asked the cluster.
+        let tree = match self.overlays.is_empty() && *count == 0 {
+            true => self.set.trees.get(&name).map(|t| Arc::as_ptr(t) as usize),
+            false => None,
+        };
+        let key = tree.and_then(|t| memo_hash(t, &data).map(|h| (t, h)));
+        if let Some((t, h)) = key
+            && let Some(memo) = self.memo.get(&h).and_then(|ms| {
+                ms.iter()
+                    .find(|m| m.matches(t, &data) && crate::value::still_reads_as(m.mark))
+            })
+        {
+            return Ok(memo.out.clone());
+        }
         *count += 1;
-        let r = self.execute_named(&name, data);
+        let mark = crate::value::mark();
+        let (draws, calls) = (self.env.draws(), self.host.calls);
+        let r = self.execute_named(&name, data.clone());
         if let Some(c) = self.included.get_mut(&name) {
             *c = c.saturating_sub(1);
         }
         match r {
-            Ok(s) => Ok(Value::str(s)),
+            Ok(s) => {
+                let out = Value::str(s);
+                if let Some((t, h)) = key
+                    && draws == self.env.draws()
+                    && calls == self.host.calls
+                    && crate::value::still_reads_as(mark)
+                {
+                    let memo = Memo {
+                        tree: t,
+                        arg: Memo::arg_of(&data),
+                        mark,
+                        out: out.clone(),
+                    };
+                    let slot = self.memo.entry(h).or_default();
+                    slot.retain(|m| !m.matches(t, &data));
+                    slot.push(memo);
+                }
+                Ok(out)
+            }
             Err(e) => Err(CallError::Nested(
                 e.to_string(),
                 e.fail_message.clone(),
@@ -1491,6 +1659,70 @@ mod tests {
             Ok("<no value>")
         );
         assert!(Templates::new(Arc::new(FuncMap::go())).names().is_empty());
+    }
+
+    /// A cluster whose answer changes with every question.
+    struct Ticking(i64);
+
+    impl Host for Ticking {
+        fn lookup(&mut self, _: &str, _: &str, _: &str, _: &str) -> Result<Value, FuncError> {
+            self.0 += 1;
+            let mut m = crate::value::Map::new();
+            m.insert("n".into(), Value::Int(self.0));
+            Ok(Value::map(m))
+        }
+    }
+
+    fn helm(src: &str, host: &mut dyn Host) -> String {
+        let mut t = Templates::new(Arc::new(FuncMap::helm()));
+        t.parse("x", src).unwrap_or_else(|e| panic!("{e}"));
+        let mut m = crate::value::Map::new();
+        m.insert("a".into(), Value::str("1"));
+        let mut env = Env::fixed(0, 1);
+        t.execute("x", &Value::map(m), &ExecOptions::default(), &mut env, host)
+            .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn include_memo_never_shows_stale_output() {
+        let mut offline = Offline;
+        // Same template, same map: the same text, also when remembered.
+        let same = r#"{{ define "t" }}[{{ .a }}]{{ end }}{{ include "t" . }}{{ include "t" . }}"#;
+        assert_eq!(helm(same, &mut offline), "[1][1]");
+        // A write between two includes shows in the second.
+        let written = r#"{{ define "t" }}[{{ .a }}]{{ end }}{{ include "t" . }}{{ $_ := set . "a" "2" }}{{ include "t" . }}"#;
+        assert_eq!(helm(written, &mut offline), "[1][2]");
+        // A write to a map inside the argument shows too.
+        let nested = r#"{{ define "t" }}[{{ .in.a }}]{{ end }}{{ $d := dict "in" (dict "a" 1) }}{{ include "t" $d }}{{ $_ := set $d.in "a" 2 }}{{ include "t" $d }}"#;
+        assert_eq!(helm(nested, &mut offline), "[1][2]");
+        // A template that writes while it renders is rendered again each time.
+        let counting = r#"{{ define "t" }}{{ $_ := set . "n" (add1 (default 0 .n)) }}{{ .n }}{{ end }}{{ include "t" . }}{{ include "t" . }}"#;
+        assert_eq!(helm(counting, &mut offline), "12");
+        // Random bytes are drawn again on every include.
+        let random = r#"{{ define "t" }}{{ randAlphaNum 12 }}{{ end }}{{ include "t" . }} {{ include "t" . }}"#;
+        let out = helm(random, &mut offline);
+        let (a, b) = out.split_once(' ').unwrap_or_default();
+        assert_eq!(a.len(), 12);
+        assert_ne!(a, b);
+        // The cluster is asked again on every include.
+        let lookup = r#"{{ define "t" }}{{ (lookup "v1" "ConfigMap" "ns" "x").n }}{{ end }}{{ include "t" . }}{{ include "t" . }}"#;
+        assert_eq!(helm(lookup, &mut Ticking(0)), "12");
+        // A different template or an argument with other entries renders anew.
+        let other = r#"{{ define "t" }}{{ .a }}{{ end }}{{ define "u" }}u{{ .a }}{{ end }}{{ include "t" . }}{{ include "u" . }}{{ include "t" (dict "a" 3) }}{{ include "t" (dict "a" 4) }}{{ include "t" (dict "a" 3 "b" 1) }}"#;
+        assert_eq!(helm(other, &mut offline), "1u1343");
+        // Bitnami's style, a fresh dict per call: a write to a map the dict reaches shows.
+        let dicts = r#"{{ define "t" }}[{{ .ctx.a }}]{{ end }}{{ include "t" (dict "ctx" $) }}{{ $_ := set $ "a" "2" }}{{ include "t" (dict "ctx" $) }}"#;
+        assert_eq!(helm(dicts, &mut offline), "[1][2]");
+        // Writes to maps the template makes itself do not stop it being remembered, and a later
+        // write to one of them changes nothing it read.
+        let local = r#"{{ define "t" }}{{ $d := dict "x" .a }}{{ $_ := set $d "y" "z" }}{{ $d | toJson }}{{ end }}{{ include "t" . }}{{ include "t" . }}"#;
+        assert_eq!(
+            helm(local, &mut offline),
+            r#"{"x":"1","y":"z"}{"x":"1","y":"z"}"#
+        );
+        // A write to a map made after the first render but reachable through an older one.
+        let grafted = r#"{{ define "t" }}{{ .in | toJson }}{{ end }}{{ $_ := set . "in" (dict) }}{{ include "t" . }}{{ $n := dict }}{{ $_ := set . "in" $n }}{{ include "t" . }}{{ $_ := set $n "k" 1 }}{{ include "t" . }}"#;
+        assert_eq!(helm(grafted, &mut offline), r#"{}{}{"k":1}"#);
     }
 
     fn assert_send_sync<T: Send + Sync>() {}

@@ -63,7 +63,80 @@ pub struct MapRef(Arc<Shared>);
 #[derive(Default)]
 struct Shared {
     owner: u64,
+    /// Its tick on the map clock (see [`WriteLog`]).
+    born: u64,
     map: RwLock<Map>,
+}
+
+/// The map clock: every map is born at its own tick (see [`WriteLog`]).
+static CLOCK: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// Every write to a map, in order, with the tick the written map was born at.
+static WRITES: std::sync::Mutex<WriteLog> = std::sync::Mutex::new(WriteLog {
+    count: 0,
+    floor: 0,
+    stack: Vec::new(),
+});
+
+/// The writes to maps so far, kept just enough to answer [`WriteLog::oldest_since`]: the
+/// oldest map written since a given write. What a template renders from a value at tick `t`
+/// can only change through a write to a map born before `t` (every map reachable from the
+/// value then was; a newer map becomes reachable only by writing an older one), so a render
+/// remembered at `t`, after write `w`, still holds while `oldest_since(w) >= t`.
+struct WriteLog {
+    /// Writes logged so far.
+    count: u64,
+    /// Writes before this one were forgotten.
+    floor: u64,
+    /// (write, birth tick of the written map), births strictly increasing upwards: a write of
+    /// a map no younger than a later write's is never the oldest since any point.
+    stack: Vec<(u64, u64)>,
+}
+
+/// Most writes [`WriteLog`] remembers (each 16 bytes); the older half is then forgotten.
+const WRITE_LOG_CAP: usize = 4096;
+
+impl WriteLog {
+    fn push(&mut self, born: u64) {
+        let write = self.count;
+        self.count += 1;
+        while self.stack.last().is_some_and(|&(_, b)| b >= born) {
+            self.stack.pop();
+        }
+        self.stack.push((write, born));
+        if self.stack.len() > WRITE_LOG_CAP {
+            let cut = WRITE_LOG_CAP / 2;
+            self.floor = self.stack[cut - 1].0 + 1;
+            self.stack.drain(..cut);
+        }
+    }
+
+    /// The birth tick of the oldest map written at or after write `since` (`u64::MAX`: none;
+    /// 0 when those writes were forgotten).
+    fn oldest_since(&self, since: u64) -> u64 {
+        if since < self.floor {
+            return 0;
+        }
+        let i = self.stack.partition_point(|&(w, _)| w < since);
+        self.stack.get(i).map_or(u64::MAX, |&(_, b)| b)
+    }
+}
+
+fn write_log() -> std::sync::MutexGuard<'static, WriteLog> {
+    WRITES.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Where the map clock and the write log stand now: maps born from here on are new, writes
+/// from here on are later. See [`still_reads_as`].
+pub(crate) fn mark() -> (u64, u64) {
+    let writes = write_log().count;
+    (CLOCK.load(std::sync::atomic::Ordering::Acquire), writes)
+}
+
+/// Whether every value reads now as it did at `mark` (no map born before it has been written
+/// since; writes to maps made later do not count).
+pub(crate) fn still_reads_as(mark: (u64, u64)) -> bool {
+    write_log().oldest_since(mark.1) >= mark.0
 }
 
 thread_local! {
@@ -131,6 +204,7 @@ impl MapRef {
     pub fn new(map: Map) -> MapRef {
         MapRef(Arc::new(Shared {
             owner: SPECULATION.with(std::cell::Cell::get),
+            born: CLOCK.fetch_add(1, std::sync::atomic::Ordering::AcqRel),
             map: RwLock::new(map),
         }))
     }
@@ -143,6 +217,7 @@ impl MapRef {
     /// Changes the map in place (visible through every clone of this `MapRef`); inside a
     /// [`speculate`] on a map made before it, changes a private copy instead.
     pub fn write(&self) -> MapWrite<'_> {
+        write_log().push(self.0.born);
         let running = SPECULATION.with(std::cell::Cell::get);
         if running != 0 && running != self.0.owner {
             DIVERTED.with(|d| d.set(true));
@@ -184,6 +259,11 @@ impl MapRef {
     /// A shallow copy of the entries (values still share their own maps).
     pub fn snapshot(&self) -> Map {
         self.read().clone()
+    }
+
+    /// Where the map lives: the same for every clone, never another live map's.
+    pub(crate) fn addr(&self) -> usize {
+        Arc::as_ptr(&self.0) as usize
     }
 
     /// True when both refer to the same Go map.

@@ -179,6 +179,8 @@ pub struct Env {
     /// Helm's lint mode (`helm lint`): `required` with a missing value and `fail` give `""`
     /// instead of stopping the render.
     pub lint_mode: bool,
+    /// Random draws so far (see [`Env::draws`]).
+    draws: u64,
 }
 
 /// Where random bytes come from: fills the buffer it is given.
@@ -208,6 +210,7 @@ impl Env {
             now_nanos,
             local_zone: "UTC".into(),
             lint_mode: false,
+            draws: 0,
             random: Box::new(move |buf: &mut [u8]| {
                 for b in buf.iter_mut() {
                     if used == block.len() {
@@ -234,6 +237,7 @@ impl Env {
             now_nanos: 0,
             local_zone: "UTC".into(),
             lint_mode: false,
+            draws: 0,
             random: Box::new(move |buf: &mut [u8]| {
                 for b in buf.iter_mut() {
                     state ^= state << 13;
@@ -247,7 +251,14 @@ impl Env {
 
     /// Random bytes.
     pub fn fill_random(&mut self, buf: &mut [u8]) {
+        self.draws += 1;
         (self.random)(buf);
+    }
+
+    /// How many times random bytes were drawn: a template that drew none rendered what it
+    /// would render again from the same data.
+    pub fn draws(&self) -> u64 {
+        self.draws
     }
 
     /// A random integer in `0..n` (`n > 0`), without modulo bias.
