@@ -6,5 +6,6 @@
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
+    cocktail_pkg::render::grow_main_stack();
     cocktail_pkg::cli::main()
 }

@@ -303,11 +303,52 @@ pub fn render(pkg: &Package, values: &Value, ctx: &RenderContext) -> Result<Rend
     })
 }
 
-/// Runs `render` on a thread of its own with [`RENDER_STACK_BYTES`] of stack: deep recursion in
-/// hostile templates meets the engines' limits, not the end of a test's or worker's stack.
+thread_local! {
+    /// Whether this thread's stack may grow to [`RENDER_STACK_BYTES`] (see
+    /// [`grow_main_stack`]).
+    static BIG_STACK: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Lets the process's main thread render in place, as a render thread would: on Linux the main
+/// thread's stack grows on demand up to the soft `RLIMIT_STACK` read at each fault (8 MiB by
+/// default, with at least 128 MiB kept free below it), so raising that limit to
+/// [`RENDER_STACK_BYTES`] gives this thread the render stack without starting a thread, whose
+/// start, first allocations and exit cost more than a small chart's whole render. Where the
+/// hard limit forbids it (or elsewhere than Linux) renders keep their own thread. Call it from
+/// `main`, on the main thread, before anything else; child processes inherit the limit.
+pub fn grow_main_stack() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
+        let want = RENDER_STACK_BYTES as u64;
+        let now = getrlimit(Resource::Stack);
+        let big = match now.current {
+            None => true,
+            Some(current) if current >= want => true,
+            Some(_) if now.maximum.is_some_and(|max| max < want) => false,
+            Some(_) => {
+                let raised = Rlimit {
+                    current: Some(want),
+                    maximum: now.maximum,
+                };
+                setrlimit(Resource::Stack, raised).is_ok()
+            }
+        };
+        BIG_STACK.with(|b| b.set(big));
+    }
+}
+
+/// Runs `render` with [`RENDER_STACK_BYTES`] of stack: deep recursion in hostile templates
+/// meets the engines' limits, not the end of a test's or worker's stack. On a thread of its own,
+/// unless this thread's stack may grow that far ([`grow_main_stack`]); a panic is an error
+/// either way.
 pub(crate) fn on_render_stack<T: Send>(
     render: impl FnOnce() -> Result<T, RenderError> + Send,
 ) -> Result<T, RenderError> {
+    if BIG_STACK.with(std::cell::Cell::get) {
+        return std::panic::catch_unwind(std::panic::AssertUnwindSafe(render))
+            .map_err(|_| RenderError::Thread("the render panicked".into()))?;
+    }
     std::thread::scope(|s| {
         render_thread()
             .spawn_scoped(s, render)
