@@ -1028,12 +1028,14 @@ enum Phase {
 
 impl Render<'_> {
     fn env(&self, index: usize) -> Env {
-        use sha2::Digest as _;
-        let e = self.entropy;
-        let mut h = sha2::Sha256::new();
-        h.update(e.seed);
-        h.update((index as u64).to_le_bytes());
-        let mut env = Env::seeded(e.now_unix, e.now_nanos, h.finalize().into());
+        let e = *self.entropy;
+        let mut env = Env::seeded_by(e.now_unix, e.now_nanos, move || {
+            use sha2::Digest as _;
+            let mut h = sha2::Sha256::new();
+            h.update(e.seed);
+            h.update((index as u64).to_le_bytes());
+            h.finalize().into()
+        });
         env.lint_mode = self.how.lint;
         env
     }

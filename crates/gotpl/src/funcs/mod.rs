@@ -201,7 +201,19 @@ impl Env {
     /// counter mode). With a seed from the operating system this is what `randAlphaNum`,
     /// `genPrivateKey` and friends need; with a fixed seed the render is reproducible.
     pub fn seeded(now_unix: i64, now_nanos: u32, seed: [u8; 32]) -> Env {
+        Env::seeded_by(now_unix, now_nanos, move || seed)
+    }
+
+    /// [`Env::seeded`] with the seed made by `seed` on the first draw (most templates draw
+    /// nothing: deriving a seed per template would be wasted).
+    pub fn seeded_by(
+        now_unix: i64,
+        now_nanos: u32,
+        seed: impl FnOnce() -> [u8; 32] + Send + 'static,
+    ) -> Env {
         use sha2::Digest as _;
+        let mut make_seed = Some(seed);
+        let mut seed = [0u8; 32];
         let mut counter: u64 = 0;
         let mut block = [0u8; 32];
         let mut used = block.len();
@@ -212,6 +224,9 @@ impl Env {
             lint_mode: false,
             draws: 0,
             random: Box::new(move |buf: &mut [u8]| {
+                if let Some(make) = make_seed.take() {
+                    seed = make();
+                }
                 for b in buf.iter_mut() {
                     if used == block.len() {
                         let mut h = sha2::Sha256::new();
