@@ -207,6 +207,15 @@ impl Chart {
     }
 }
 
+/// A file's text as Helm reads it (invalid UTF-8 as U+FFFD); checks valid text, nearly
+/// always the case, the fast way first.
+fn text(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(bytes),
+    }
+}
+
 fn has_manifest_extension(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
     lower.ends_with(".yaml") || lower.ends_with(".yml") || lower.ends_with(".json")
@@ -229,7 +238,7 @@ fn load_at(files: &BTreeMap<String, Vec<u8>>, depth: usize) -> Result<Chart, Cha
     let chart_yaml = files
         .get("Chart.yaml")
         .ok_or(ChartError::MissingChartYaml)?;
-    let mut metadata = parse_metadata(&String::from_utf8_lossy(chart_yaml))?;
+    let mut metadata = parse_metadata(&text(chart_yaml))?;
     let name = metadata.name.clone();
     if let Some(req) = files.get("requirements.yaml") {
         let doc = yaml_json(&name, "requirements.yaml", req)?;
@@ -238,7 +247,7 @@ fn load_at(files: &BTreeMap<String, Vec<u8>>, depth: usize) -> Result<Chart, Cha
         }
     }
     let values = match files.get("values.yaml") {
-        Some(b) => gotpl::yaml::parse_values(&String::from_utf8_lossy(b))
+        Some(b) => gotpl::yaml::parse_values(&text(b))
             .map_err(|e| ChartError::Yaml {
                 chart: name.clone(),
                 file: "values.yaml",
@@ -278,7 +287,7 @@ fn load_at(files: &BTreeMap<String, Vec<u8>>, depth: usize) -> Result<Chart, Cha
                 }
             }
             p if p.starts_with("templates/") => {
-                templates.push((path.clone(), String::from_utf8_lossy(data).into_owned()));
+                templates.push((path.clone(), text(data).into_owned()));
             }
             p if p.starts_with("charts/") => {
                 if p.ends_with(".prov") {
@@ -365,7 +374,7 @@ pub fn check_dependencies(chart: &Chart) -> Result<(), ChartError> {
 }
 
 fn yaml_json(chart: &str, file: &'static str, bytes: &[u8]) -> Result<Value, ChartError> {
-    gotpl::yaml::parse_document(&String::from_utf8_lossy(bytes))
+    gotpl::yaml::parse_document(&text(bytes))
         .map(|v| v.to_json())
         .map_err(|e| ChartError::Yaml {
             chart: chart.to_string(),

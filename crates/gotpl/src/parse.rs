@@ -959,6 +959,10 @@ pub fn unquote(s: &str) -> Option<String> {
             Some(inner.replace('\r', ""))
         }
         b'"' => {
+            // Most literals have no escapes: they are their text.
+            if !inner.contains(['\\', '"', '\n']) {
+                return Some(inner.to_string());
+            }
             let mut bytes = Vec::with_capacity(inner.len());
             let mut rest = inner;
             while !rest.is_empty() {
