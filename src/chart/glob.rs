@@ -5,6 +5,17 @@
 /// Go's `path/filepath.Match`: `*` and `?` do not cross `/`, `[...]` classes (`^`/`!` negate),
 /// `\` escapes. A malformed pattern matches nothing.
 pub fn go_match(pattern: &str, name: &str) -> bool {
+    // The shapes of nearly every ignore rule, without building the matcher: a plain name, and
+    // `*` then a plain suffix (`*` matches no `/`).
+    let meta = |s: &str| s.contains(['*', '?', '[', '\\']);
+    if !meta(pattern) {
+        return pattern == name;
+    }
+    if let Some(suffix) = pattern.strip_prefix('*')
+        && !meta(suffix)
+    {
+        return !name.contains('/') && name.ends_with(suffix);
+    }
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     matches(&p, &n, false).unwrap_or(false)
@@ -310,6 +321,16 @@ mod tests {
             ("[^a-c]x", "bx", false),
             ("a\\*", "a*", true),
             ("[", "a", false),
+            // The shapes matched without the matcher: plain names and `*` + suffix.
+            (".DS_Store", ".DS_Store", true),
+            (".DS_Store", "x/.DS_Store", false),
+            ("", "", true),
+            ("*", "ab", true),
+            ("*", "a/b", false),
+            ("*~", "values.yaml~", true),
+            ("*.tmp", "x/a.tmp", false),
+            ("*.tmp", ".tmp", true),
+            ("*a*", "xay", true),
         ] {
             assert_eq!(go_match(p, n), want, "{p} {n}");
         }
