@@ -436,18 +436,26 @@ pub struct Resolved {
 
 /// Resolves values for `pkg` (defaults + user layers), fills generated values, and checks the
 /// result against the schema.
+/// Helm's pipeline for a chart's values: dependencies enabled by the user's values, imports,
+/// coalescing, every chart's schema (charts have no generated values). Returns the chart with
+/// its dependencies processed, as it renders, and the values.
+pub(crate) fn resolve_chart_values(
+    chart: &crate::chart::Chart,
+    input: &ValuesInput,
+) -> Result<(crate::chart::Chart, serde_json::Value), OpError> {
+    crate::chart::values::resolve(chart, input).map_err(|e| match e {
+        crate::chart::values::ResolveError::Values(v) => OpError::Values(v),
+        crate::chart::values::ResolveError::Chart(c) => OpError::from(c),
+    })
+}
+
 pub fn resolve_values(
     pkg: &Package,
     input: &ValuesInput,
     generation: Generation,
 ) -> Result<Resolved, OpError> {
     if let Some(chart) = pkg.chart() {
-        // Helm's pipeline: dependencies enabled by the user's values, imports, coalescing,
-        // every chart's schema. Charts have no generated values.
-        let (_, values) = crate::chart::values::resolve(chart, input).map_err(|e| match e {
-            crate::chart::values::ResolveError::Values(v) => OpError::Values(v),
-            crate::chart::values::ResolveError::Chart(c) => OpError::from(c),
-        })?;
+        let (_, values) = resolve_chart_values(chart, input)?;
         return Ok(Resolved {
             values,
             generated: Vec::new(),

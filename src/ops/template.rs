@@ -45,8 +45,9 @@ pub struct TemplateOutcome {
     pub chart: Option<ChartOutput>,
 }
 
-/// `helm template`'s defaults for a chart: release `release-name`, Kubernetes v1.35.0 and Helm's
-/// API versions (plus `--api-versions`).
+/// `helm template`'s defaults for a chart (its dependencies processed by
+/// [`super::resolve_chart_values`]): release `release-name`, Kubernetes v1.35.0 and Helm's API
+/// versions (plus `--api-versions`).
 fn template_chart(
     opts: &TemplateOptions,
     chart: &Chart,
@@ -74,11 +75,12 @@ fn template_chart(
         },
         entropy: super::entropy()?,
     };
-    if opts.objects {
-        Ok(render::chart::render_chart(chart, values, &ctx)?)
-    } else {
-        Ok(render::chart::render_chart_text(chart, values, &ctx)?)
-    }
+    Ok(render::chart::render_processed_chart(
+        chart,
+        values,
+        &ctx,
+        opts.objects,
+    )?)
 }
 
 pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
@@ -98,8 +100,8 @@ pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
                 ),
             });
         }
-        let resolved = resolve_values(&package, &input, opts.generation)?;
-        let mut out = template_chart(opts, chart, &resolved.values)?;
+        let (processed, values) = super::resolve_chart_values(chart, &input)?;
+        let mut out = template_chart(opts, &processed, &values)?;
         // The objects move to `rendered` (the chart output keeps the documents as printed).
         return Ok(TemplateOutcome {
             rendered: Rendered {
@@ -107,7 +109,7 @@ pub fn template(opts: &TemplateOptions) -> Result<TemplateOutcome, OpError> {
                 notes: out.notes.clone(),
             },
             package,
-            values: resolved.values,
+            values,
             generated: Vec::new(),
             chart: Some(out),
         });

@@ -744,19 +744,23 @@ pub fn render_chart(
     render_chart_in(chart, values, ctx, How::default())
 }
 
-/// [`render_chart`] for `helm template`'s text alone: each document is still read as YAML
-/// (a document that is not YAML is Helm's error) for its kind and hook, but no objects are
-/// built (`objects` is empty).
-pub fn render_chart_text(
-    chart: &Chart,
+/// [`render_chart`] of a chart whose dependencies [`chart_values::resolve`] has already
+/// processed (for the user's values, as Helm does before it coalesces them), with the values it
+/// resolved. Without `objects` it renders for `helm template`'s text alone: each document is
+/// still read as YAML (a document that is not YAML is Helm's error) for its kind and hook, but
+/// no objects are built (`objects` is empty).
+pub fn render_processed_chart(
+    processed: &Chart,
     values: &Value,
     ctx: &RenderContext,
+    objects: bool,
 ) -> Result<ChartOutput, RenderError> {
     let how = How {
-        objects: false,
+        objects,
+        processed: true,
         ..How::default()
     };
-    render_chart_in(chart, values, ctx, how)
+    render_chart_in(processed, values, ctx, how)
 }
 
 /// [`render_chart`] in Helm's lint mode (`helm lint`): `required` with a missing value and
@@ -791,6 +795,8 @@ struct How {
     lint: bool,
     /// Build [`ChartOutput::objects`] (off for `helm template`'s text, which needs none).
     objects: bool,
+    /// The chart's dependencies are already processed for these values.
+    processed: bool,
 }
 
 impl Default for How {
@@ -798,6 +804,7 @@ impl Default for How {
         How {
             lint: false,
             objects: true,
+            processed: false,
         }
     }
 }
@@ -819,8 +826,14 @@ fn render_chart_here(
     host: Option<&mut dyn gotpl::funcs::Host>,
 ) -> Result<ChartOutput, RenderError> {
     let name = chart.name().to_string();
-    let processed = chart_values::process_dependencies(chart, values)
-        .map_err(|e| chart_error(&name, TemplateFailure::Other, e.to_string()))?;
+    let processing;
+    let processed = if how.processed {
+        chart
+    } else {
+        processing = chart_values::process_dependencies(chart, values)
+            .map_err(|e| chart_error(&name, TemplateFailure::Other, e.to_string()))?;
+        &processing
+    };
     let kube = &ctx.capabilities.kube_version;
     let kube_text = format!("v{kube}");
     if !chart.metadata.kube_version.is_empty()
@@ -858,7 +871,7 @@ fn render_chart_here(
     };
     let root_values = chart_values::to_template_value(values);
     let mut list = Vec::new();
-    collect(&processed, None, None, &shared, &root_values, &mut list);
+    collect(processed, None, None, &shared, &root_values, &mut list);
     sort_templates(&mut list);
 
     let funcs = Arc::new(FuncMap::helm());
