@@ -192,16 +192,27 @@ fn read_tree(
             } else if ft.is_dir() {
                 stack.push((path, rel));
             } else if ft.is_file() {
-                let len = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                use std::io::Read as _;
+                let read_err = |source| SourceError::Io {
+                    path: path.clone(),
+                    source,
+                };
+                // Open, size, read: one `stat` per file (a chart is dozens of small files).
+                let file = std::fs::File::open(&path).map_err(read_err)?;
+                let len = file.metadata().map(|m| m.len()).unwrap_or(0);
                 total += len;
                 if files.len() >= MAX_ENTRIES || len > MAX_FILE_BYTES || total > MAX_UNPACKED_BYTES
                 {
                     return Err(SourceError::TooLarge(root.to_path_buf()));
                 }
-                let bytes = std::fs::read(&path).map_err(|source| SourceError::Io {
-                    path: path.clone(),
-                    source,
-                })?;
+                let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+                // A file that grew since its size was read stops at the limit, not at memory.
+                file.take(MAX_FILE_BYTES + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(read_err)?;
+                if bytes.len() as u64 > MAX_FILE_BYTES {
+                    return Err(SourceError::TooLarge(root.to_path_buf()));
+                }
                 files.insert(rel, bytes);
             }
         }
