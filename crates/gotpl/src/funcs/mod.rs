@@ -116,7 +116,11 @@ impl FuncMap {
     /// name, as in Helm's `funcMap()`). `include`, `tpl` and `lookup` are provided by the
     /// executor and the host.
     pub fn helm() -> FuncMap {
-        let mut m = FuncMap::go();
+        // Sized once for the ~350 functions (growing would touch every smaller table too).
+        let mut m = FuncMap {
+            funcs: HashMap::with_capacity_and_hasher(448, Default::default()),
+        };
+        builtin::register(&mut m);
         strings::register(&mut m);
         lists::register(&mut m);
         dicts::register(&mut m);
