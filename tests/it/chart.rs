@@ -191,6 +191,32 @@ fn missing_dependency_names_it_and_how_to_get_it() {
     assert!(err.contains("helm dependency build"), "{err}");
 }
 
+/// `helm template`'s text needs no objects, so the chart renders without them; `-o json` and
+/// `--output-dir` still get every object, with whole numbers as integers.
+#[test]
+fn template_of_a_chart_as_json_or_into_a_folder_has_its_objects() {
+    let (tmp, dir) = app_chart().write("app");
+    let d = dir.to_str().unwrap();
+    let list: serde_json::Value =
+        serde_json::from_str(&stdout(&["template", d, "-o", "json"])).unwrap();
+    let items = list["items"].as_array().unwrap();
+    let kinds: Vec<&str> = items.iter().map(|o| o["kind"].as_str().unwrap()).collect();
+    assert_eq!(kinds, ["ConfigMap", "Service", "Deployment"], "{list}");
+    assert!(items[2]["spec"]["replicas"].is_i64(), "{list}");
+    let out = tmp.path().join("out");
+    let done = cmd()
+        .args(["template", d, "--output-dir", out.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&done.stderr);
+    assert!(
+        done.status.success() && said.contains("3 objects"),
+        "{said}"
+    );
+    let deploy = std::fs::read_to_string(out.join("app/app/templates/deploy.yaml")).unwrap();
+    assert!(deploy.contains("kind: Deployment"), "{deploy}");
+}
+
 #[test]
 fn hostile_templates_fail_clearly() {
     let cases = [
