@@ -217,6 +217,62 @@ fn template_of_a_chart_as_json_or_into_a_folder_has_its_objects() {
     assert!(deploy.contains("kind: Deployment"), "{deploy}");
 }
 
+/// Renders run on the main thread when its stack may grow to the render stack; where the hard
+/// stack limit forbids raising it, they get a thread of their own: the same output, and a
+/// self-including template still meets the engine's limit, not the end of a stack.
+#[cfg(target_os = "linux")]
+#[test]
+fn renders_alike_with_or_without_a_raised_stack_limit() {
+    let (_tmp, dir) = app_chart().write("app");
+    let (_tmp2, hostile) = ChartBuilder::new()
+        .file("Chart.yaml", "apiVersion: v2\nname: h\nversion: 1.0.0\n")
+        .file(
+            "templates/a.yaml",
+            "{{ define \"x\" }}{{ include \"x\" . }}{{ end }}{{ include \"x\" . }}",
+        )
+        .write("h");
+    // 990 nested includes take more than the default 8 MiB of stack in a debug build (about
+    // 10 MiB measured), so the main thread must have grown past it.
+    let (_tmp3, deep) = ChartBuilder::new()
+        .file("Chart.yaml", "apiVersion: v2\nname: d\nversion: 1.0.0\n")
+        .file("templates/a.yaml", "depth: {{ include \"deep\" 0 }}\n{{- define \"deep\" }}{{ if lt . 990 }}{{ include \"deep\" (add1 .) | trim }}{{ else }}{{ . }}{{ end }}{{ end }}")
+        .write("d");
+    let bin = assert_cmd::cargo::cargo_bin!("cocktail-pkg");
+    // `ulimit -Hs`: a hard limit of 16 MiB, below the 64 MiB render stack.
+    let low = |chart: &std::path::Path| {
+        std::process::Command::new("sh")
+            .arg("-c")
+            .arg("ulimit -Ss 8192 && ulimit -Hs 16384 && exec \"$0\" template \"$1\"")
+            .arg(bin)
+            .arg(chart)
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    for chart in [&dir, &deep] {
+        let raised = stdout(&["template", chart.to_str().unwrap()]);
+        let kept = low(chart);
+        assert!(
+            kept.status.success(),
+            "{}",
+            String::from_utf8_lossy(&kept.stderr)
+        );
+        assert_eq!(String::from_utf8(kept.stdout).unwrap(), raised);
+    }
+    assert!(stdout(&["template", deep.to_str().unwrap()]).contains("depth: 990"));
+    for out in [
+        low(&hostile),
+        cmd()
+            .args(["template", hostile.to_str().unwrap()])
+            .output()
+            .unwrap(),
+    ] {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{err}");
+        assert!(err.contains("nested reference name: x"), "{err}");
+    }
+}
+
 #[test]
 fn hostile_templates_fail_clearly() {
     let cases = [
