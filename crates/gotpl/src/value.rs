@@ -524,6 +524,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn the_write_log_answers_the_oldest_map_written_since() {
+        let mut log = WriteLog {
+            count: 0,
+            floor: 0,
+            stack: Vec::new(),
+        };
+        assert_eq!(log.oldest_since(0), u64::MAX);
+        // Writes 0..4 to maps born at 50, 10, 30, 20.
+        for born in [50, 10, 30, 20] {
+            log.push(born);
+        }
+        assert_eq!(log.oldest_since(0), 10);
+        assert_eq!(log.oldest_since(1), 10);
+        assert_eq!(log.oldest_since(2), 20);
+        assert_eq!(log.oldest_since(3), 20);
+        assert_eq!(log.oldest_since(4), u64::MAX);
+        // Past its capacity it forgets the older half, and says so (0: anything may have
+        // changed) for points before what it still knows.
+        for born in 100..100 + WRITE_LOG_CAP as u64 {
+            log.push(born);
+        }
+        assert!(log.floor > 0);
+        assert_eq!(log.oldest_since(0), 0);
+        assert_eq!(
+            log.oldest_since(log.count - 1),
+            100 + WRITE_LOG_CAP as u64 - 1
+        );
+        assert!(log.stack.len() <= WRITE_LOG_CAP);
+    }
+
+    #[test]
     fn a_speculation_writes_only_to_its_own_maps() {
         let shared = MapRef::new(Map::new());
         shared.insert("a", Value::Int(1));
