@@ -733,19 +733,9 @@ fn template_error(chart: &str, file: &str, e: &gotpl::Error) -> RenderError {
     }
 }
 
-/// Renders a chart (the loaded tree; dependencies are processed against `values`) with fully
-/// resolved `values`, Helm's way, on a thread with the render stack (deep recursion in hostile
-/// templates meets the engine's limits, not the end of the stack).
-pub fn render_chart(
-    chart: &Chart,
-    values: &Value,
-    ctx: &RenderContext,
-) -> Result<ChartOutput, RenderError> {
-    render_chart_in(chart, values, ctx, How::default())
-}
-
-/// [`render_chart`] of a chart whose dependencies [`chart_values::resolve`] has already
-/// processed (for the user's values, as Helm does before it coalesces them), with the values it
+/// Renders a chart with fully resolved `values`, Helm's way, with the render stack (deep
+/// recursion in hostile templates meets the engine's limits, not the end of the stack): a chart
+/// whose dependencies [`chart_values::resolve`] has already processed (for the user's values, as Helm does before it coalesces them), with the values it
 /// resolved. Without `objects` it renders for `helm template`'s text alone: each document is
 /// still read as YAML (a document that is not YAML is Helm's error) for its kind and hook, but
 /// no objects are built (`objects` is empty).
@@ -763,8 +753,9 @@ pub fn render_processed_chart(
     render_chart_in(processed, values, ctx, how)
 }
 
-/// [`render_chart`] in Helm's lint mode (`helm lint`): `required` with a missing value and
-/// `fail` render `""` instead of stopping the render.
+/// Renders a chart (the loaded tree; dependencies are processed against `values`) in Helm's
+/// lint mode (`helm lint`): `required` with a missing value and `fail` render `""` instead of
+/// stopping the render.
 pub fn render_chart_lint(
     chart: &Chart,
     values: &Value,
@@ -777,8 +768,8 @@ pub fn render_chart_lint(
     render_chart_in(chart, values, ctx, how)
 }
 
-/// [`render_chart`] for a release: `lookup` asks `host` (the target) instead of answering an
-/// empty map.
+/// Renders a chart (the loaded tree; dependencies are processed against `values`) for a
+/// release: `lookup` asks `host` (the target) instead of answering an empty map.
 pub fn render_chart_with(
     chart: &Chart,
     values: &Value,

@@ -1458,9 +1458,10 @@ impl Exec<'_> {
         // definitions may shadow) renders what it rendered before from an argument that reads
         // the same: the same map or a map of the same entries, while no map that existed then
         // has been written since; unless that render drew random bytes or asked the cluster.
-        let tree = match self.overlays.is_empty() && *count == 0 {
-            true => self.set.trees.get(&name).map(|t| Arc::as_ptr(t) as usize),
-            false => None,
+        let tree = if self.overlays.is_empty() && *count == 0 {
+            self.set.trees.get(&name).map(|t| Arc::as_ptr(t) as usize)
+        } else {
+            None
         };
         let key = tree.and_then(|t| memo_hash(t, &data).map(|h| (t, h)));
         if let Some((t, h)) = key
