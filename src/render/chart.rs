@@ -300,15 +300,18 @@ fn kind_rank(kind: &str) -> Option<usize> {
     INSTALL_ORDER.iter().position(|k| *k == kind)
 }
 
-/// Helm's `lessByKind`, used with a stable sort.
-fn by_kind(a: &str, b: &str) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    match (kind_rank(a), kind_rank(b)) {
-        (None, None) => a.cmp(b),
-        (None, Some(_)) => Ordering::Greater,
-        (Some(_), None) => Ordering::Less,
-        (Some(x), Some(y)) => x.cmp(&y),
+/// Helm's `lessByKind` as a sort key, for a stable sort: kinds of the install order by their
+/// rank, then the others by name. (A key per document, not two rank look-ups per comparison.)
+fn kind_key(kind: &str) -> (usize, String) {
+    match kind_rank(kind) {
+        Some(rank) => (rank, String::new()),
+        None => (usize::MAX, kind.to_string()),
     }
+}
+
+#[cfg(test)]
+fn by_kind(a: &str, b: &str) -> std::cmp::Ordering {
+    kind_key(a).cmp(&kind_key(b))
 }
 
 /// `.Capabilities` (`*common.Capabilities`).
@@ -661,9 +664,9 @@ fn collect(
 
 /// Helm's `sortTemplates`: most `/` first, ties in reverse name order.
 fn sort_templates(list: &mut [Renderable]) {
-    list.sort_by(|a, b| {
-        let (ca, cb) = (a.name.matches('/').count(), b.name.matches('/').count());
-        cb.cmp(&ca).then_with(|| b.name.cmp(&a.name))
+    list.sort_by_cached_key(|r| {
+        let slashes = r.name.bytes().filter(|b| *b == b'/').count();
+        std::cmp::Reverse((slashes, r.name.clone()))
     });
 }
 
@@ -933,8 +936,9 @@ fn render_chart_here(
             }
         }
     }
-    manifests.sort_by(|a, b| by_kind(&a.0.kind, &b.0.kind));
-    hooks.sort_by(|a, b| by_kind(&a.kind, &b.kind));
+    // `sort_by_cached_key` is stable, as Helm's sort.SliceStable.
+    manifests.sort_by_cached_key(|(d, _)| kind_key(&d.kind));
+    hooks.sort_by_cached_key(|d| kind_key(&d.kind));
     let mut objects = Vec::new();
     let mut documents = Vec::with_capacity(manifests.len());
     for (doc, object) in manifests {

@@ -90,7 +90,10 @@ fn is_space(c: char) -> bool {
 }
 
 fn is_alnum(c: char) -> bool {
-    c == '_' || c.is_alphabetic() || c.is_numeric()
+    if c.is_ascii() {
+        return c == '_' || c.is_ascii_alphanumeric();
+    }
+    c.is_alphabetic() || c.is_numeric()
 }
 
 fn has_left_trim(s: &str) -> bool {
@@ -206,6 +209,14 @@ impl<'a> Lexer<'a> {
     }
 
     fn next(&mut self) -> Option<char> {
+        // Actions are ASCII but for the odd identifier or string: no decoding for those bytes.
+        if let Some(&b) = self.input.as_bytes().get(self.pos)
+            && b.is_ascii()
+        {
+            self.width = 1;
+            self.pos += 1;
+            return Some(char::from(b));
+        }
         let c = self.rest().chars().next();
         match c {
             Some(c) => {
@@ -218,6 +229,11 @@ impl<'a> Lexer<'a> {
     }
 
     fn peek(&self) -> Option<char> {
+        if let Some(&b) = self.input.as_bytes().get(self.pos)
+            && b.is_ascii()
+        {
+            return Some(char::from(b));
+        }
         self.rest().chars().next()
     }
 
@@ -231,13 +247,14 @@ impl<'a> Lexer<'a> {
     /// The 1-based line of byte `pos` (called with non-decreasing positions).
     fn line_of(&mut self, pos: usize) -> usize {
         if pos >= self.nl_pos {
+            // A wrapping sum vectorizes (a checked one does not); it cannot overflow.
             let added = self
                 .input
+                .as_bytes()
                 .get(self.nl_pos..pos)
-                .unwrap_or("")
-                .bytes()
-                .filter(|b| *b == b'\n')
-                .count();
+                .unwrap_or(&[])
+                .iter()
+                .fold(0usize, |n, b| n.wrapping_add(usize::from(*b == b'\n')));
             self.nl_line += added;
             self.nl_pos = pos;
         }
