@@ -109,6 +109,10 @@ const FAIL_PREFIX: &str = "fail: ";
 fn environment(templates: &Templates) -> Result<Environment<'_>, JError> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::SemiStrict);
+    // Names the undefined expression in errors (`values.missing` is undefined). minijinja
+    // tracks where undefined values come from only in debug mode, which it turns on by
+    // default in debug builds alone: a release binary would say just "undefined value".
+    env.set_debug(true);
     env.set_fuel(Some(FUEL_PER_TEMPLATE));
     env.set_recursion_limit(RECURSION_LIMIT);
     env.set_syntax(
