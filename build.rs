@@ -31,7 +31,9 @@ fn main() {
     // 1.7 ms, docs/benchmarks.md). Libraries, heap and stack stay randomized.
     let os = std::env::var("CARGO_CFG_TARGET_OS").unwrap_or_default();
     let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
-    if os == "linux" && arch == "x86_64" {
+    let crt_static = std::env::var("CARGO_CFG_TARGET_FEATURE")
+        .is_ok_and(|f| f.split(',').any(|f| f == "crt-static"));
+    if os == "linux" && arch == "x86_64" && !crt_static {
         println!("cargo:rustc-link-arg-bins=-no-pie");
     }
     let manifest =
