@@ -237,13 +237,13 @@ fn renders_alike_with_or_without_a_raised_stack_limit() {
         .file("Chart.yaml", "apiVersion: v2\nname: d\nversion: 1.0.0\n")
         .file("templates/a.yaml", "depth: {{ include \"deep\" 0 }}\n{{- define \"deep\" }}{{ if lt . 990 }}{{ include \"deep\" (add1 .) | trim }}{{ else }}{{ . }}{{ end }}{{ end }}")
         .write("d");
-    let bin = assert_cmd::cargo::cargo_bin!("cocktail-pkg");
+    let bin = crate::support::bin();
     // `ulimit -Hs`: a hard limit of 16 MiB, below the 64 MiB render stack.
     let low = |chart: &std::path::Path| {
         std::process::Command::new("sh")
             .arg("-c")
             .arg("ulimit -Ss 8192 && ulimit -Hs 16384 && exec \"$0\" template \"$1\"")
-            .arg(bin)
+            .arg(&bin)
             .arg(chart)
             .env("NO_COLOR", "1")
             .output()

@@ -703,7 +703,7 @@ fn a_process_killed_mid_upgrade_on_the_cluster_is_recovered() {
         delay_ms: 20_000,
     });
     c.fake.clear_requests();
-    let mut victim = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
+    let mut victim = std::process::Command::new(crate::support::bin())
         .current_dir(crate::support::root())
         .env("KUBECONFIG", &c.kubeconfig)
         .env_remove("COCKTAIL_PKG_TARGET")

@@ -62,7 +62,7 @@ impl Setup {
     }
 
     fn spawn(&self, args: &[&str], lease_ttl: &str) -> Child {
-        std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
+        std::process::Command::new(crate::support::bin())
             .current_dir(crate::support::root())
             .env("NO_COLOR", "1")
             .env(

@@ -115,7 +115,7 @@ impl Cluster {
 
     /// Starts the CLI in the background; its stdout lines arrive on the receiver.
     fn spawn(&self, args: &[&str]) -> (Killed, Receiver<String>) {
-        let mut c = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"));
+        let mut c = std::process::Command::new(crate::support::bin());
         self.env(&mut c);
         let mut child = c
             .args(args)

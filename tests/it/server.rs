@@ -420,7 +420,7 @@ fn serve_command_starts_and_stops_gracefully_on_sigterm() {
         }
     }
     let mut guard = Guard(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
+        std::process::Command::new(crate::support::bin())
             .current_dir(root())
             .env("NO_COLOR", "1")
             .env("COCKTAIL_PKG_CONFIG_HOME", home.path())
@@ -537,7 +537,7 @@ impl ServeProcess {
     fn start(args: &[&str]) -> Self {
         use std::io::BufRead;
         let home = tempfile::tempdir().unwrap();
-        let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
+        let mut child = std::process::Command::new(crate::support::bin())
             .current_dir(root())
             .env("NO_COLOR", "1")
             .env("COCKTAIL_PKG_CONFIG_HOME", home.path())

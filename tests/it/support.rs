@@ -10,9 +10,18 @@ pub fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The `cocktail-pkg` binary under test: this build's, or the one `COCKTAIL_PKG_TEST_BIN`
+/// names (CI runs the suite again on the static release binary, scripts/build-static).
+pub fn bin() -> PathBuf {
+    match std::env::var_os("COCKTAIL_PKG_TEST_BIN") {
+        Some(b) if !b.is_empty() => PathBuf::from(b),
+        _ => PathBuf::from(assert_cmd::cargo::cargo_bin!("cocktail-pkg")),
+    }
+}
+
 /// The `cocktail-pkg` binary, with colour off and a fixed working directory.
 pub fn cmd() -> Command {
-    let mut c = Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"));
+    let mut c = Command::new(bin());
     c.current_dir(root())
         .env("NO_COLOR", "1")
         .env_remove("COCKTAIL_PKG_SERVICE_MAP")

@@ -329,7 +329,7 @@ fn events_watch_prints_new_and_changed_rows_until_interrupted() {
         }
     }
     let mut child = Killed(
-        std::process::Command::new(assert_cmd::cargo::cargo_bin!("cocktail-pkg"))
+        std::process::Command::new(crate::support::bin())
             .current_dir(crate::support::root())
             .env("NO_COLOR", "1")
             .env("KUBECONFIG", &c.kubeconfig)
