@@ -1081,8 +1081,15 @@ impl Render<'_> {
             Ok(t) if !r.name.ends_with("NOTES.txt") && !t.trim().is_empty() => split_manifests(t)
                 .into_iter()
                 .map(|doc| {
-                    let head =
-                        gotpl::yaml::parse_document(&doc).map(|v| Head::read(&v, self.how.objects));
+                    // Without objects only the kind and the hook annotation are wanted: the
+                    // rest of the document is checked (a document that is not YAML is Helm's
+                    // error) but not built.
+                    let read = if self.how.objects {
+                        gotpl::yaml::parse_document(&doc)
+                    } else {
+                        gotpl::yaml::parse_document_keeping(&doc, &["kind", "metadata"])
+                    };
+                    let head = read.map(|v| Head::read(&v, self.how.objects));
                     (doc, head)
                 })
                 .collect(),

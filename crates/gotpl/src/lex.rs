@@ -110,7 +110,7 @@ fn has_right_trim(s: &str) -> bool {
 fn find_left_delim(s: &str) -> Option<usize> {
     let b = s.as_bytes();
     let mut from = 0;
-    while let Some(i) = memchr::memchr(b'{', b.get(from..)?) {
+    while let Some(i) = crate::bytes::find(b'{', b.get(from..)?) {
         let at = from + i;
         if b.get(at + 1) == Some(&b'{') {
             return Some(at);

@@ -16,6 +16,7 @@
 //! step budget, a recursion limit and an output cap, never a hang, a stack overflow or an
 //! out-of-memory.
 
+mod bytes;
 pub mod exec;
 pub mod fmt;
 pub mod funcs;

@@ -1056,6 +1056,9 @@ struct Fast<'a> {
     virt: Option<(usize, &'a str)>,
     /// Whether the text ends in a line break.
     final_break: bool,
+    /// Reading a part nobody keeps ([`parse_document_keeping`]): every line is checked as
+    /// when building, but no value is made (the result is `Nil`).
+    checking: bool,
 }
 
 /// A character a plain scalar may not start with (`-`, `?`, `:` are refused too: only `-`
@@ -1144,15 +1147,44 @@ fn fast_key(text: &str) -> Option<String> {
     }
 }
 
+/// Whether [`fast_key`] takes `text`, without making the key.
+fn key_ok(text: &str) -> bool {
+    text != "<<"
+        && matches!(
+            decode_scalar(text, true, None),
+            Ok(Resolved::Str
+                | Resolved::Timestamp
+                | Resolved::Int(_)
+                | Resolved::Bool(_)
+                | Resolved::Float(_))
+        )
+}
+
+/// Whether [`fast_scalar`] takes `text`, without making the value.
+fn scalar_ok(text: &str, plain: bool) -> bool {
+    match decode_scalar(text, plain, None) {
+        Ok(Resolved::Float(f)) => f.is_finite(),
+        Ok(_) => true,
+        Err(_) => false,
+    }
+}
+
 impl<'a> Fast<'a> {
     fn new(text: &'a str) -> Option<Fast<'a>> {
-        if !text
-            .bytes()
-            .all(|b| (0x20..=0x7E).contains(&b) || b == b'\n')
-        {
+        // Without short-circuit, so that it vectorizes: nearly every text passes.
+        let printable = text.bytes().fold(true, |ok, b| {
+            ok & ((0x20..=0x7E).contains(&b) | (b == b'\n'))
+        });
+        if !printable {
             return None;
         }
-        let lines: Vec<&str> = text.split('\n').collect();
+        let mut lines: Vec<&str> = Vec::with_capacity(text.len() / 32 + 1);
+        let mut start = 0;
+        for nl in crate::bytes::positions(b'\n', text.as_bytes()) {
+            lines.push(text.get(start..nl)?);
+            start = nl + 1;
+        }
+        lines.push(text.get(start..)?);
         if lines
             .iter()
             .any(|l| l.starts_with("---") || l.starts_with("...") || l.starts_with('%'))
@@ -1164,6 +1196,7 @@ impl<'a> Fast<'a> {
             pos: 0,
             virt: None,
             final_break: text.ends_with('\n'),
+            checking: false,
         })
     }
 
@@ -1224,15 +1257,61 @@ impl<'a> Fast<'a> {
                 return None;
             }
             let (key, rest) = split_key(text)?;
-            let key = fast_key(key)?;
-            self.consume();
-            let rest = rest.trim_start_matches(' ');
-            let value = if rest.is_empty() || rest.starts_with('#') {
-                self.value_below(n, depth + 1, true)?
+            let key = if self.checking {
+                if !key_ok(key) {
+                    return None;
+                }
+                None
             } else {
-                self.inline(rest, n)?
+                Some(fast_key(key)?)
             };
-            map.insert(key, value);
+            self.consume();
+            let value = self.entry_value(rest, n, depth)?;
+            if let Some(key) = key {
+                map.insert(key, value);
+            }
+        }
+        if self.checking {
+            return Some(Value::Nil);
+        }
+        Some(Value::map(map))
+    }
+
+    /// The value after `key:` (`rest`, the rest of its line) in a map at indentation `n`.
+    fn entry_value(&mut self, rest: &'a str, n: usize, depth: usize) -> Option<Value> {
+        let rest = rest.trim_start_matches(' ');
+        if rest.is_empty() || rest.starts_with('#') {
+            self.value_below(n, depth + 1, true)
+        } else {
+            self.inline(rest, n)
+        }
+    }
+
+    /// A top-level map at column 0 of which only the values of `keep` are made: the others
+    /// are checked as [`Fast::map`] checks them, so the text is taken or refused alike.
+    fn map_keeping(&mut self, keep: &[&str]) -> Option<Value> {
+        let mut map = Map::new();
+        while let Some((ind, text)) = self.peek() {
+            if ind > 0 {
+                return None;
+            }
+            let (key, rest) = split_key(text)?;
+            let kept = keep.contains(&key);
+            let key = if kept {
+                Some(fast_key(key)?)
+            } else if key_ok(key) {
+                None
+            } else {
+                return None;
+            };
+            self.consume();
+            self.checking = !kept;
+            let value = self.entry_value(rest, 0, 0);
+            self.checking = false;
+            let value = value?;
+            if let Some(key) = key {
+                map.insert(key, value);
+            }
         }
         Some(Value::map(map))
     }
@@ -1270,7 +1349,12 @@ impl<'a> Fast<'a> {
             } else {
                 self.inline(rest, n)?
             };
-            items.push(item);
+            if !self.checking {
+                items.push(item);
+            }
+        }
+        if self.checking {
+            return Some(Value::Nil);
         }
         Some(Value::list(items))
     }
@@ -1301,13 +1385,22 @@ impl<'a> Fast<'a> {
     }
 
     fn plain(&mut self, rest: &str) -> Option<Value> {
-        let text = match rest.find(" #") {
-            Some(i) => rest.get(..i)?,
+        let b = rest.as_bytes();
+        // Up to the first ` #` (a comment), with byte searches: most scalars have neither.
+        let comment =
+            crate::bytes::positions(b'#', b).find(|&i| i > 0 && b.get(i - 1) == Some(&b' '));
+        let text = match comment {
+            Some(i) => rest.get(..i - 1)?,
             None => rest,
         };
         let text = text.trim_end_matches(' ');
-        if text.is_empty() || text.contains(": ") || text.ends_with(':') {
+        let t = text.as_bytes();
+        let colon_space = crate::bytes::positions(b':', t).any(|i| t.get(i + 1) == Some(&b' '));
+        if text.is_empty() || colon_space || text.ends_with(':') {
             return None;
+        }
+        if self.checking {
+            return scalar_ok(text, true).then_some(Value::Nil);
         }
         fast_scalar(text, true)
     }
@@ -1510,6 +1603,36 @@ pub fn parse_document(text: &str) -> Result<Value, YamlError> {
         return Ok(v);
     }
     full_document(text)
+}
+
+/// [`parse_document`] of a document expected to be a map, of which only the top-level keys
+/// in `keep` are wanted (the kind and metadata of a rendered manifest): the same text is taken
+/// or refused with the same error, and the same map comes back less the other keys. Their
+/// values are checked but not made, which is most of the work on a manifest.
+pub fn parse_document_keeping(text: &str, keep: &[&str]) -> Result<Value, YamlError> {
+    check_input(text)?;
+    if let Some(mut f) = Fast::new(text)
+        && let Some((0, first)) = f.peek()
+        && !is_seq_entry(first)
+        && split_key(first).is_some()
+        && let Some(v) = f.map_keeping(keep)
+        && f.peek().is_none()
+    {
+        return Ok(v);
+    }
+    let v = parse_document(text)?;
+    Ok(match v.as_map() {
+        Some(m) => {
+            let mut kept = Map::new();
+            for k in keep {
+                if let Some(x) = m.get(k) {
+                    kept.insert((*k).to_string(), x);
+                }
+            }
+            Value::map(kept)
+        }
+        None => v,
+    })
 }
 
 /// [`parse_document`] through the event parser, whatever the text's shape.
@@ -3923,6 +4046,23 @@ mod tests {
                 }
             }
             for c in cands {
+                // Keeping two keys takes or refuses the text as reading all of it does, and
+                // gives the same two keys (or the same non-map value).
+                let keys = ["kind", "metadata", "b"];
+                let kept = parse_document_keeping(&c, &keys).map(|v| format!("{v:?}"));
+                let all = parse_document(&c).map(|v| match v.as_map() {
+                    Some(m) => {
+                        let mut only = Map::new();
+                        for k in keys {
+                            if let Some(x) = m.get(k) {
+                                only.insert(k.to_string(), x);
+                            }
+                        }
+                        format!("{:?}", Value::map(only))
+                    }
+                    None => format!("{v:?}"),
+                });
+                assert_eq!(kept, all, "{c}");
                 if let Some(v) = fast_document(&c) {
                     checked += 1;
                     assert_eq!(
