@@ -19,12 +19,15 @@ trap 'rm -rf "$tmp"' EXIT
 # (~0.3 ms) until the cache is dropped. A copy reads like any installed program, as helm does.
 # Both builds: the static one we ship on x86-64 Linux (scripts/build-static) and the dynamic
 # one `cargo install --path .` makes.
-cargo build --release --quiet --bin cocktail-pkg
+cargo build --release --bin cocktail-pkg
 cp "${CARGO_TARGET_DIR:-target}/release/cocktail-pkg" "$tmp/cocktail-pkg-dynamic"
 names=() bins=()
-if static=$(scripts/build-static 2>/dev/null); then
+if [[ "$(uname -s)-$(uname -m)" == "Linux-x86_64" ]]; then
+  static=$(scripts/build-static)
   cp "$static" "$tmp/cocktail-pkg-static"
   names+=("cocktail-pkg (static)") bins+=("$tmp/cocktail-pkg-static")
+else
+  echo "note: no static build on $(uname -s)-$(uname -m) (scripts/build-static); measuring the dynamic one" >&2
 fi
 names+=("cocktail-pkg (dynamic)") bins+=("$tmp/cocktail-pkg-dynamic")
 export HELM_CACHE_HOME="$tmp/cache" HELM_CONFIG_HOME="$tmp/config" HELM_DATA_HOME="$tmp/data"

@@ -434,8 +434,6 @@ pub struct Resolved {
     pub generated: Vec<String>,
 }
 
-/// Resolves values for `pkg` (defaults + user layers), fills generated values, and checks the
-/// result against the schema.
 /// Helm's pipeline for a chart's values: dependencies enabled by the user's values, imports,
 /// coalescing, every chart's schema (charts have no generated values). Returns the chart with
 /// its dependencies processed, as it renders, and the values.
@@ -449,6 +447,8 @@ pub(crate) fn resolve_chart_values(
     })
 }
 
+/// Resolves values for `pkg` (defaults + user layers), fills generated values, and checks the
+/// result against the schema.
 pub fn resolve_values(
     pkg: &Package,
     input: &ValuesInput,

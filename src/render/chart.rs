@@ -738,10 +738,11 @@ fn template_error(chart: &str, file: &str, e: &gotpl::Error) -> RenderError {
 
 /// Renders a chart with fully resolved `values`, Helm's way, with the render stack (deep
 /// recursion in hostile templates meets the engine's limits, not the end of the stack): a chart
-/// whose dependencies [`chart_values::resolve`] has already processed (for the user's values, as Helm does before it coalesces them), with the values it
-/// resolved. Without `objects` it renders for `helm template`'s text alone: each document is
-/// still read as YAML (a document that is not YAML is Helm's error) for its kind and hook, but
-/// no objects are built (`objects` is empty).
+/// whose dependencies [`chart_values::resolve`] has already processed (for the user's values,
+/// as Helm does before it coalesces them), with the values it resolved. Without `objects` it
+/// renders for `helm template`'s text alone: each document is still read as YAML (a document
+/// that is not YAML is Helm's error) for its kind and hook, but no objects are built
+/// (`objects` is empty).
 pub fn render_processed_chart(
     processed: &Chart,
     values: &Value,

@@ -209,26 +209,14 @@ impl<'a> Lexer<'a> {
     }
 
     fn next(&mut self) -> Option<char> {
-        // Actions are ASCII but for the odd identifier or string: no decoding for those bytes.
-        if let Some(&b) = self.input.as_bytes().get(self.pos)
-            && b.is_ascii()
-        {
-            self.width = 1;
-            self.pos += 1;
-            return Some(char::from(b));
-        }
-        let c = self.rest().chars().next();
-        match c {
-            Some(c) => {
-                self.width = c.len_utf8();
-                self.pos += self.width;
-            }
-            None => self.width = 0,
-        }
+        let c = self.peek();
+        self.width = c.map_or(0, char::len_utf8);
+        self.pos += self.width;
         c
     }
 
     fn peek(&self) -> Option<char> {
+        // Actions are ASCII but for the odd identifier or string: no decoding for those bytes.
         if let Some(&b) = self.input.as_bytes().get(self.pos)
             && b.is_ascii()
         {

@@ -1056,8 +1056,10 @@ struct Fast<'a> {
     virt: Option<(usize, &'a str)>,
     /// Whether the text ends in a line break.
     final_break: bool,
-    /// Reading a part nobody keeps ([`parse_document_keeping`]): every line is checked as
-    /// when building, but no value is made (the result is `Nil`).
+    /// The top-level keys whose values are made ([`parse_document_keeping`]); `None`: all.
+    keep: Option<&'a [&'a str]>,
+    /// Reading a part nobody keeps: every line is checked as when building, but no value is
+    /// made (the result is `Nil`).
     checking: bool,
 }
 
@@ -1196,6 +1198,7 @@ impl<'a> Fast<'a> {
             pos: 0,
             virt: None,
             final_break: text.ends_with('\n'),
+            keep: None,
             checking: false,
         })
     }
@@ -1248,6 +1251,7 @@ impl<'a> Fast<'a> {
     }
 
     fn map(&mut self, n: usize, depth: usize) -> Option<Value> {
+        let checking = self.checking;
         let mut map = Map::new();
         while let Some((ind, text)) = self.peek() {
             if ind < n {
@@ -1257,7 +1261,9 @@ impl<'a> Fast<'a> {
                 return None;
             }
             let (key, rest) = split_key(text)?;
-            let key = if self.checking {
+            // At the top of a read that keeps some keys, the others' values are only checked.
+            let skip = checking || (depth == 0 && self.keep.is_some_and(|k| !k.contains(&key)));
+            let key = if skip {
                 if !key_ok(key) {
                     return None;
                 }
@@ -1266,12 +1272,15 @@ impl<'a> Fast<'a> {
                 Some(fast_key(key)?)
             };
             self.consume();
-            let value = self.entry_value(rest, n, depth)?;
+            self.checking = skip;
+            let value = self.entry_value(rest, n, depth);
+            self.checking = checking;
+            let value = value?;
             if let Some(key) = key {
                 map.insert(key, value);
             }
         }
-        if self.checking {
+        if checking {
             return Some(Value::Nil);
         }
         Some(Value::map(map))
@@ -1285,35 +1294,6 @@ impl<'a> Fast<'a> {
         } else {
             self.inline(rest, n)
         }
-    }
-
-    /// A top-level map at column 0 of which only the values of `keep` are made: the others
-    /// are checked as [`Fast::map`] checks them, so the text is taken or refused alike.
-    fn map_keeping(&mut self, keep: &[&str]) -> Option<Value> {
-        let mut map = Map::new();
-        while let Some((ind, text)) = self.peek() {
-            if ind > 0 {
-                return None;
-            }
-            let (key, rest) = split_key(text)?;
-            let kept = keep.contains(&key);
-            let key = if kept {
-                Some(fast_key(key)?)
-            } else if key_ok(key) {
-                None
-            } else {
-                return None;
-            };
-            self.consume();
-            self.checking = !kept;
-            let value = self.entry_value(rest, 0, 0);
-            self.checking = false;
-            let value = value?;
-            if let Some(key) = key {
-                map.insert(key, value);
-            }
-        }
-        Some(Value::map(map))
     }
 
     fn seq(&mut self, n: usize, depth: usize) -> Option<Value> {
@@ -1583,7 +1563,13 @@ fn flow_plain<'t>(text: &'t str, i: &mut usize) -> Option<&'t str> {
 
 /// The fast reading of a whole document, or `None` to read it in full.
 fn fast_document(text: &str) -> Option<Value> {
+    fast_read(text, None)
+}
+
+/// [`fast_document`], making the values of only the top-level keys in `keep` when given.
+fn fast_read<'a>(text: &'a str, keep: Option<&'a [&'a str]>) -> Option<Value> {
     let mut f = Fast::new(text)?;
+    f.keep = keep;
     let (ind, _) = f.peek()?;
     if ind != 0 {
         return None;
@@ -1611,28 +1597,24 @@ pub fn parse_document(text: &str) -> Result<Value, YamlError> {
 /// values are checked but not made, which is most of the work on a manifest.
 pub fn parse_document_keeping(text: &str, keep: &[&str]) -> Result<Value, YamlError> {
     check_input(text)?;
-    if let Some(mut f) = Fast::new(text)
-        && let Some((0, first)) = f.peek()
-        && !is_seq_entry(first)
-        && split_key(first).is_some()
-        && let Some(v) = f.map_keeping(keep)
-        && f.peek().is_none()
-    {
-        return Ok(v);
+    match fast_read(text, Some(keep)) {
+        Some(v) => Ok(v),
+        None => full_document(text).map(|v| only_keys(v, keep)),
     }
-    let v = parse_document(text)?;
-    Ok(match v.as_map() {
-        Some(m) => {
-            let mut kept = Map::new();
-            for k in keep {
-                if let Some(x) = m.get(k) {
-                    kept.insert((*k).to_string(), x);
-                }
-            }
-            Value::map(kept)
+}
+
+/// `v` less its top-level keys not in `keep` (a value that is not a map, as it is).
+fn only_keys(v: Value, keep: &[&str]) -> Value {
+    let Some(m) = v.as_map() else {
+        return v;
+    };
+    let mut kept = Map::new();
+    for k in keep {
+        if let Some(x) = m.get(k) {
+            kept.insert((*k).to_string(), x);
         }
-        None => v,
-    })
+    }
+    Value::map(kept)
 }
 
 /// [`parse_document`] through the event parser, whatever the text's shape.
@@ -4046,22 +4028,11 @@ mod tests {
                 }
             }
             for c in cands {
-                // Keeping two keys takes or refuses the text as reading all of it does, and
-                // gives the same two keys (or the same non-map value).
+                // Keeping some keys takes or refuses the text as reading all of it does, and
+                // gives the same keys (or the same non-map value).
                 let keys = ["kind", "metadata", "b"];
                 let kept = parse_document_keeping(&c, &keys).map(|v| format!("{v:?}"));
-                let all = parse_document(&c).map(|v| match v.as_map() {
-                    Some(m) => {
-                        let mut only = Map::new();
-                        for k in keys {
-                            if let Some(x) = m.get(k) {
-                                only.insert(k.to_string(), x);
-                            }
-                        }
-                        format!("{:?}", Value::map(only))
-                    }
-                    None => format!("{v:?}"),
-                });
+                let all = parse_document(&c).map(|v| format!("{:?}", only_keys(v, &keys)));
                 assert_eq!(kept, all, "{c}");
                 if let Some(v) = fast_document(&c) {
                     checked += 1;
