@@ -5,17 +5,46 @@
 /// Go's `path/filepath.Match`: `*` and `?` do not cross `/`, `[...]` classes (`^`/`!` negate),
 /// `\` escapes. A malformed pattern matches nothing.
 pub fn go_match(pattern: &str, name: &str) -> bool {
-    // The shapes of nearly every ignore rule, without building the matcher: a plain name, and
-    // `*` then a plain suffix (`*` matches no `/`).
-    let meta = |s: &str| s.contains(['*', '?', '[', '\\']);
-    if !meta(pattern) {
-        return pattern == name;
+    Shape::of(pattern).matches(pattern, name)
+}
+
+/// The shapes of nearly every ignore rule, matched without building the matcher: a plain
+/// name, and `*` then a plain suffix (`*` matches no `/`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Shape {
+    Plain,
+    StarSuffix,
+    Glob,
+}
+
+impl Shape {
+    fn of(pattern: &str) -> Shape {
+        let meta = |s: &str| s.bytes().any(|b| matches!(b, b'*' | b'?' | b'[' | b'\\'));
+        if !meta(pattern) {
+            Shape::Plain
+        } else if pattern
+            .strip_prefix('*')
+            .is_some_and(|suffix| !meta(suffix))
+        {
+            Shape::StarSuffix
+        } else {
+            Shape::Glob
+        }
     }
-    if let Some(suffix) = pattern.strip_prefix('*')
-        && !meta(suffix)
-    {
-        return !name.contains('/') && name.ends_with(suffix);
+
+    /// `go_match(pattern, name)` for a `pattern` of this shape.
+    fn matches(self, pattern: &str, name: &str) -> bool {
+        match self {
+            Shape::Plain => pattern == name,
+            Shape::StarSuffix => {
+                !name.contains('/') && name.ends_with(pattern.get(1..).unwrap_or(""))
+            }
+            Shape::Glob => go_match_glob(pattern, name),
+        }
     }
+}
+
+fn go_match_glob(pattern: &str, name: &str) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let n: Vec<char> = name.chars().collect();
     matches(&p, &n, false).unwrap_or(false)
@@ -210,6 +239,7 @@ struct Rule {
     negate: bool,
     must_dir: bool,
     kind: RuleKind,
+    shape: Shape,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -272,6 +302,7 @@ impl IgnoreRules {
             negate,
             must_dir,
             kind,
+            shape: Shape::of(rule),
         });
         Ok(())
     }
@@ -281,10 +312,11 @@ impl IgnoreRules {
         if path.is_empty() || path == "." || path == "./" {
             return false;
         }
+        let base = path.rsplit('/').next().unwrap_or(path);
         for r in &self.rules {
             let hit = || match r.kind {
-                RuleKind::Root | RuleKind::Path => go_match(&r.pattern, path),
-                RuleKind::Base => go_match(&r.pattern, path.rsplit('/').next().unwrap_or(path)),
+                RuleKind::Root | RuleKind::Path => r.shape.matches(&r.pattern, path),
+                RuleKind::Base => r.shape.matches(&r.pattern, base),
             };
             if r.negate {
                 if r.must_dir && !is_dir {

@@ -45,48 +45,105 @@ pub enum Kind {
     With,
 }
 
-/// One token: its kind, byte span in the input (or, for errors, the message) and the line it
-/// starts on.
-#[derive(Clone, Debug)]
-pub struct Token<'a> {
+/// One token: its kind and byte span in the input. 12 bytes and `Copy`: a template of charts'
+/// size makes thousands, and every one is written once and read by the parser. Its text is
+/// [`Lexed::val`], its line [`Lexed::line_of`] (counted only for an error message, as the
+/// line of Go's `item` is the number of newlines before it); an error token's message is
+/// [`Lexed::error`].
+#[derive(Clone, Copy, Debug)]
+pub struct Token {
     pub kind: Kind,
     /// Byte offset of the token in the input.
-    pub pos: usize,
-    /// The token text (for [`Kind::Error`], the error message).
-    pub val: Cow<'a, str>,
-    /// 1-based line of the token start.
-    pub line: usize,
+    start: u32,
+    /// Byte length of the token text.
+    len: u32,
 }
 
-impl Token<'_> {
-    /// Go's `item.String()`, as parse errors print tokens.
-    pub fn describe(&self) -> String {
+impl Token {
+    /// End of input, for reads past the last token.
+    pub const EOF: Token = Token {
+        kind: Kind::Eof,
+        start: 0,
+        len: 0,
+    };
+
+    /// Byte offset of the token in the input.
+    pub fn pos(&self) -> usize {
+        self.start as usize
+    }
+
+    /// Go's `item.String()`, as parse errors print tokens, given the token's text (an error
+    /// token's message).
+    pub fn describe(&self, val: &str) -> String {
         match self.kind {
             Kind::Eof => "EOF".into(),
-            Kind::Error => self.val.to_string(),
-            k if k > Kind::Keyword => format!("<{}>", self.val),
+            Kind::Error => val.to_string(),
+            k if k > Kind::Keyword => format!("<{val}>"),
             _ => {
-                if self.val.chars().count() > 10 {
-                    let head: String = self.val.chars().take(10).collect();
+                if val.chars().count() > 10 {
+                    let head: String = val.chars().take(10).collect();
                     format!("{}...", crate::fmt::go_quote(&head))
                 } else {
-                    crate::fmt::go_quote(&self.val)
+                    crate::fmt::go_quote(val)
                 }
             }
         }
     }
 }
 
-use std::borrow::Cow;
+const _: () = assert!(std::mem::size_of::<Token>() == 12);
+
+/// A lexed template: its tokens, ending with [`Kind::Eof`] or [`Kind::Error`].
+#[derive(Debug)]
+pub struct Lexed<'a> {
+    pub input: &'a str,
+    pub toks: Vec<Token>,
+    /// The message of the final [`Kind::Error`] token, if the input has a lexical error.
+    pub error: Option<String>,
+}
+
+impl<'a> Lexed<'a> {
+    /// The text of `t` (empty for an error token: its message is [`Lexed::error`]).
+    pub fn val(&self, t: &Token) -> &'a str {
+        let start = t.start as usize;
+        self.input.get(start..start + t.len as usize).unwrap_or("")
+    }
+
+    /// The 1-based line of byte `pos`.
+    pub fn line_of(&self, pos: usize) -> usize {
+        let before = self
+            .input
+            .as_bytes()
+            .get(..pos)
+            .unwrap_or(self.input.as_bytes());
+        1 + crate::bytes::positions(b'\n', before).count()
+    }
+
+    /// The text of `t`, or for an error token its message.
+    pub fn text_of(&self, t: &Token) -> &str {
+        match (t.kind, &self.error) {
+            (Kind::Error, Some(msg)) => msg,
+            _ => self.val(t),
+        }
+    }
+}
 
 const LEFT_DELIM: &str = "{{";
 const RIGHT_DELIM: &str = "}}";
 const LEFT_COMMENT: &str = "/*";
 const RIGHT_COMMENT: &str = "*/";
-const SPACE_CHARS: &[char] = &[' ', '\t', '\r', '\n'];
 
 fn is_space(c: char) -> bool {
     matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+fn is_space_byte(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+/// How many of Go's space characters (` \t\r\n`) `s` starts with.
+fn count_spaces(s: &[u8]) -> usize {
+    s.iter().take_while(|b| is_space_byte(**b)).count()
 }
 
 fn is_alnum(c: char) -> bool {
@@ -143,11 +200,9 @@ struct Lexer<'a> {
     pos: usize,
     start: usize,
     width: usize,
-    /// Line counting cache: `nl_line` is the line at byte `nl_pos` (token starts only grow).
-    nl_pos: usize,
-    nl_line: usize,
     paren_depth: usize,
-    items: Vec<Token<'a>>,
+    items: Vec<Token>,
+    error: Option<String>,
 }
 
 #[derive(Clone, Copy)]
@@ -169,17 +224,27 @@ enum State {
 }
 
 /// Scans `input` into tokens, ending with [`Kind::Eof`] or [`Kind::Error`].
-pub fn lex(input: &str) -> Vec<Token<'_>> {
+pub fn lex(input: &str) -> Lexed<'_> {
+    if u32::try_from(input.len()).is_err() {
+        return Lexed {
+            input,
+            toks: vec![Token {
+                kind: Kind::Error,
+                start: 0,
+                len: 0,
+            }],
+            error: Some("template too large: over 4 GiB".into()),
+        };
+    }
     let mut l = Lexer {
         input,
         pos: 0,
         start: 0,
         width: 0,
-        nl_pos: 0,
-        nl_line: 1,
         paren_depth: 0,
         // About one token per 8 bytes in charts' templates.
         items: Vec::with_capacity(input.len() / 8 + 4),
+        error: None,
     };
     let mut state = State::Text;
     loop {
@@ -200,7 +265,11 @@ pub fn lex(input: &str) -> Vec<Token<'_>> {
             State::Done => break,
         };
     }
-    l.items
+    Lexed {
+        input,
+        toks: l.items,
+        error: l.error,
+    }
 }
 
 impl<'a> Lexer<'a> {
@@ -232,31 +301,12 @@ impl<'a> Lexer<'a> {
         }
     }
 
-    /// The 1-based line of byte `pos` (called with non-decreasing positions).
-    fn line_of(&mut self, pos: usize) -> usize {
-        if pos >= self.nl_pos {
-            // A wrapping sum vectorizes (a checked one does not); it cannot overflow.
-            let added = self
-                .input
-                .as_bytes()
-                .get(self.nl_pos..pos)
-                .unwrap_or(&[])
-                .iter()
-                .fold(0usize, |n, b| n.wrapping_add(usize::from(*b == b'\n')));
-            self.nl_line += added;
-            self.nl_pos = pos;
-        }
-        self.nl_line
-    }
-
     fn emit(&mut self, kind: Kind) {
-        let val = Cow::Borrowed(self.input.get(self.start..self.pos).unwrap_or(""));
-        let line = self.line_of(self.start);
+        // `lex` refuses inputs over u32::MAX bytes, so offsets fit.
         self.items.push(Token {
             kind,
-            pos: self.start,
-            val,
-            line,
+            start: self.start as u32,
+            len: (self.pos - self.start) as u32,
         });
         self.start = self.pos;
     }
@@ -266,13 +316,12 @@ impl<'a> Lexer<'a> {
     }
 
     fn errorf(&mut self, msg: String) -> State {
-        let line = self.line_of(self.start);
         self.items.push(Token {
             kind: Kind::Error,
-            pos: self.start,
-            val: Cow::Owned(msg),
-            line,
+            start: self.start as u32,
+            len: 0,
         });
+        self.error = Some(msg);
         State::Done
     }
 
@@ -302,8 +351,16 @@ impl<'a> Lexer<'a> {
             let delim_at = self.pos + x;
             let mut trim = 0;
             if has_left_trim(self.input.get(delim_at + ldn..).unwrap_or("")) {
-                let before = self.input.get(self.start..delim_at).unwrap_or("");
-                trim = before.len() - before.trim_end_matches(SPACE_CHARS).len();
+                let before = self
+                    .input
+                    .as_bytes()
+                    .get(self.start..delim_at)
+                    .unwrap_or(&[]);
+                trim = before
+                    .iter()
+                    .rev()
+                    .take_while(|b| is_space_byte(**b))
+                    .count();
             }
             self.pos = delim_at - trim;
             if self.pos > self.start {
@@ -367,8 +424,7 @@ impl<'a> Lexer<'a> {
         }
         self.pos += RIGHT_DELIM.len();
         if trim {
-            let rest = self.rest();
-            self.pos += rest.len() - rest.trim_start_matches(SPACE_CHARS).len();
+            self.pos += count_spaces(self.rest().as_bytes());
         }
         self.ignore();
         State::Text
@@ -383,8 +439,7 @@ impl<'a> Lexer<'a> {
         self.pos += RIGHT_DELIM.len();
         self.emit(Kind::RightDelim);
         if trim {
-            let rest = self.rest();
-            self.pos += rest.len() - rest.trim_start_matches(SPACE_CHARS).len();
+            self.pos += count_spaces(self.rest().as_bytes());
             self.ignore();
         }
         State::Text
@@ -457,14 +512,10 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_space(&mut self) -> State {
-        let mut n = 0;
-        while let Some(c) = self.peek() {
-            if !is_space(c) {
-                break;
-            }
-            self.next();
-            n += 1;
-        }
+        let spaces = count_spaces(self.rest().as_bytes());
+        let n = spaces;
+        self.pos += spaces;
+        self.width = usize::from(spaces > 0);
         // A trim-marked right delimiter starts with a space: leave it for the delimiter.
         let before = self.input.get(self.pos - 1..).unwrap_or("");
         if has_right_trim(before) && before.get(2..).is_some_and(|r| r.starts_with(RIGHT_DELIM)) {
@@ -495,13 +546,27 @@ impl<'a> Lexer<'a> {
         self.errorf(format!("bad character {s}"))
     }
 
-    fn lex_identifier(&mut self) -> State {
-        while let Some(c) = self.next() {
-            if !is_alnum(c) {
-                self.backup();
-                break;
+    /// Moves past letters, digits and `_` (ASCII bytes without decoding).
+    fn skip_alnum(&mut self) {
+        let bytes = self.input.as_bytes();
+        while let Some(&b) = bytes.get(self.pos) {
+            if b.is_ascii() {
+                if b != b'_' && !b.is_ascii_alphanumeric() {
+                    break;
+                }
+                self.pos += 1;
+            } else {
+                match self.rest().chars().next() {
+                    Some(c) if is_alnum(c) => self.pos += c.len_utf8(),
+                    _ => break,
+                }
             }
         }
+        self.width = 0;
+    }
+
+    fn lex_identifier(&mut self) -> State {
+        self.skip_alnum();
         if !self.at_terminator() {
             return self.bad_char();
         }
@@ -536,12 +601,7 @@ impl<'a> Lexer<'a> {
             });
             return State::InsideAction;
         }
-        while let Some(c) = self.next() {
-            if !is_alnum(c) {
-                self.backup();
-                break;
-            }
-        }
+        self.skip_alnum();
         if !self.at_terminator() {
             return self.bad_char();
         }
@@ -665,9 +725,10 @@ mod tests {
     use super::*;
 
     fn kinds(s: &str) -> Vec<(Kind, String)> {
-        lex(s)
-            .into_iter()
-            .map(|t| (t.kind, t.val.into_owned()))
+        let l = lex(s);
+        l.toks
+            .iter()
+            .map(|t| (t.kind, l.text_of(t).to_string()))
             .collect()
     }
 
@@ -697,7 +758,13 @@ mod tests {
 
     #[test]
     fn errors() {
-        let last = |s: &str| lex(s).pop().map(|t| t.val.into_owned()).unwrap_or_default();
+        let last = |s: &str| {
+            let l = lex(s);
+            l.toks
+                .last()
+                .map(|t| l.text_of(t).to_string())
+                .unwrap_or_default()
+        };
         assert_eq!(last("{{ (1 }}"), "unclosed left paren");
         assert_eq!(last("{{ 1) }}"), "unexpected right paren");
         assert_eq!(last("{{ 1"), "unclosed action");
@@ -713,10 +780,10 @@ mod tests {
 
     #[test]
     fn lines() {
-        let toks = lex("a\nb{{ x\n y }}\nc{{ z }}");
-        let z = toks.iter().find(|t| t.val == "z").map(|t| t.line);
-        assert_eq!(z, Some(4));
-        let y = toks.iter().find(|t| t.val == "y").map(|t| t.line);
-        assert_eq!(y, Some(3));
+        let l = lex("a\nb{{ x\n y }}\nc{{ z }}");
+        let z = l.toks.iter().find(|t| l.val(t) == "z");
+        assert_eq!(z.map(|t| l.line_of(t.pos())), Some(4));
+        let y = l.toks.iter().find(|t| l.val(t) == "y");
+        assert_eq!(y.map(|t| l.line_of(t.pos())), Some(3));
     }
 }

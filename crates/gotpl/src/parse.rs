@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use crate::lex::{Kind, Token, lex};
+use crate::lex::{Kind, Lexed, Token, lex};
 use crate::value::Value;
 
 /// Deepest nesting of parenthesized pipelines plus control blocks a template may have (Go
@@ -315,13 +315,14 @@ enum Item {
 struct Parser<'a> {
     name: Arc<str>,
     text: Arc<str>,
-    toks: Vec<Token<'a>>,
+    lexed: Lexed<'a>,
     cursor: usize,
     token: [usize; 3],
     peek_count: usize,
     vars: Vec<String>,
     range_depth: usize,
-    action_line: usize,
+    /// Where the action being parsed starts, for errors that span lines.
+    action_pos: Option<usize>,
     depth: usize,
     has_func: &'a dyn Fn(&str) -> bool,
     trees: Vec<Tree>,
@@ -336,13 +337,13 @@ pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult
     let mut p = Parser {
         name: name.clone(),
         text: text_arc.clone(),
-        toks: lex(text),
+        lexed: lex(text),
         cursor: 0,
         token: [0; 3],
         peek_count: 0,
         vars: vec!["$".into()],
         range_depth: 0,
-        action_line: 0,
+        action_pos: None,
         depth: 0,
         has_func,
         trees: Vec::new(),
@@ -359,31 +360,30 @@ pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult
 }
 
 impl<'a> Parser<'a> {
-    fn tok(&self, i: usize) -> &Token<'a> {
-        static EOF: Token<'static> = Token {
-            kind: Kind::Eof,
-            pos: 0,
-            val: std::borrow::Cow::Borrowed(""),
-            line: 0,
-        };
-        self.toks.get(i).unwrap_or(&EOF)
+    /// The text of token `t` in the template.
+    fn val(&self, t: &Token) -> &'a str {
+        self.lexed.val(t)
+    }
+
+    fn tok(&self, i: usize) -> &Token {
+        self.lexed.toks.get(i).unwrap_or(&Token::EOF)
     }
 
     fn lex_next(&mut self) -> usize {
         let i = self.cursor;
-        if self.cursor + 1 < self.toks.len() {
+        if self.cursor + 1 < self.lexed.toks.len() {
             self.cursor += 1;
         }
         i
     }
 
-    fn next(&mut self) -> Token<'a> {
+    fn next(&mut self) -> Token {
         if self.peek_count > 0 {
             self.peek_count -= 1;
         } else {
             self.token[0] = self.lex_next();
         }
-        self.tok(self.token[self.peek_count]).clone()
+        *self.tok(self.token[self.peek_count])
     }
 
     fn backup(&mut self) {
@@ -401,13 +401,13 @@ impl<'a> Parser<'a> {
         self.peek_count = 3;
     }
 
-    fn peek(&mut self) -> Token<'a> {
+    fn peek(&mut self) -> Token {
         if self.peek_count > 0 {
-            return self.tok(self.token[self.peek_count - 1]).clone();
+            return *self.tok(self.token[self.peek_count - 1]);
         }
         self.peek_count = 1;
         self.token[0] = self.lex_next();
-        self.tok(self.token[0]).clone()
+        *self.tok(self.token[0])
     }
 
     /// Index of the token `next` would return... used to push tokens back.
@@ -420,7 +420,7 @@ impl<'a> Parser<'a> {
         self.token[self.peek_count]
     }
 
-    fn next_non_space(&mut self) -> Token<'a> {
+    fn next_non_space(&mut self) -> Token {
         loop {
             let t = self.next();
             if t.kind != Kind::Space {
@@ -429,7 +429,7 @@ impl<'a> Parser<'a> {
         }
     }
 
-    fn peek_non_space(&mut self) -> Token<'a> {
+    fn peek_non_space(&mut self) -> Token {
         let t = self.next_non_space();
         self.backup();
         t
@@ -438,26 +438,30 @@ impl<'a> Parser<'a> {
     fn err<T>(&self, msg: impl Into<String>) -> PResult<T> {
         Err(ParseError {
             name: self.name.to_string(),
-            line: self.tok(self.token[0]).line,
+            line: self.lexed.line_of(self.tok(self.token[0]).pos()),
             message: msg.into(),
         })
     }
 
-    fn unexpected<T>(&self, token: &Token<'_>, context: &str) -> PResult<T> {
+    fn unexpected<T>(&self, token: &Token, context: &str) -> PResult<T> {
         if token.kind == Kind::Error {
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != token.line {
-                extra = format!(" in action started at {}:{}", self.name, self.action_line);
-                if token.val.ends_with(" action") {
+            let action_line = self.action_pos.map(|p| self.lexed.line_of(p));
+            if let Some(action_line) = action_line
+                && action_line != self.lexed.line_of(token.pos())
+            {
+                extra = format!(" in action started at {}:{}", self.name, action_line);
+                if self.lexed.text_of(token).ends_with(" action") {
                     extra = extra.replacen(" in action", "", 1);
                 }
             }
-            return self.err(format!("{}{}", token.val, extra));
+            return self.err(format!("{}{}", self.lexed.text_of(token), extra));
         }
-        self.err(format!("unexpected {} in {}", token.describe(), context))
+        let described = token.describe(self.lexed.text_of(token));
+        self.err(format!("unexpected {described} in {context}"))
     }
 
-    fn expect(&mut self, kind: Kind, context: &str) -> PResult<Token<'a>> {
+    fn expect(&mut self, kind: Kind, context: &str) -> PResult<Token> {
         let t = self.next_non_space();
         if t.kind != kind {
             return self.unexpected(&t, context);
@@ -519,7 +523,7 @@ impl<'a> Parser<'a> {
         if t.kind != Kind::String && t.kind != Kind::RawString {
             return self.unexpected(&t, CONTEXT);
         }
-        let name = match unquote(&t.val) {
+        let name = match unquote(self.val(&t)) {
             Some(s) => s,
             None => return self.err("invalid syntax"),
         };
@@ -555,11 +559,11 @@ impl<'a> Parser<'a> {
     fn text_or_action(&mut self) -> PResult<Item> {
         let t = self.next_non_space();
         match t.kind {
-            Kind::Text => Ok(Item::Node(Node::Text(t.val.into_owned()))),
+            Kind::Text => Ok(Item::Node(Node::Text(self.val(&t).to_string()))),
             Kind::LeftDelim => {
-                self.action_line = t.line;
+                self.action_pos = Some(t.pos());
                 let r = self.action();
-                self.action_line = 0;
+                self.action_pos = None;
                 r
             }
             _ => self.unexpected(&t, "input"),
@@ -584,9 +588,9 @@ impl<'a> Parser<'a> {
                     return self.err(format!("{what} outside {{{{range}}}}"));
                 }
                 return Ok(Item::Node(if t.kind == Kind::Break {
-                    Node::Break(t.pos)
+                    Node::Break(t.pos())
                 } else {
-                    Node::Continue(t.pos)
+                    Node::Continue(t.pos())
                 }));
             }
             Kind::Else => {
@@ -656,9 +660,9 @@ impl<'a> Parser<'a> {
         }))
     }
 
-    fn template_name(&mut self, t: &Token<'_>, context: &str) -> PResult<String> {
+    fn template_name(&mut self, t: &Token, context: &str) -> PResult<String> {
         match t.kind {
-            Kind::String | Kind::RawString => match unquote(&t.val) {
+            Kind::String | Kind::RawString => match unquote(self.val(t)) {
                 Some(s) => Ok(s),
                 None => self.err("invalid syntax"),
             },
@@ -676,7 +680,7 @@ impl<'a> Parser<'a> {
             pipe = Some(self.pipeline(CONTEXT, Kind::RightDelim)?);
         }
         Ok(Node::Template(Box::new(TemplateCall {
-            pos: t.pos,
+            pos: t.pos(),
             name,
             pipe,
         })))
@@ -704,7 +708,7 @@ impl<'a> Parser<'a> {
         })?;
         self.depth -= 1;
         Ok(Node::Template(Box::new(TemplateCall {
-            pos: t.pos,
+            pos: t.pos(),
             name,
             pipe: Some(pipe),
         })))
@@ -713,7 +717,7 @@ impl<'a> Parser<'a> {
     fn pipeline(&mut self, context: &str, end: Kind) -> PResult<Pipe> {
         let t = self.peek_non_space();
         let mut pipe = Pipe {
-            pos: t.pos,
+            pos: t.pos(),
             is_assign: false,
             decl: Vec::new(),
             cmds: Vec::new(),
@@ -734,18 +738,18 @@ impl<'a> Parser<'a> {
                 pipe.is_assign = next.kind == Kind::Assign;
                 self.next_non_space();
                 pipe.decl.push(VarDecl {
-                    pos: v.pos,
-                    name: v.val.to_string(),
+                    pos: v.pos(),
+                    name: self.val(&v).to_string(),
                 });
-                self.vars.push(v.val.into_owned());
+                self.vars.push(self.val(&v).to_string());
                 break;
-            } else if next.kind == Kind::Char && next.val == "," {
+            } else if next.kind == Kind::Char && self.val(&next) == "," {
                 self.next_non_space();
                 pipe.decl.push(VarDecl {
-                    pos: v.pos,
-                    name: v.val.to_string(),
+                    pos: v.pos(),
+                    name: self.val(&v).to_string(),
                 });
-                self.vars.push(v.val.into_owned());
+                self.vars.push(self.val(&v).to_string());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().kind {
                         Kind::Variable | Kind::RightDelim | Kind::RightParen => continue,
@@ -808,7 +812,7 @@ impl<'a> Parser<'a> {
     }
 
     fn command(&mut self) -> PResult<Command> {
-        let pos = self.peek_non_space().pos;
+        let pos = self.peek_non_space().pos();
         let mut cmd = Command {
             pos,
             args: Vec::new(),
@@ -840,11 +844,11 @@ impl<'a> Parser<'a> {
         if self.peek().kind != Kind::Field {
             return Ok(Some(node));
         }
-        let chain_pos = self.peek().pos;
+        let chain_pos = self.peek().pos();
         let mut fields = Vec::new();
         while self.peek().kind == Kind::Field {
             let t = self.next();
-            fields.push(t.val.get(1..).unwrap_or("").to_string());
+            fields.push(self.val(&t).get(1..).unwrap_or("").to_string());
         }
         Ok(Some(match node {
             Arg::Field { mut idents, .. } => {
@@ -879,21 +883,21 @@ impl<'a> Parser<'a> {
         let t = self.next_non_space();
         Ok(Some(match t.kind {
             Kind::Identifier => {
-                if !(self.has_func)(&t.val) {
+                if !(self.has_func)(self.val(&t)) {
                     return self.err(format!(
                         "function {} not defined",
-                        crate::fmt::go_quote(&t.val)
+                        crate::fmt::go_quote(self.val(&t))
                     ));
                 }
                 Arg::Ident {
-                    pos: t.pos,
-                    name: t.val.into_owned(),
+                    pos: t.pos(),
+                    name: self.val(&t).to_string(),
                 }
             }
-            Kind::Dot => Arg::Dot(t.pos),
-            Kind::Nil => Arg::Nil(t.pos),
+            Kind::Dot => Arg::Dot(t.pos()),
+            Kind::Nil => Arg::Nil(t.pos()),
             Kind::Variable => {
-                let idents: Vec<String> = t.val.split('.').map(str::to_string).collect();
+                let idents: Vec<String> = self.val(&t).split('.').map(str::to_string).collect();
                 let first = idents.first().cloned().unwrap_or_default();
                 if !self.vars.contains(&first) {
                     return self.err(format!(
@@ -901,19 +905,22 @@ impl<'a> Parser<'a> {
                         crate::fmt::go_quote(&first)
                     ));
                 }
-                Arg::Var { pos: t.pos, idents }
+                Arg::Var {
+                    pos: t.pos(),
+                    idents,
+                }
             }
             Kind::Field => Arg::Field {
-                pos: t.pos,
-                idents: vec![t.val.get(1..).unwrap_or("").to_string()],
+                pos: t.pos(),
+                idents: vec![self.val(&t).get(1..).unwrap_or("").to_string()],
             },
-            Kind::Bool => Arg::Bool(t.pos, t.val == "true"),
+            Kind::Bool => Arg::Bool(t.pos(), self.val(&t) == "true"),
             Kind::CharConstant | Kind::Complex | Kind::Number => {
-                let n = match new_number(&t.val, t.kind) {
+                let n = match new_number(self.val(&t), t.kind) {
                     Ok(n) => n,
                     Err(e) => return self.err(e),
                 };
-                Arg::Number(t.pos, Box::new(n))
+                Arg::Number(t.pos(), Box::new(n))
             }
             Kind::LeftParen => {
                 self.enter()?;
@@ -921,10 +928,10 @@ impl<'a> Parser<'a> {
                 self.depth -= 1;
                 Arg::Pipe(Box::new(p))
             }
-            Kind::String | Kind::RawString => match unquote(&t.val) {
+            Kind::String | Kind::RawString => match unquote(self.val(&t)) {
                 Some(s) => Arg::Str {
-                    pos: t.pos,
-                    quoted: t.val.into_owned(),
+                    pos: t.pos(),
+                    quoted: self.val(&t).to_string(),
                     value: Value::str(s),
                 },
                 None => return self.err("invalid syntax"),
@@ -1339,6 +1346,28 @@ mod tests {
                 "template: x:1: too many declarations in range",
             ),
             ("{{ .a\n", "template: x:2: unclosed action started at x:1"),
+            // Lines after trim markers, comments, CRLF, raw strings and multi-line actions,
+            // as helm v4.1.4 reports them.
+            (
+                "a: 1\n{{- /* multi\nline\ncomment */ -}}\n\n{{ .x\n| len\n\n}}\n{{ if }}\n",
+                "template: x:10: missing value for if",
+            ),
+            (
+                "a\n\n{{- \"x\" -}}\n\n\nb {{ (1\n\n}}\n",
+                "template: x:8: unclosed left paren in action started at x:6",
+            ),
+            (
+                "x: {{ \"a\nb\" }}\n",
+                "template: x:1: unterminated quoted string",
+            ),
+            (
+                "x\r\n{{- 3 -}}\r\n\r\n{{ $x := 1 }}{{ $y }}\n",
+                "template: x:4: undefined variable \"$y\"",
+            ),
+            (
+                "{{ `raw\nstring` }}\n{{ 1 2 }}\n{{ else }}\n",
+                "template: x:4: unexpected {{else}}",
+            ),
         ];
         for (src, want) in cases {
             assert_eq!(p(src).err().as_deref(), Some(want), "{src}");
