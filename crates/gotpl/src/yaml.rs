@@ -1099,10 +1099,27 @@ fn only_comment(rest: &str) -> bool {
     t.is_empty() || (t.starts_with('#') && t.len() < rest.len())
 }
 
-/// `key: rest` with a plain key of the simple kind; `None` when the line is not that.
-fn split_key(text: &str) -> Option<(&str, &str)> {
+/// The key of a block map entry as the fast reader takes it.
+enum Key<'a> {
+    /// A plain key, resolved as YAML resolves it (`1` is an int key, `true` a bool key).
+    Plain(&'a str),
+    /// A one-line quoted key (`"helm.sh/hook": test`): always the string it spells.
+    Quoted(Cow<'a, str>),
+}
+
+/// `key: rest` with a plain key of the simple kind or a one-line quoted key; `None` when the
+/// line is not that.
+fn split_key(text: &str) -> Option<(Key<'_>, &str)> {
     let b = text.as_bytes();
     let first = *b.first()?;
+    if first == b'"' || first == b'\'' {
+        let mut i = 0;
+        let key = quoted_str(text, &mut i)?;
+        if b.get(i) != Some(&b':') || !matches!(b.get(i + 1), None | Some(b' ')) || i > 1000 {
+            return None;
+        }
+        return Some((Key::Quoted(key), text.get(i + 1..)?));
+    }
     if is_indicator(first) {
         return None;
     }
@@ -1119,7 +1136,7 @@ fn split_key(text: &str) -> Option<(&str, &str)> {
     if key.ends_with(' ') || key.len() > 1000 {
         return None;
     }
-    Some((key, text.get(colon + 1..)?))
+    Some((Key::Plain(key), text.get(colon + 1..)?))
 }
 
 /// A plain scalar's value, as the full reader decodes it; `None` where that would fail.
@@ -1261,15 +1278,17 @@ impl<'a> Fast<'a> {
                 return None;
             }
             let (key, rest) = split_key(text)?;
+            let spelled = match &key {
+                Key::Plain(k) => k,
+                Key::Quoted(k) => k.as_ref(),
+            };
             // At the top of a read that keeps some keys, the others' values are only checked.
-            let skip = checking || (depth == 0 && self.keep.is_some_and(|k| !k.contains(&key)));
-            let key = if skip {
-                if !key_ok(key) {
-                    return None;
-                }
-                None
-            } else {
-                Some(fast_key(key)?)
+            let skip = checking || (depth == 0 && self.keep.is_some_and(|k| !k.contains(&spelled)));
+            let key = match key {
+                Key::Plain(k) if skip => key_ok(k).then_some(None)?,
+                Key::Plain(k) => Some(fast_key(k)?),
+                Key::Quoted(_) if skip => None,
+                Key::Quoted(k) => Some(k.into_owned()),
             };
             self.consume();
             self.checking = skip;
@@ -1314,9 +1333,7 @@ impl<'a> Fast<'a> {
             let col = n + 1 + (after.len() - rest.len());
             let item = if rest.is_empty() || rest.starts_with('#') {
                 self.value_below(n, depth + 1, false)?
-            } else if is_seq_entry(rest)
-                || (!rest.starts_with(['"', '\'']) && split_key(rest).is_some())
-            {
+            } else if is_seq_entry(rest) || split_key(rest).is_some() {
                 if depth + 1 > FAST_MAX_DEPTH {
                     return None;
                 }
@@ -1515,6 +1532,14 @@ fn flow_node(text: &str, i: &mut usize, depth: usize) -> Option<Value> {
 /// A one-line quoted scalar at `text[*i..]` (double-quoted without escapes, or
 /// single-quoted), `*i` left past its closing quote.
 fn quoted_scalar(text: &str, i: &mut usize) -> Option<Value> {
+    Some(match quoted_str(text, i)? {
+        Cow::Borrowed(s) => Value::str(s),
+        Cow::Owned(s) => Value::str(s),
+    })
+}
+
+/// [`quoted_scalar`]'s string.
+fn quoted_str<'t>(text: &'t str, i: &mut usize) -> Option<Cow<'t, str>> {
     let quote = *text.as_bytes().get(*i)?;
     let body = text.get(*i + 1..)?;
     if quote == b'"' {
@@ -1523,7 +1548,7 @@ fn quoted_scalar(text: &str, i: &mut usize) -> Option<Value> {
             return None;
         }
         *i += close + 2;
-        return Some(Value::str(body.get(..close)?));
+        return Some(Cow::Borrowed(body.get(..close)?));
     }
     let mut out = String::new();
     let mut at = 0;
@@ -1535,7 +1560,7 @@ fn quoted_scalar(text: &str, i: &mut usize) -> Option<Value> {
             at = q + 2;
         } else {
             *i += q + 2;
-            return Some(Value::str(out));
+            return Some(Cow::Owned(out));
         }
     }
 }
@@ -3965,6 +3990,7 @@ mod tests {
             "- - a\n  - b\n- c: d\n  e: [f, 'g''h', \"i\"]\n- {j: {k: [l]}}\n",
             "k:\n- a\n- b\nm: n # c\n# d\no: 'p' # q\n",
             "a: 1\nb: 0x1F\nc: 1e3\nd: yes\ne: ~\nf: 2001-12-14\n1.5: x\ntrue: y\n07: z\n",
+            "metadata:\n  annotations:\n    \"helm.sh/hook\": test\n    'a''b': 1\n    \"1\": x\n\"kind\": Pod\n'b':\n  - \"x\": 1\n    'y': 2\n  - \"z: w\"\n",
         ];
         let splices = [
             "\t",
@@ -4005,6 +4031,10 @@ mod tests {
             "1: ",
             "1.5: ",
             "\"a\": ",
+            "\"a\":",
+            "'a':b",
+            "\"a#b\": ",
+            "\"a\" : ",
             "[a, b]",
             "{a: b}",
             " - x",
@@ -4014,6 +4044,9 @@ mod tests {
             ".nan",
             "<<",
         ];
+        for e in extra {
+            assert!(fast_document(e).is_some(), "{e}");
+        }
         let mut checked = 0;
         for d in docs.iter().map(String::as_str).chain([values]).chain(extra) {
             let mut cands = vec![d.to_string()];
