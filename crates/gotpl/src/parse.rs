@@ -326,6 +326,12 @@ struct Parser<'a> {
     depth: usize,
     has_func: &'a dyn Fn(&str) -> bool,
     trees: Vec<Tree>,
+    // Stacks the lists being parsed grow on (nested lists above their parents'), each moved
+    // into a list of its exact size when it ends: no list regrows, and the tree takes no more
+    // memory than it holds. A parse error ends the whole parse, so nothing is left half-done.
+    nodes: Vec<Node>,
+    cmds: Vec<Command>,
+    args: Vec<Arg>,
 }
 
 /// Parses `text` as the template `name`: returns its trees, the top-level one last (Go's
@@ -347,6 +353,9 @@ pub fn parse(name: &str, text: &str, has_func: &dyn Fn(&str) -> bool) -> PResult
         depth: 0,
         has_func,
         trees: Vec::new(),
+        nodes: Vec::new(),
+        cmds: Vec::new(),
+        args: Vec::new(),
     };
     let root = p.parse_top()?;
     let tree = Tree {
@@ -498,7 +507,7 @@ impl<'a> Parser<'a> {
     }
 
     fn parse_top(&mut self) -> PResult<Vec<Node>> {
-        let mut root = Vec::new();
+        let mark = self.nodes.len();
         while self.peek().kind != Kind::Eof {
             if self.peek().kind == Kind::LeftDelim {
                 let delim = self.next_idx();
@@ -509,12 +518,12 @@ impl<'a> Parser<'a> {
                 self.backup2(delim);
             }
             match self.text_or_action()? {
-                Item::Node(n) => root.push(n),
+                Item::Node(n) => self.nodes.push(n),
                 Item::End => return self.err("unexpected {{end}}"),
                 Item::Else => return self.err("unexpected {{else}}"),
             }
         }
-        Ok(root)
+        Ok(self.nodes.drain(mark..).collect())
     }
 
     fn parse_definition(&mut self) -> PResult<()> {
@@ -546,11 +555,11 @@ impl<'a> Parser<'a> {
     }
 
     fn item_list(&mut self) -> PResult<(Vec<Node>, Item)> {
-        let mut list = Vec::new();
+        let mark = self.nodes.len();
         while self.peek_non_space().kind != Kind::Eof {
             match self.text_or_action()? {
-                Item::Node(n) => list.push(n),
-                end => return Ok((list, end)),
+                Item::Node(n) => self.nodes.push(n),
+                end => return Ok((self.nodes.drain(mark..).collect(), end)),
             }
         }
         self.err("unexpected EOF")
@@ -765,10 +774,12 @@ impl<'a> Parser<'a> {
                 break;
             }
         }
+        let mark = self.cmds.len();
         loop {
             let t = self.next_non_space();
             match t.kind {
                 k if k == end => {
+                    pipe.cmds = self.cmds.drain(mark..).collect();
                     self.check_pipeline(&pipe, context)?;
                     return Ok(pipe);
                 }
@@ -786,7 +797,7 @@ impl<'a> Parser<'a> {
                 | Kind::LeftParen => {
                     self.backup();
                     let c = self.command()?;
-                    pipe.cmds.push(c);
+                    self.cmds.push(c);
                 }
                 _ => return self.unexpected(&t, context),
             }
@@ -813,14 +824,11 @@ impl<'a> Parser<'a> {
 
     fn command(&mut self) -> PResult<Command> {
         let pos = self.peek_non_space().pos();
-        let mut cmd = Command {
-            pos,
-            args: Vec::new(),
-        };
+        let mark = self.args.len();
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
-                cmd.args.push(op);
+                self.args.push(op);
             }
             let t = self.next();
             match t.kind {
@@ -831,10 +839,13 @@ impl<'a> Parser<'a> {
             }
             break;
         }
-        if cmd.args.is_empty() {
+        if self.args.len() == mark {
             return self.err("empty command");
         }
-        Ok(cmd)
+        Ok(Command {
+            pos,
+            args: self.args.drain(mark..).collect(),
+        })
     }
 
     fn operand(&mut self) -> PResult<Option<Arg>> {
