@@ -420,6 +420,9 @@ pub fn main() -> ExitCode {
 /// message stay those of the full parser.
 pub fn parse_quick(args: &[std::ffi::OsString]) -> Option<Cli> {
     use clap::FromArgMatches as _;
+    if let Some(cli) = parse_plain_template(args) {
+        return Some(cli);
+    }
     let name = args.get(1)?.to_str()?;
     let sub = match name {
         "template" => {
@@ -432,6 +435,156 @@ pub fn parse_quick(args: &[std::ffi::OsString]) -> Option<Cli> {
     let cmd = GlobalArgs::augment_args(clap::Command::new("cocktail-pkg")).subcommand(sub);
     let matches = cmd.try_get_matches_from(args).ok()?;
     Cli::from_arg_matches(&matches).ok()
+}
+
+/// `template`'s arguments in their plain forms, read without building even the one command's
+/// clap parser (a third of a small chart's fixed cost: ~175K instructions and ~20 page
+/// faults). Plain forms only: `--flag value`, `--flag=value` and `-x value` for the options
+/// `template` has, its switches once each, one PKG; values UTF-8, not empty and not starting
+/// with `-`. Anything else (help, `--`, bundled or attached short flags, a repeated switch or
+/// single-value option, `--keyring`, a value clap would refuse, `COCKTAIL_PKG_SERVICE_MAP` or
+/// `COCKTAIL_PKG_COLOR` set) is `None`, and clap parses as always: what is accepted, the
+/// result and every message stay clap's (the tests compare both over many command lines).
+fn parse_plain_template(args: &[std::ffi::OsString]) -> Option<Cli> {
+    use commands::template::{ManifestFormat, TemplateArgs};
+    if args.get(1)?.to_str()? != "template"
+        || std::env::var_os("COCKTAIL_PKG_SERVICE_MAP").is_some()
+        || std::env::var_os("COCKTAIL_PKG_COLOR").is_some()
+    {
+        return None;
+    }
+    let mut package = None;
+    let mut values = ValuesArgs::default();
+    let (mut release_name, mut service_map, mut kube_version, mut digest, mut output_dir) =
+        (None, None, None, None, None);
+    let (mut output, mut color) = (None, None);
+    let mut api_versions = Vec::new();
+    let mut show_only = Vec::new();
+    let mut switches: Vec<&str> = Vec::new();
+    let mut rest = args.get(2..)?.iter();
+    while let Some(arg) = rest.next() {
+        let arg = arg.to_str()?;
+        if !arg.starts_with('-') {
+            if arg.is_empty() || package.replace(std::path::PathBuf::from(arg)).is_some() {
+                return None;
+            }
+            continue;
+        }
+        let (flag, attached) = match arg.split_once('=') {
+            Some((flag, value)) if arg.starts_with("--") => (flag, Some(value)),
+            _ => (arg, None),
+        };
+        let switch = matches!(
+            flag,
+            "--notes"
+                | "--include-crds"
+                | "--is-upgrade"
+                | "--no-hooks"
+                | "--skip-tests"
+                | "--skip-schema-validation"
+                | "--verify"
+                | "--quiet"
+                | "-q"
+        );
+        if switch {
+            let long = if flag == "-q" { "--quiet" } else { flag };
+            if attached.is_some() || switches.contains(&long) {
+                return None;
+            }
+            switches.push(long);
+            continue;
+        }
+        let value = match attached {
+            Some(v) => v,
+            None => rest.next()?.to_str()?,
+        };
+        if value.is_empty() || value.starts_with('-') {
+            return None;
+        }
+        /// Sets a single-value option once; a second time is clap's to judge.
+        fn once<T>(slot: &mut Option<T>, value: Option<T>) -> Option<()> {
+            if slot.is_some() {
+                return None;
+            }
+            *slot = Some(value?);
+            Some(())
+        }
+        match flag {
+            "--values" | "-f" => values.values.push(value.into()),
+            "--set" => values.set.push(value.into()),
+            "--set-string" => values.set_string.push(value.into()),
+            "--set-file" => values.set_file.push(value.into()),
+            "--set-json" => values.set_json.push(value.into()),
+            "--set-literal" => values.set_literal.push(value.into()),
+            "--show-only" | "-s" => show_only.push(value.to_string()),
+            "--api-versions" | "-a" => {
+                for v in value.split(',') {
+                    if v.is_empty() || v.starts_with('-') {
+                        return None;
+                    }
+                    api_versions.push(v.to_string());
+                }
+            }
+            "--release-name" => once(&mut release_name, value.parse().ok())?,
+            "--service-map" | "--namespace" | "-n" => once(&mut service_map, value.parse().ok())?,
+            "--kube-version" => once(
+                &mut kube_version,
+                crate::package::parse_kube_version(value).ok(),
+            )?,
+            "--digest" => once(&mut digest, value.parse().ok())?,
+            "--output-dir" => once(&mut output_dir, Some(value.into()))?,
+            "--output" | "-o" => once(
+                &mut output,
+                match value {
+                    "yaml" => Some(ManifestFormat::Yaml),
+                    "json" => Some(ManifestFormat::Json),
+                    _ => None,
+                },
+            )?,
+            "--color" => once(
+                &mut color,
+                match value {
+                    "auto" => Some(ColorChoice::Auto),
+                    "always" => Some(ColorChoice::Always),
+                    "never" => Some(ColorChoice::Never),
+                    _ => None,
+                },
+            )?,
+            _ => return None,
+        }
+    }
+    let on = |name: &str| switches.contains(&name);
+    values.skip_schema_validation = on("--skip-schema-validation");
+    Some(Cli {
+        global: GlobalArgs {
+            color: color.unwrap_or(ColorChoice::Auto),
+            quiet: on("--quiet"),
+        },
+        command: Command::Template(TemplateArgs {
+            package: package?,
+            values,
+            release_name,
+            service_map: match service_map {
+                Some(name) => name,
+                None => "default".parse().ok()?,
+            },
+            kube_version,
+            api_versions,
+            digest,
+            output_dir,
+            output: output.unwrap_or(ManifestFormat::Yaml),
+            notes: on("--notes"),
+            show_only,
+            include_crds: on("--include-crds"),
+            is_upgrade: on("--is-upgrade"),
+            no_hooks: on("--no-hooks"),
+            skip_tests: on("--skip-tests"),
+            verify: commands::settings::VerifyArgs {
+                verify: on("--verify"),
+                keyring: None,
+            },
+        }),
+    })
 }
 
 /// Whether a command takes release leases (and so handles Ctrl-C itself).
@@ -564,6 +717,137 @@ mod tests {
             let quick = parse_quick(&args).unwrap_or_else(|| panic!("no quick parse: {line}"));
             let full = Cli::try_parse_from(&args).unwrap_or_else(|e| panic!("{line}: {e}"));
             assert_eq!(format!("{quick:?}"), format!("{full:?}"), "{line}");
+        }
+    }
+
+    #[test]
+    fn the_plain_template_parse_reads_what_clap_reads() {
+        let env_set = std::env::var_os("COCKTAIL_PKG_SERVICE_MAP").is_some()
+            || std::env::var_os("COCKTAIL_PKG_COLOR").is_some();
+        let digest = format!("sha256:{}", "ab".repeat(32));
+        // The plain forms: each must be read without clap, and as clap reads it.
+        let plain = [
+            "cocktail-pkg template catalog/nginx".to_string(),
+            "cocktail-pkg template ./chart -f a.yaml --values=b.yaml --set a=1 --set=b=2,c=3 --set-string t=1.20 --set-file f=x.conf --set-json j={} --set-literal l=a,b".into(),
+            "cocktail-pkg template ./chart --release-name web -n shop -o json --kube-version 1.30.0 -a a/v1,b/v1 --api-versions=c/v1".into(),
+            "cocktail-pkg template --namespace=shop ./chart --service-map=x -s templates/a.yaml --show-only t/*.yaml".into(),
+            format!("cocktail-pkg template x.tgz --digest {digest} --output-dir out --output=yaml --color never -q"),
+            "cocktail-pkg template ./chart --notes --include-crds --is-upgrade --no-hooks --skip-tests --skip-schema-validation --verify --quiet --color=always".into(),
+        ];
+        for line in &plain {
+            let args = argv(line);
+            let full = Cli::try_parse_from(&args).map(|c| format!("{c:?}"));
+            if !line.contains("--service-map=x") {
+                assert!(full.is_ok(), "{line}: {full:?}");
+            }
+            let quick = parse_plain_template(&args).map(|c| format!("{c:?}"));
+            match &full {
+                Ok(full) if !env_set => assert_eq!(quick.as_ref(), Some(full), "{line}"),
+                Ok(_) => assert_eq!(quick, None, "{line}"),
+                Err(_) => assert_eq!(quick, None, "{line}"),
+            }
+        }
+        // Command lines made of every kind of fragment, well and badly formed: whenever the
+        // plain parse reads one, clap reads the same.
+        let fragments = [
+            "chart",
+            "other",
+            "-f",
+            "x.yaml",
+            "-fx.yaml",
+            "--values=v.yaml",
+            "--set",
+            "a=1",
+            "--set=a=1",
+            "--set-string",
+            "t=1.2",
+            "--set-file",
+            "f=x",
+            "--set-json",
+            "j={}",
+            "--set-literal",
+            "l=a,b",
+            "--",
+            "-q",
+            "-qq",
+            "--quiet",
+            "--quiet=true",
+            "--color",
+            "always",
+            "--color=NEVER",
+            "--color=never",
+            "-o",
+            "json",
+            "JSON",
+            "--output=yaml",
+            "-n",
+            "shop",
+            "Bad_Name",
+            "-n=shop",
+            "--namespace=shop",
+            "--service-map",
+            "--kube-version",
+            "1.30",
+            "v1.29.3",
+            "--kube-version=banana",
+            "--api-versions=a/v1,,b",
+            "-a",
+            "x/v1,y/v1",
+            "--digest",
+            "sha256:abc",
+            "--release-name",
+            "web",
+            "--release-name=",
+            "-s",
+            "t/*.yaml",
+            "--show-only",
+            "--notes",
+            "--notes=true",
+            "--verify",
+            "--keyring",
+            "k.gpg",
+            "--skip-schema-validation",
+            "-",
+            "-x",
+            "--output-dir",
+            "out",
+            "--include-crds",
+            "--is-upgrade",
+            "--no-hooks",
+            "--skip-tests",
+            "--help",
+            "-h",
+            "--version",
+            "",
+            "é",
+        ];
+        let mut seed: u64 = 0x5eed;
+        let mut next = |n: usize| {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            usize::try_from(seed >> 33).unwrap_or(0) % n
+        };
+        let (mut read, mut both) = (0, 0);
+        for _ in 0..4000 {
+            let mut args = argv("cocktail-pkg template");
+            for _ in 0..next(7) {
+                args.push(fragments[next(fragments.len())].into());
+            }
+            let full = Cli::try_parse_from(&args).map(|c| format!("{c:?}")).ok();
+            let quick = parse_plain_template(&args).map(|c| format!("{c:?}"));
+            if let Some(quick) = quick {
+                read += 1;
+                assert_eq!(Some(&quick), full.as_ref(), "{args:?}");
+            }
+            both += usize::from(full.is_some());
+        }
+        if !env_set {
+            // Most command lines clap accepts are plain (303 of 375 when written).
+            assert!(
+                read * 3 > both * 2 && both > read,
+                "{read} plain of {both} clap reads"
+            );
         }
     }
 
