@@ -1694,28 +1694,45 @@ pub fn parse_list(text: &str) -> Result<Value, YamlError> {
 /// `---` followed only by blanks or a comment; empty chunks are skipped. Fails on a separator
 /// line with content (`invalid Yaml document separator: a: 1`).
 pub fn split_documents(text: &str) -> Result<Vec<String>, YamlError> {
+    Ok(document_slices(text)?
+        .into_iter()
+        .map(str::to_string)
+        .collect())
+}
+
+/// [`split_documents`] as slices of `text`.
+fn document_slices(text: &str) -> Result<Vec<&str>, YamlError> {
     let mut docs = Vec::new();
-    // The current document is the run of lines since the last separator.
+    // The current document is the run of lines since the last separator. Only lines that
+    // start with `---` matter: look at each line start after a `-` found by byte search.
+    let b = text.as_bytes();
     let mut start = 0;
-    let mut at = 0;
-    for line in text.split_inclusive('\n') {
-        let line_start = at;
-        at += line.len();
-        if let Some(rest) = line.strip_prefix("---") {
-            let trimmed = rest.trim();
-            if !trimmed.is_empty() && !trimmed.starts_with('#') {
-                return Err(YamlError(format!(
-                    "error reading yaml document: invalid Yaml document separator: {trimmed}"
-                )));
-            }
-            if let Some(doc) = text.get(start..line_start).filter(|d| !d.is_empty()) {
-                docs.push(doc.to_string());
-            }
-            start = at;
+    let mut from = 0;
+    while let Some(i) = crate::bytes::find(b'-', b.get(from..).unwrap_or(&[])) {
+        let line_start = from + i;
+        from = line_start + 1;
+        if (line_start > 0 && b.get(line_start - 1) != Some(&b'\n'))
+            || !b.get(line_start..).is_some_and(|l| l.starts_with(b"---"))
+        {
+            continue;
         }
+        let end = crate::bytes::find(b'\n', b.get(line_start..).unwrap_or(&[]))
+            .map_or(text.len(), |n| line_start + n + 1);
+        let rest = text.get(line_start + 3..end).unwrap_or("");
+        let trimmed = rest.trim();
+        if !trimmed.is_empty() && !trimmed.starts_with('#') {
+            return Err(YamlError(format!(
+                "error reading yaml document: invalid Yaml document separator: {trimmed}"
+            )));
+        }
+        if let Some(doc) = text.get(start..line_start).filter(|d| !d.is_empty()) {
+            docs.push(doc);
+        }
+        start = end;
+        from = end;
     }
     if let Some(doc) = text.get(start..).filter(|d| !d.is_empty()) {
-        docs.push(doc.to_string());
+        docs.push(doc);
     }
     Ok(docs)
 }
@@ -1735,11 +1752,20 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, YamlError> {
 /// `cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 2: ...`.
 pub fn parse_values(text: &str) -> Result<Value, YamlError> {
     check_input(text)?;
+    let docs = document_slices(text)?;
+    let read = |doc: &str| {
+        parse_map(doc).map_err(|e| YamlError(format!("cannot unmarshal yaml document: {}", e.0)))
+    };
+    // One document (nearly every values file) is its own map: nothing to merge.
+    if let [doc] = docs.as_slice() {
+        return Ok(match read(doc)? {
+            v @ Value::Map(_) => v,
+            _ => Value::map(Map::new()),
+        });
+    }
     let mut merged = Map::new();
-    for doc in split_documents(text)? {
-        let v = parse_map(&doc)
-            .map_err(|e| YamlError(format!("cannot unmarshal yaml document: {}", e.0)))?;
-        if let Value::Map(m) = v {
+    for doc in docs {
+        if let Value::Map(m) = read(doc)? {
             merge_maps(&mut merged, m.snapshot());
         }
     }
@@ -3968,6 +3994,67 @@ mod tests {
             resolve_plain("12345678901234567890"),
             Resolved::Uint(12345678901234567890)
         );
+    }
+
+    /// The byte-search split against the line-by-line one it replaced.
+    #[test]
+    fn documents_split_as_line_by_line() {
+        fn by_lines(text: &str) -> Result<Vec<String>, YamlError> {
+            let mut docs = Vec::new();
+            let (mut start, mut at) = (0, 0);
+            for line in text.split_inclusive('\n') {
+                let line_start = at;
+                at += line.len();
+                if let Some(rest) = line.strip_prefix("---") {
+                    let trimmed = rest.trim();
+                    if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                        return Err(YamlError(format!(
+                            "error reading yaml document: invalid Yaml document separator: {trimmed}"
+                        )));
+                    }
+                    if let Some(doc) = text.get(start..line_start).filter(|d| !d.is_empty()) {
+                        docs.push(doc.to_string());
+                    }
+                    start = at;
+                }
+            }
+            if let Some(doc) = text.get(start..).filter(|d| !d.is_empty()) {
+                docs.push(doc.to_string());
+            }
+            Ok(docs)
+        }
+        let rendered = include_str!("../benches/data/big-rendered.yaml");
+        let mut cases: Vec<String> = [
+            "",
+            "---",
+            "---\n",
+            "a: 1\n---",
+            "a: 1\n---\nb: 2",
+            "---\na\n---\n---\n",
+            "- a\n- b\n",
+            "a: ---\n",
+            " ---\nb",
+            "----\n",
+            "--- x\n",
+            "--- # c\nx\n",
+            "---\r\nx\r\n---\r\n",
+            "a\n-\n--\n---",
+            "-",
+            "x\n--- \t\ny",
+            "é\n---\né",
+        ]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+        for cut in (0..rendered.len()).step_by(997) {
+            if rendered.is_char_boundary(cut) {
+                cases.push(format!("{}---{}", &rendered[..cut], &rendered[cut..]));
+                cases.push(rendered[cut..].to_string());
+            }
+        }
+        for c in &cases {
+            assert_eq!(split_documents(c), by_lines(c), "{c:?}");
+        }
     }
 
     /// The fast reader takes the simple shapes and, whatever it takes, reads exactly as the
