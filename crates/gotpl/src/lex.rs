@@ -512,10 +512,9 @@ impl<'a> Lexer<'a> {
     }
 
     fn lex_space(&mut self) -> State {
-        let spaces = count_spaces(self.rest().as_bytes());
-        let n = spaces;
-        self.pos += spaces;
-        self.width = usize::from(spaces > 0);
+        let n = count_spaces(self.rest().as_bytes());
+        self.pos += n;
+        self.width = usize::from(n > 0);
         // A trim-marked right delimiter starts with a space: leave it for the delimiter.
         let before = self.input.get(self.pos - 1..).unwrap_or("");
         if has_right_trim(before) && before.get(2..).is_some_and(|r| r.starts_with(RIGHT_DELIM)) {
