@@ -7,8 +7,8 @@ FROM rust:1.95-bookworm AS build
 WORKDIR /src
 # Everything the build reads: the manifest and lock file, build.rs (which embeds index/, the built-in catalog's
 # index, in the binary), .cargo/config.toml (how mimalloc is compiled), the workspace crates (gotpl, the template
-# engine; fake-kube, a dev-dependency whose manifest the workspace still loads), the sources, and benches/ (Cargo.toml declares [[bench]] targets, which must exist even
-# though they are not built).
+# engine; fake-kube, a dev-dependency whose manifest the workspace still loads), the sources, and benches/
+# (Cargo.toml declares [[bench]] targets, which must exist even though they are not built).
 COPY Cargo.toml Cargo.lock build.rs ./
 COPY .cargo/ .cargo/
 COPY crates/ crates/

@@ -448,6 +448,14 @@ pub fn parse_quick(args: &[std::ffi::OsString]) -> Option<Cli> {
 /// result and every message stay clap's (the tests compare both over many command lines).
 fn parse_plain_template(args: &[std::ffi::OsString]) -> Option<Cli> {
     use commands::template::{ManifestFormat, TemplateArgs};
+    /// Sets a single-value option once; a second time is clap's to judge.
+    fn once<T>(slot: &mut Option<T>, value: Option<T>) -> Option<()> {
+        if slot.is_some() {
+            return None;
+        }
+        *slot = Some(value?);
+        Some(())
+    }
     if args.get(1)?.to_str()? != "template"
         || std::env::var_os("COCKTAIL_PKG_SERVICE_MAP").is_some()
         || std::env::var_os("COCKTAIL_PKG_COLOR").is_some()
@@ -501,14 +509,6 @@ fn parse_plain_template(args: &[std::ffi::OsString]) -> Option<Cli> {
         };
         if value.is_empty() || value.starts_with('-') {
             return None;
-        }
-        /// Sets a single-value option once; a second time is clap's to judge.
-        fn once<T>(slot: &mut Option<T>, value: Option<T>) -> Option<()> {
-            if slot.is_some() {
-                return None;
-            }
-            *slot = Some(value?);
-            Some(())
         }
         match flag {
             "--values" | "-f" => values.values.push(value.into()),

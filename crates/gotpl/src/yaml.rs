@@ -1532,10 +1532,7 @@ fn flow_node(text: &str, i: &mut usize, depth: usize) -> Option<Value> {
 /// A one-line quoted scalar at `text[*i..]` (double-quoted without escapes, or
 /// single-quoted), `*i` left past its closing quote.
 fn quoted_scalar(text: &str, i: &mut usize) -> Option<Value> {
-    Some(match quoted_str(text, i)? {
-        Cow::Borrowed(s) => Value::str(s),
-        Cow::Owned(s) => Value::str(s),
-    })
+    quoted_str(text, i).map(Value::str)
 }
 
 /// [`quoted_scalar`]'s string.
